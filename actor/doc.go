@@ -1,0 +1,22 @@
+// Package actor is a small runtime of keyed actors: for every key at most one
+// live actor, which owns that key's state and grants turns on it one at a
+// time, in arrival order, without polling.
+//
+// A turn runs on the goroutine that asked for it (the actor lends it the
+// turn); waiters sleep on a channel until the turn is handed to them. The
+// turn travels in the context.Context that Acquire returns, so a nested
+// Acquire of the same key with that context, or one derived from it, runs
+// inline; this holds through other keys too (A, then B, then A again). A turn
+// is dead once released, and a context retained past that queues normally.
+//
+// State is loaded by Config.Activate when the first turn needs it and saved
+// by Config.Passivate when the actor goes idle for PassivateAfter, when more
+// than MaxResident actors are loaded (least recently used first), when Retire
+// asks for it, and at Close. An actor that a caller finds just as it is being
+// removed is looked up again: a turn request is never lost and never served
+// by two incarnations.
+//
+// Every method is safe for concurrent use. Errors callers branch on:
+// ErrClosed and ErrTimeout. A Runtime starts one goroutine; Close stops it
+// after passivating every actor.
+package actor

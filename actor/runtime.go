@@ -1,0 +1,498 @@
+package actor
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrClosed is returned by Acquire once Close has been called.
+var ErrClosed = errors.New("actor: runtime closed")
+
+// ErrTimeout is returned by Acquire when the turn was not granted within
+// Config.Timeout.
+var ErrTimeout = errors.New("actor: timed out waiting for the turn")
+
+// Config configures a Runtime.
+type Config[K comparable, V any] struct {
+	// Activate loads the state of key. It runs in the goroutine that needs the
+	// turn, with that caller's context (bounded by Timeout), while the turn
+	// is held. An error ends the attempt: the turn passes to the next waiter,
+	// which activates again. Required.
+	Activate func(ctx context.Context, key K) (V, error)
+
+	// Passivate saves and releases the state of key. It runs while the turn
+	// is held by the runtime, never concurrently with a turn of the key. If it
+	// returns an error the actor stays resident and is retried later, except
+	// during Close, which reports the error and drops the actor. Required.
+	Passivate func(key K, v V) error
+
+	// PassivateAfter is how long an actor stays resident without a turn.
+	// Zero or negative disables idle passivation.
+	PassivateAfter time.Duration
+
+	// MaxResident caps the number of resident actors; past it the least
+	// recently used idle actors are passivated. Zero or negative: no cap.
+	MaxResident int
+
+	// Timeout bounds how long Acquire waits for a turn, activation included.
+	// Zero or negative: only the caller's context bounds it.
+	Timeout time.Duration
+
+	// OnError receives errors the runtime cannot return to a caller
+	// (passivation errors outside Close). Nil drops them.
+	OnError func(key K, err error)
+}
+
+// Runtime runs keyed actors: for every key at most one live actor, which
+// grants turns one at a time, in the order they were asked for. A turn runs on
+// the goroutine that asked for it. All methods are safe for concurrent use.
+type Runtime[K comparable, V any] struct {
+	cfg   Config[K, V]
+	epoch time.Time // origin of the monotonic stamps in actor.lastUsed
+
+	actors   sync.Map // K -> *actor[K, V]; never two live actors for one key
+	closed   atomic.Bool
+	resident atomic.Int64 // actors whose state is loaded
+
+	mu        sync.Mutex // guards the fields below
+	live      int        // actors in the map, loaded or not
+	liveZero  chan struct{}
+	retireQ   []*actor[K, V] // actors asked to passivate when idle
+	closeErrs []error        // passivation errors during Close
+
+	waiters sync.Pool // of *waiter, reused so that a contended turn allocates nothing
+
+	kick chan struct{} // capacity 1: wakes the janitor early
+	stop chan struct{} // closed by Close to stop the janitor
+	done chan struct{} // closed when the janitor has returned
+}
+
+// actor is the single owner of one key's state while it is in the map.
+type actor[K comparable, V any] struct {
+	rt       *Runtime[K, V]
+	key      K
+	turn     atomic.Uint64 // id of the live turn; 0 when none
+	lastUsed atomic.Int64  // rt.epoch-relative nanoseconds at the last turn's end
+
+	mu      sync.Mutex // guards the fields below
+	busy    bool       // a turn (or the runtime's passivation) owns the actor
+	loaded  bool       // value holds activated state
+	dead    bool       // removed from the map; look the key up again
+	retire  bool       // passivate as soon as the current turn ends
+	queued  bool       // in rt.retireQ
+	waiters []*waiter  // FIFO of goroutines waiting for the turn
+
+	// Owned by whoever holds the turn.
+	value    V
+	nextTurn uint64
+}
+
+// waiter is one goroutine waiting in an actor's queue. Waiters are pooled:
+// a contended turn then costs no allocation.
+type waiter struct {
+	ready   chan struct{} // capacity 1, so that granting never blocks
+	granted bool          // guarded by the actor's mu
+	timer   *time.Timer   // nil until a wait needs a timeout
+}
+
+// New returns a running Runtime. Close stops it.
+func New[K comparable, V any](cfg Config[K, V]) (*Runtime[K, V], error) {
+	if cfg.Activate == nil || cfg.Passivate == nil {
+		return nil, errors.New("actor: Config.Activate and Config.Passivate are required")
+	}
+	r := &Runtime[K, V]{
+		cfg:   cfg,
+		epoch: time.Now(),
+		kick:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	r.waiters.New = func() any { return &waiter{ready: make(chan struct{}, 1)} }
+	go r.janitor()
+	return r, nil
+}
+
+// Acquire returns the turn of key. If ctx carries a live turn of key (ctx
+// is, or derives from, the context of a turn that has not ended), Acquire
+// returns that turn with nested true at once: the caller already holds it and
+// must not release it. Otherwise it waits in line, activates the actor if
+// its state is not loaded, and returns a new turn that the caller must
+// Release.
+func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nested bool, err error) {
+	var deadline time.Time
+	for {
+		if r.closed.Load() {
+			return nil, false, ErrClosed
+		}
+		a, err := r.actor(key)
+		if err != nil {
+			return nil, false, err
+		}
+		if t := findTurn(ctx, a); t != nil {
+			return t, true, nil
+		}
+		a.mu.Lock()
+		if a.dead {
+			a.mu.Unlock()
+			continue
+		}
+		if !a.busy && len(a.waiters) == 0 {
+			a.busy = true
+			a.mu.Unlock()
+			return r.begin(ctx, a, deadline)
+		}
+		w := r.waiters.Get().(*waiter)
+		w.granted = false
+		a.waiters = append(a.waiters, w)
+		a.mu.Unlock()
+
+		if deadline.IsZero() && r.cfg.Timeout > 0 {
+			deadline = time.Now().Add(r.cfg.Timeout)
+		}
+		err = r.wait(ctx, a, w, deadline)
+		r.waiters.Put(w)
+		if err != nil {
+			return nil, false, err
+		}
+		return r.begin(ctx, a, deadline)
+	}
+}
+
+// actor returns the live actor of key, creating it if there is none.
+func (r *Runtime[K, V]) actor(key K) (*actor[K, V], error) {
+	if v, ok := r.actors.Load(key); ok {
+		return v.(*actor[K, V]), nil
+	}
+	r.mu.Lock()
+	if r.closed.Load() {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	r.live++
+	r.mu.Unlock()
+	a := &actor[K, V]{rt: r, key: key}
+	if v, loaded := r.actors.LoadOrStore(key, a); loaded {
+		r.liveDone()
+		return v.(*actor[K, V]), nil
+	}
+	return a, nil
+}
+
+// wait blocks until w is granted the turn of a, or gives up.
+func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *waiter, deadline time.Time) error {
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		if w.timer == nil {
+			w.timer = time.NewTimer(time.Until(deadline))
+		} else {
+			w.timer.Reset(time.Until(deadline))
+		}
+		defer w.timer.Stop()
+		timeout = w.timer.C
+	}
+	var cause error
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		cause = ctx.Err()
+	case <-timeout:
+		cause = ErrTimeout
+	}
+	a.mu.Lock()
+	if w.granted {
+		// The turn arrived as we gave up: pass it on.
+		a.mu.Unlock()
+		<-w.ready
+		r.release(a)
+		return cause
+	}
+	a.waiters = slices.DeleteFunc(a.waiters, func(x *waiter) bool { return x == w })
+	a.mu.Unlock()
+	return cause
+}
+
+// begin starts a turn on a, whose turn the caller owns, activating it if
+// needed. On error the turn has been passed on.
+func (r *Runtime[K, V]) begin(ctx context.Context, a *actor[K, V], deadline time.Time) (*Turn[K, V], bool, error) {
+	if r.closed.Load() {
+		r.release(a)
+		return nil, false, ErrClosed
+	}
+	if !a.loaded { // only the turn's owner writes loaded
+		if err := r.activate(ctx, a, deadline); err != nil {
+			r.release(a)
+			return nil, false, err
+		}
+	}
+	a.nextTurn++
+	t := &Turn[K, V]{Context: ctx, a: a, id: a.nextTurn}
+	a.turn.Store(t.id)
+	return t, false, nil
+}
+
+func (r *Runtime[K, V]) activate(ctx context.Context, a *actor[K, V], deadline time.Time) error {
+	actx := ctx
+	if r.cfg.Timeout > 0 {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(r.cfg.Timeout)
+		}
+		var cancel context.CancelFunc
+		actx, cancel = context.WithDeadlineCause(ctx, deadline, ErrTimeout)
+		defer cancel()
+	}
+	v, err := r.cfg.Activate(actx, a.key)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(context.Cause(actx), ErrTimeout) {
+			return fmt.Errorf("%w: %w", ErrTimeout, err)
+		}
+		return err
+	}
+	a.mu.Lock()
+	a.value = v
+	a.loaded = true
+	a.mu.Unlock()
+	if n := r.resident.Add(1); r.cfg.MaxResident > 0 && n > int64(r.cfg.MaxResident) {
+		r.wake()
+	}
+	return nil
+}
+
+// release ends the ownership of a by the caller: it passivates a if that was
+// asked for, then grants the turn to the next waiter or frees the actor.
+func (r *Runtime[K, V]) release(a *actor[K, V]) {
+	a.mu.Lock()
+	if a.loaded && (a.retire || r.closed.Load()) {
+		a.mu.Unlock()
+		r.passivate(a)
+		a.mu.Lock()
+	}
+	r.handOff(a)
+	a.mu.Unlock()
+}
+
+// handOff grants the turn of a to its first waiter, or marks a idle and,
+// if its state is not loaded, removes it from the map. a.mu must be held.
+func (r *Runtime[K, V]) handOff(a *actor[K, V]) {
+	if len(a.waiters) > 0 {
+		w := a.waiters[0]
+		a.waiters[0] = nil
+		a.waiters = a.waiters[1:]
+		w.granted = true
+		w.ready <- struct{}{}
+		return
+	}
+	a.busy = false
+	if !a.loaded {
+		a.dead = true
+		r.actors.CompareAndDelete(a.key, a)
+		r.liveDone()
+	}
+}
+
+// passivate runs the Passivate hook on a, whose turn the caller owns.
+func (r *Runtime[K, V]) passivate(a *actor[K, V]) {
+	if err := r.cfg.Passivate(a.key, a.value); err != nil {
+		if !r.closed.Load() {
+			if r.cfg.OnError != nil {
+				r.cfg.OnError(a.key, err)
+			}
+			return // stay resident; retried on the next release or tick
+		}
+		r.mu.Lock()
+		r.closeErrs = append(r.closeErrs, err)
+		r.mu.Unlock()
+	}
+	var zero V
+	a.mu.Lock()
+	a.value = zero
+	a.loaded = false
+	a.retire = false
+	a.mu.Unlock()
+	r.resident.Add(-1)
+}
+
+// tryPassivate passivates a if nobody holds or waits for its turn and
+// idle, checked once the runtime owns the turn, still holds.
+func (r *Runtime[K, V]) tryPassivate(a *actor[K, V], idle func(*actor[K, V]) bool) {
+	a.mu.Lock()
+	if a.dead || a.busy || !a.loaded || len(a.waiters) > 0 {
+		a.mu.Unlock()
+		return
+	}
+	a.busy = true
+	a.mu.Unlock()
+	if idle(a) {
+		r.passivate(a)
+	}
+	a.mu.Lock()
+	r.handOff(a)
+	a.mu.Unlock()
+}
+
+// Retire asks the actor of key, if there is one, to passivate as soon as it
+// is idle: at once if no turn is running, else when the current turn ends.
+// It never blocks; the runtime's own goroutine does the work.
+func (r *Runtime[K, V]) Retire(key K) {
+	v, ok := r.actors.Load(key)
+	if !ok {
+		return
+	}
+	a := v.(*actor[K, V])
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dead {
+		return
+	}
+	a.retire = true
+	if a.busy || !a.loaded || a.queued {
+		return // the current turn's release, or the queued entry, will see it
+	}
+	a.queued = true
+	r.mu.Lock()
+	r.retireQ = append(r.retireQ, a)
+	r.mu.Unlock()
+	r.wake()
+}
+
+// Resident returns the number of actors whose state is loaded.
+func (r *Runtime[K, V]) Resident() int { return int(r.resident.Load()) }
+
+// Close passivates every actor and stops the runtime's goroutine. It waits
+// for turns in progress to end; turns asked for afterwards fail with
+// ErrClosed. It returns the passivation errors it met, joined; the actors
+// concerned are dropped. Calling Close again waits for the first call to
+// finish and returns nil.
+func (r *Runtime[K, V]) Close() error {
+	if r.closed.Swap(true) {
+		<-r.done
+		r.waitDead()
+		return nil
+	}
+	close(r.stop)
+	<-r.done
+	r.actors.Range(func(_, v any) bool {
+		r.tryPassivate(v.(*actor[K, V]), func(*actor[K, V]) bool { return true })
+		return true
+	})
+	r.waitDead()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return errors.Join(r.closeErrs...)
+}
+
+// waitDead waits until no actor is left in the map.
+func (r *Runtime[K, V]) waitDead() {
+	r.mu.Lock()
+	if r.live == 0 {
+		r.mu.Unlock()
+		return
+	}
+	if r.liveZero == nil {
+		r.liveZero = make(chan struct{})
+	}
+	ch := r.liveZero
+	r.mu.Unlock()
+	<-ch
+}
+
+func (r *Runtime[K, V]) liveDone() {
+	r.mu.Lock()
+	r.live--
+	if r.live == 0 && r.liveZero != nil {
+		close(r.liveZero)
+		r.liveZero = nil
+	}
+	r.mu.Unlock()
+}
+
+func (r *Runtime[K, V]) wake() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runtime[K, V]) now() int64 { return int64(time.Since(r.epoch)) }
+
+// janitor passivates actors that were asked to retire, that are idle for
+// longer than PassivateAfter, or that exceed MaxResident.
+func (r *Runtime[K, V]) janitor() {
+	defer close(r.done)
+	var tick <-chan time.Time
+	if r.cfg.PassivateAfter > 0 {
+		ticker := time.NewTicker(max(r.cfg.PassivateAfter/2, time.Millisecond))
+		defer ticker.Stop()
+		tick = ticker.C
+	}
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick:
+			r.passivateIdle()
+		case <-r.kick:
+			r.retireQueued()
+			r.evictOverflow()
+		}
+	}
+}
+
+func (r *Runtime[K, V]) retireQueued() {
+	r.mu.Lock()
+	q := r.retireQ
+	r.retireQ = nil
+	r.mu.Unlock()
+	for _, a := range q {
+		a.mu.Lock()
+		a.queued = false
+		a.mu.Unlock()
+		r.tryPassivate(a, func(a *actor[K, V]) bool { return a.retire })
+	}
+}
+
+func (r *Runtime[K, V]) passivateIdle() {
+	limit := r.now() - int64(r.cfg.PassivateAfter)
+	idle := func(a *actor[K, V]) bool { return a.lastUsed.Load() <= limit }
+	r.actors.Range(func(_, v any) bool {
+		if a := v.(*actor[K, V]); idle(a) {
+			r.tryPassivate(a, idle)
+		}
+		return true
+	})
+}
+
+// evictOverflow passivates least recently used idle actors until no more
+// than MaxResident remain.
+func (r *Runtime[K, V]) evictOverflow() {
+	over := int(r.resident.Load()) - r.cfg.MaxResident
+	if r.cfg.MaxResident <= 0 || over <= 0 {
+		return
+	}
+	type entry struct {
+		a    *actor[K, V]
+		used int64
+	}
+	var idle []entry
+	r.actors.Range(func(_, v any) bool {
+		a := v.(*actor[K, V])
+		if a.turn.Load() == 0 {
+			idle = append(idle, entry{a, a.lastUsed.Load()})
+		}
+		return true
+	})
+	slices.SortFunc(idle, func(x, y entry) int { return cmp.Compare(x.used, y.used) })
+	for _, e := range idle {
+		if r.resident.Load() <= int64(r.cfg.MaxResident) {
+			return
+		}
+		used := e.used
+		r.tryPassivate(e.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == used })
+	}
+}

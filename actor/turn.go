@@ -1,0 +1,108 @@
+package actor
+
+import "context"
+
+// turnKey is the context key under which a Turn finds itself.
+type turnKey struct{}
+
+// link is a turn seen through a context, whatever the runtime's type
+// parameters, so that call chains can cross runtimes.
+type link interface {
+	owner() any      // the actor the turn belongs to
+	alive() bool     // the turn has not ended
+	parentLink() any // the next turn up the chain, or nil
+}
+
+// Turn is the right to run on one actor's state. It is a context.Context
+// (derived from the context passed to Acquire) that carries the turn, so
+// that an Acquire with it, or with any context derived from it, runs inline
+// instead of queueing. Once Release is called the turn is dead and a
+// retained context queues like any other.
+//
+// A Turn is owned by the goroutine that acquired it; its context must not
+// be used to run on the actor's state from other goroutines.
+type Turn[K comparable, V any] struct {
+	context.Context
+	a  *actor[K, V]
+	id uint64
+}
+
+// Value returns the turn itself for the package's key and defers to the
+// parent context otherwise.
+func (t *Turn[K, V]) Value(key any) any {
+	if key == (turnKey{}) {
+		return t
+	}
+	return t.Context.Value(key)
+}
+
+// Key returns the key of the actor the turn belongs to.
+func (t *Turn[K, V]) Key() K { return t.a.key }
+
+// State returns a pointer to the actor's state, valid until Release.
+func (t *Turn[K, V]) State() *V { return &t.a.value }
+
+// Alive reports whether the turn has not ended.
+func (t *Turn[K, V]) Alive() bool { return t.alive() }
+
+// Retire asks for the actor to be passivated when this turn ends (for
+// example because its state was deleted).
+func (t *Turn[K, V]) Retire() {
+	a := t.a
+	a.mu.Lock()
+	a.retire = true
+	a.mu.Unlock()
+}
+
+// Release ends the turn: the actor passivates if that was asked for, then
+// the next waiter gets its turn. Releasing a dead turn does nothing.
+func (t *Turn[K, V]) Release() {
+	a := t.a
+	if !a.turn.CompareAndSwap(t.id, 0) {
+		return
+	}
+	a.lastUsed.Store(a.rt.now())
+	a.rt.release(a)
+}
+
+func (t *Turn[K, V]) owner() any      { return t.a }
+func (t *Turn[K, V]) alive() bool     { return t.a.turn.Load() == t.id }
+func (t *Turn[K, V]) parentLink() any { return t.Context.Value(turnKey{}) }
+
+// findTurn returns the live turn of a that ctx carries, if any.
+func findTurn[K comparable, V any](ctx context.Context, a *actor[K, V]) *Turn[K, V] {
+	for v := ctx.Value(turnKey{}); v != nil; {
+		l := v.(link)
+		if l.owner() == any(a) && l.alive() {
+			return l.(*Turn[K, V])
+		}
+		v = l.parentLink()
+	}
+	return nil
+}
+
+// Held reports whether ctx carries a live turn of any runtime.
+func Held(ctx context.Context) bool {
+	for v := ctx.Value(turnKey{}); v != nil; {
+		l := v.(link)
+		if l.alive() {
+			return true
+		}
+		v = l.parentLink()
+	}
+	return false
+}
+
+// Lookup returns the live turn of r, carried by ctx, whose state satisfies
+// match, or nil. It lets callers find a turn by what its state holds rather
+// than by key.
+func Lookup[K comparable, V any](ctx context.Context, r *Runtime[K, V], match func(*V) bool) *Turn[K, V] {
+	for v := ctx.Value(turnKey{}); v != nil; {
+		l := v.(link)
+		if t, ok := l.(*Turn[K, V]); ok && t.a.rt == r && t.alive() && match(&t.a.value) {
+			return t
+		}
+		v = l.parentLink()
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultIdleTimeout    = 60 * time.Minute
+	DefaultPassivateAfter = 2 * time.Minute
+	DefaultLockTimeout    = 10 * time.Second
+	DefaultSweepInterval  = 5 * time.Minute
+	DefaultMaxResident    = 10000
+)
+
+// Config configures an Engine. The zero value is a working configuration.
+type Config struct {
+	// IdleTimeout expires a session this long after its last Do.
+	// Default 60 minutes.
+	IdleTimeout time.Duration
+
+	// Lifetime expires a session this long after Create, however busy it
+	// is. Zero means no absolute limit.
+	Lifetime time.Duration
+
+	// PassivateAfter is how long a resident session stays loaded (and, with
+	// the file store, locked) after its last turn before it is saved,
+	// unlocked and dropped from memory. Another process that wants the
+	// session does not wait for it: an idle holder hands over at once.
+	// Default 2 minutes, and never more than IdleTimeout.
+	PassivateAfter time.Duration
+
+	// LockTimeout is the longest a Do waits for its turn, in this process
+	// and across processes together. Default 10 seconds.
+	LockTimeout time.Duration
+
+	// SweepInterval is the cadence of the background sweeper. Default
+	// 5 minutes; negative disables it (Sweep can still be called).
+	SweepInterval time.Duration
+
+	// MaxResident caps the number of resident sessions; past it the least
+	// recently used idle sessions are passivated. Each resident session
+	// holds its values and, with the file store, an open lock file.
+	// Default 10000.
+	MaxResident int
+
+	// Durability says when changes reach the store. The zero value is
+	// OnCommit.
+	Durability Durability
+
+	// Logger receives what the engine cannot return to a caller
+	// (passivation and sweep errors, corrupt records). Nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	// Now is the engine's clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Durability says when a session's changes are written to the store.
+type Durability int
+
+const (
+	// OnCommit writes (atomically) a Do that changed the session before Do
+	// returns. Survives a crash of the process.
+	OnCommit Durability = iota
+	// OnCommitSync is OnCommit plus fsync of the file and its directory
+	// before Do returns. Survives a power loss.
+	OnCommitSync
+	// OnPassivate writes only at passivation, Regenerate, Destroy and
+	// Close. A crash loses the changes made since the session was loaded.
+	OnPassivate
+)
+
+func (d Durability) String() string {
+	switch d {
+	case OnCommit:
+		return "OnCommit"
+	case OnCommitSync:
+		return "OnCommitSync"
+	case OnPassivate:
+		return "OnPassivate"
+	}
+	return fmt.Sprintf("Durability(%d)", int(d))
+}
+
+// withDefaults validates cfg and fills in its zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"IdleTimeout", cfg.IdleTimeout},
+		{"Lifetime", cfg.Lifetime},
+		{"PassivateAfter", cfg.PassivateAfter},
+		{"LockTimeout", cfg.LockTimeout},
+	} {
+		if d.v < 0 {
+			return cfg, fmt.Errorf("engine: Config.%s is negative (%v)", d.name, d.v)
+		}
+	}
+	if cfg.MaxResident < 0 {
+		return cfg, fmt.Errorf("engine: Config.MaxResident is negative (%d)", cfg.MaxResident)
+	}
+	if cfg.Durability < OnCommit || cfg.Durability > OnPassivate {
+		return cfg, fmt.Errorf("engine: unknown %v", cfg.Durability)
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.PassivateAfter == 0 {
+		cfg.PassivateAfter = DefaultPassivateAfter
+	}
+	cfg.PassivateAfter = min(cfg.PassivateAfter, cfg.IdleTimeout)
+	if cfg.LockTimeout == 0 {
+		cfg.LockTimeout = DefaultLockTimeout
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
+	if cfg.MaxResident == 0 {
+		cfg.MaxResident = DefaultMaxResident
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg, nil
+}

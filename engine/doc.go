@@ -1,0 +1,37 @@
+// Package engine runs web sessions as actors: each active session has one
+// owner for its values and, with the file store, for its cross-process lock.
+//
+// Applications hold an *Engine (from Open for a directory of session files,
+// or New for any persist.Store) and work on sessions with Do:
+//
+//	err := eng.Do(ctx, id, func(ctx context.Context, s *engine.Session) error {
+//		n, _ := s.Get("visits")
+//		s.Set("visits", n.(int)+1)
+//		return nil
+//	})
+//
+// Turns of one session run one at a time, in the order asked, whichever
+// goroutine (or, with the file store, process) asks. The ctx handed to fn
+// carries the turn: Do, Regenerate and Destroy with it run inline, also
+// through other sessions (A's fn calls Do on B, whose fn calls Do on A). A
+// failing or panicking fn is rolled back. When the outermost turn ends its
+// changes are written as Config.Durability says.
+//
+// A session's life: Create writes it; the first Do loads it and takes its
+// lock (activation); it stays resident, serving turns from memory, until it
+// has been idle for PassivateAfter, another process asks for it, MaxResident
+// pushes it out, or Close: then it is saved and unlocked (passivation).
+// IdleTimeout after its last Do, or Lifetime after Create, it expires; the
+// sweeper deletes expired records. Regenerate moves it to a new ID and
+// Destroy deletes it; no turn queued behind them can bring the old ID back.
+//
+// Values keep their Go types across passivation and restarts: they are
+// encoded with encoding/gob, so custom types must be registered with
+// gob.Register and have exported fields (or their own gob encoding).
+//
+// Every method of Engine is safe for concurrent use; a Session is valid only
+// inside the fn it was passed to (or until Turn.End), on that goroutine.
+// Callers branch on ErrNotFound, ErrLockTimeout and ErrClosed with
+// errors.Is. Close must be called: it saves and unlocks every resident
+// session and stops the engine's goroutines.
+package engine

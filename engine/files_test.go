@@ -1,0 +1,169 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/persist"
+)
+
+func recordPath(dir, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(dir, "session-"+hex.EncodeToString(sum[:]))
+}
+
+// Open creates the directory 0700, and file names never contain the ID.
+func TestOpenLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sessions")
+	e := openDir(t, dir, engine.Config{})
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o700 {
+		t.Errorf("dir mode %o, want 700", perm)
+	}
+	id := mustCreate(t, e)
+	if _, err := os.Stat(recordPath(dir, id)); err != nil {
+		t.Fatalf("record missing after Create: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, de := range entries {
+		if strings.Contains(de.Name(), id) {
+			t.Errorf("file %s leaks the session ID", de.Name())
+		}
+	}
+}
+
+// A record that does not decode is reported naming the file, moved aside,
+// and the session is not found; the engine goes on.
+func TestCorruptRecord(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		corrupt func(t *testing.T, dir, id string)
+	}{
+		{"torn file", func(t *testing.T, dir, id string) {
+			p := recordPath(dir, id)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o600)
+		}},
+		{"bit flip", func(t *testing.T, dir, id string) {
+			p := recordPath(dir, id)
+			b, _ := os.ReadFile(p)
+			b[len(b)-1] ^= 0x40
+			os.WriteFile(p, b, 0o600)
+		}},
+		{"values that do not gob-decode", func(t *testing.T, dir, id string) {
+			store, err := persist.OpenDir(dir, persist.DirConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			l, err := store.Lock(context.Background(), id, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Save(persist.Record{Created: time.Now(), Expires: time.Now().Add(time.Hour), Data: []byte("not gob")}, false)
+			l.Release()
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var logs bytes.Buffer
+			cfg := engine.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			e := openDir(t, dir, cfg)
+			id, other := mustCreate(t, e), mustCreate(t, e)
+			set(t, e, id, "k", "v")
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tt.corrupt(t, dir, id)
+
+			e = openDir(t, dir, cfg)
+			err := increment(context.Background(), e, id)
+			if !errors.Is(err, engine.ErrNotFound) {
+				t.Fatalf("Do on a corrupt record = %v, want ErrNotFound", err)
+			}
+			var ce *persist.CorruptError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), filepath.Base(recordPath(dir, id))) {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			if _, err := os.Stat(recordPath(dir, id)); !os.IsNotExist(err) {
+				t.Errorf("corrupt record still in place: %v", err)
+			}
+			if ce.Quarantine == "" {
+				t.Errorf("no quarantine path in %v", ce)
+			} else if _, err := os.Stat(ce.Quarantine); err != nil {
+				t.Errorf("quarantined file: %v", err)
+			}
+			if !strings.Contains(logs.String(), "quarantined") {
+				t.Errorf("nothing logged:\n%s", logs.String())
+			}
+			if err := increment(context.Background(), e, other); err != nil {
+				t.Fatalf("other session: %v", err)
+			}
+			if rep, err := e.Sweep(context.Background()); err != nil || rep.Expired != 0 {
+				t.Fatalf("Sweep = %+v, %v", rep, err)
+			}
+			if _, err := os.Stat(ce.Quarantine); err != nil {
+				t.Errorf("the sweeper removed the quarantined file: %v", err)
+			}
+		})
+	}
+}
+
+// A session file deleted behind the engine's back (between turns, while
+// the session is passivated) reads as not found.
+func TestRecordDeletedBetweenTurns(t *testing.T) {
+	dir := t.TempDir()
+	e := openDir(t, dir, engine.Config{})
+	id := mustCreate(t, e)
+	set(t, e, id, "k", 1)
+	e.Close()
+	os.Remove(recordPath(dir, id))
+	e = openDir(t, dir, engine.Config{})
+	if err := increment(context.Background(), e, id); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("Do = %v, want ErrNotFound", err)
+	}
+}
+
+// Destroy removes the record and the lock file.
+func TestDestroyRemovesFiles(t *testing.T) {
+	dir := t.TempDir()
+	e := openDir(t, dir, engine.Config{})
+	id := mustCreate(t, e)
+	set(t, e, id, "k", 1)
+	if err := e.Destroy(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{recordPath(dir, id), recordPath(dir, id) + ".lock"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still exists (%v)", filepath.Base(p), err)
+		}
+	}
+}
+
+// Unknown IDs leave no files behind (CherryPy's lock files by the million).
+func TestUnknownIDLeavesNoLockFile(t *testing.T) {
+	dir := t.TempDir()
+	e := openDir(t, dir, engine.Config{})
+	for range 20 {
+		id := strings.Repeat("A", 42) + "E"
+		if err := increment(context.Background(), e, id); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("Do = %v, want ErrNotFound", err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("%d files left in the directory, want 0", len(entries))
+	}
+}

@@ -1,0 +1,144 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/persist"
+)
+
+// newEngine returns an engine over store (a new Memory store if nil),
+// closed when the test ends.
+func newEngine(t testing.TB, store persist.Store, cfg engine.Config) *engine.Engine {
+	t.Helper()
+	if store == nil {
+		store = persist.NewMemory()
+	}
+	e, err := engine.New(store, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return e
+}
+
+func mustCreate(t testing.TB, e *engine.Engine) string {
+	t.Helper()
+	id, err := e.Create(context.Background())
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	return id
+}
+
+func set(t testing.TB, e *engine.Engine, id, key string, v any) {
+	t.Helper()
+	err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+		s.Set(key, v)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Do(set %s): %v", key, err)
+	}
+}
+
+func get(t testing.TB, e *engine.Engine, id, key string) any {
+	t.Helper()
+	var v any
+	err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+		v, _ = s.Get(key)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Do(get %s): %v", key, err)
+	}
+	return v
+}
+
+func increment(ctx context.Context, e *engine.Engine, id string) error {
+	return e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+		n, _ := s.Get("n")
+		c, _ := n.(int)
+		s.Set("n", c+1)
+		return nil
+	})
+}
+
+// recordingStore wraps a Store, counting locks and saves per ID and
+// failing saves on demand.
+type recordingStore struct {
+	persist.Store
+	mu       sync.Mutex
+	locks    map[string]int
+	saves    map[string]int
+	failSave error
+}
+
+func newRecordingStore() *recordingStore {
+	return &recordingStore{Store: persist.NewMemory(), locks: map[string]int{}, saves: map[string]int{}}
+}
+
+func (r *recordingStore) Lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
+	l, err := r.Store.Lock(ctx, id, wanted)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.locks[id]++
+	r.mu.Unlock()
+	return &recordingLock{Lock: l, r: r, id: id}, nil
+}
+
+func (r *recordingStore) count(m map[string]int, id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return m[id]
+}
+
+func (r *recordingStore) setFailSave(err error) {
+	r.mu.Lock()
+	r.failSave = err
+	r.mu.Unlock()
+}
+
+type recordingLock struct {
+	persist.Lock
+	r  *recordingStore
+	id string
+}
+
+func (l *recordingLock) Save(rec persist.Record, sync bool) error {
+	l.r.mu.Lock()
+	err := l.r.failSave
+	if err == nil {
+		l.r.saves[l.id]++
+	}
+	l.r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return l.Lock.Save(rec, sync)
+}
+
+var errBoom = errors.New("boom")
+
+// within fails the test if ch does not deliver within d (a generous bound
+// for a deadlock check, not a timing assertion).
+func within[T any](t testing.TB, ch <-chan T, d time.Duration) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("nothing after %v: deadlock?", d)
+		panic("unreachable")
+	}
+}

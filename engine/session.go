@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/lockstep-go/lockstep/actor"
+	"github.com/lockstep-go/lockstep/persist"
+)
+
+// Session is the view of one session's values that a turn works on. It is
+// valid only inside the fn of the Do (or the Turn) that handed it out, and
+// only on that goroutine: the turn is what makes it safe.
+type Session struct {
+	st *state
+}
+
+// state is everything the actor of one session owns.
+type state struct {
+	e       *Engine
+	id      string       // "" for a lazy session not created yet
+	lock    persist.Lock // nil for a lazy, destroyed or tombstone state
+	gone    bool         // destroyed, expired or moved: turns get ErrNotFound
+	created time.Time
+	used    time.Time // start of the last turn
+	expires time.Time // the expiry last written to the store
+
+	values  map[string]any
+	journal []change // undo log of the current turn, oldest first
+	dirty   bool     // changes not yet written (OnPassivate)
+	stored  bool     // a record exists in the store
+
+	// extra holds turns taken during the current turn (on the new ID of a
+	// Regenerate, or of a lazy session's creation), released with it.
+	extra []*actor.Turn[string, *state]
+	ctx   context.Context // the current outermost turn's context
+	err   error           // a deferred error (lazy creation), returned at commit
+
+	sess Session
+}
+
+// change undoes one modification.
+type change struct {
+	key     string
+	old     any
+	had     bool
+	cleared map[string]any // non-nil: the map that Clear replaced
+}
+
+func newState(e *Engine, id string, values map[string]any) *state {
+	st := &state{e: e, id: id, values: values}
+	st.sess.st = st
+	return st
+}
+
+// ID returns the session's ID. After an inline Regenerate it is the new ID;
+// in a lazy turn it is "" until the first Set creates the session.
+func (s *Session) ID() string { return s.st.id }
+
+// Get returns the value stored under key.
+func (s *Session) Get(key string) (any, bool) {
+	v, ok := s.st.values[key]
+	return v, ok
+}
+
+// Set stores value under key. Values must be encodable with encoding/gob;
+// custom types must be registered with gob.Register. In a lazy turn the
+// first Set creates the session. After Destroy in the same turn, Set does
+// nothing.
+func (s *Session) Set(key string, value any) {
+	st := s.st
+	if st.gone {
+		return
+	}
+	if st.id == "" {
+		st.e.materialize(st)
+	}
+	old, had := st.values[key]
+	st.journal = append(st.journal, change{key: key, old: old, had: had})
+	st.values[key] = value
+}
+
+// Delete removes key.
+func (s *Session) Delete(key string) {
+	st := s.st
+	old, had := st.values[key]
+	if !had || st.gone {
+		return
+	}
+	st.journal = append(st.journal, change{key: key, old: old, had: true})
+	delete(st.values, key)
+}
+
+// Keys returns the keys in sorted order.
+func (s *Session) Keys() []string {
+	keys := make([]string, 0, len(s.st.values))
+	for k := range s.st.values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Len returns the number of keys.
+func (s *Session) Len() int { return len(s.st.values) }
+
+// Clear removes every key.
+func (s *Session) Clear() {
+	st := s.st
+	if len(st.values) == 0 || st.gone {
+		return
+	}
+	st.journal = append(st.journal, change{cleared: st.values})
+	st.values = make(map[string]any)
+}
+
+// rollback undoes the changes recorded after mark. A mark past the end
+// (the journal was cut by Regenerate or Destroy) undoes nothing.
+func (st *state) rollback(mark int) {
+	mark = min(mark, len(st.journal))
+	for i := len(st.journal) - 1; i >= mark; i-- {
+		c := st.journal[i]
+		switch {
+		case c.cleared != nil:
+			st.values = c.cleared
+		case c.had:
+			st.values[c.key] = c.old
+		default:
+			delete(st.values, c.key)
+		}
+	}
+	st.truncate(mark)
+}
+
+// truncate forgets the journal after mark, dropping references to old values.
+func (st *state) truncate(mark int) {
+	mark = min(mark, len(st.journal))
+	clear(st.journal[mark:])
+	st.journal = st.journal[:mark]
+}
+
+// deadline returns when the session expires if it is not used again.
+func (st *state) deadline(cfg *Config) time.Time {
+	d := st.used.Add(cfg.IdleTimeout)
+	if cfg.Lifetime > 0 {
+		d = minTime(d, st.created.Add(cfg.Lifetime))
+	}
+	return d
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

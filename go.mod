@@ -1,0 +1,11 @@
+module github.com/lockstep-go/lockstep
+
+go 1.26.0
+
+require (
+	github.com/fsnotify/fsnotify v1.10.1
+	github.com/gofrs/flock v0.13.2
+	go.uber.org/goleak v1.3.0
+)
+
+require golang.org/x/sys v0.49.0 // indirect

@@ -1,0 +1,358 @@
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/gofrs/flock"
+)
+
+// ErrClosed is returned by Lock and Sweep of a Dir that was closed.
+var ErrClosed = errors.New("persist: store closed")
+
+// Polling bounds of a waiting Lock when no notification arrives: the first
+// retry comes after minPoll, each next one after twice as long, up to maxPoll.
+const (
+	minPoll = time.Millisecond
+	maxPoll = 64 * time.Millisecond
+)
+
+// staleWant is the age after which Sweep removes a hand-over request file.
+// A live waiter refreshes its file at least every maxPoll.
+const staleWant = time.Minute
+
+// maxInodeRetries bounds how often one attempt to lock re-locks because the
+// lock file it locked was unlinked or replaced in the meantime.
+const maxInodeRetries = 1000
+
+// DirConfig configures a Dir. The zero value is ready to use.
+type DirConfig struct {
+	// Logger receives what the store handles without returning it (sweep
+	// errors it continues after, quarantined records, watcher trouble).
+	// Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Test seams, set only by the package's own tests.
+	createTemp func(dir, pattern string) (tempFile, error) // default: os.CreateTemp
+	afterFlock func(path string)                           // called after each successful flock, before the inode check
+	noWatch    bool                                        // run without the fsnotify watcher (polling only)
+}
+
+// tempFile is what Save writes a new record into.
+type tempFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Name() string
+}
+
+// Dir is a Store that keeps each session in files of one directory, which
+// several processes (and several Dirs of one process) may share. See
+// docs/storage.md for the layout and protocols.
+//
+// All methods are safe for concurrent use. A Dir runs one goroutine (the
+// directory watcher) until Close.
+type Dir struct {
+	dir        string
+	log        *slog.Logger
+	createTemp func(dir, pattern string) (tempFile, error)
+	afterFlock func(path string)
+
+	watcher *fsnotify.Watcher // nil when notifications are unavailable
+	done    chan struct{}     // closed by Close
+	wg      sync.WaitGroup    // the watcher goroutine
+	closed  atomic.Bool
+	once    sync.Once
+
+	inodeRetries atomic.Int64 // locks dropped by the inode check (for tests)
+
+	mu      sync.Mutex           // guards holders and waiters
+	holders map[string]*holder   // keys locked through this Dir
+	waiters map[string][]*waiter // Locks of this Dir waiting for a key
+}
+
+// holder is a key locked through a Dir.
+type holder struct {
+	wanted func()              // nil: nobody to tell
+	wants  map[string]struct{} // hand-over request files seen while held
+}
+
+// waiter is a Lock call waiting for a key; a token in ch wakes it.
+type waiter struct {
+	ch chan struct{} // capacity 1: one pending wake-up is enough
+}
+
+// OpenDir opens the session directory dir, creating it (mode 0700) if it is
+// missing, and starts watching it for hand-over requests. The Dir must be
+// closed.
+func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
+	if dir == "" {
+		return nil, errors.New("persist: open dir: empty path")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("persist: open dir: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("persist: open dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("persist: open dir %s: not a directory", dir)
+	}
+	d := &Dir{
+		dir:        dir,
+		log:        cfg.Logger,
+		createTemp: cfg.createTemp,
+		afterFlock: cfg.afterFlock,
+		done:       make(chan struct{}),
+		holders:    make(map[string]*holder),
+		waiters:    make(map[string][]*waiter),
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	if d.createTemp == nil {
+		d.createTemp = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
+	}
+	if !cfg.noWatch {
+		w, err := fsnotify.NewWatcher()
+		if err == nil {
+			if err = w.Add(dir); err != nil {
+				_ = w.Close()
+			}
+		}
+		if err != nil {
+			// Correctness never depends on the watcher: waiters poll.
+			d.log.Warn("persist: directory watcher unavailable, hand-over falls back to polling", "dir", dir, "err", err)
+		} else {
+			d.watcher = w
+			d.wg.Add(1)
+			go d.watch()
+		}
+	}
+	return d, nil
+}
+
+// Close stops the watcher and waits for it to end. Locks still held stay
+// valid until released; Lock and Sweep return ErrClosed afterwards, and so
+// do Locks still waiting. Close is idempotent.
+func (d *Dir) Close() error {
+	var err error
+	d.once.Do(func() {
+		d.closed.Store(true)
+		close(d.done)
+		if d.watcher != nil {
+			err = d.watcher.Close()
+		}
+		d.wg.Wait()
+		if err != nil {
+			err = fmt.Errorf("persist: close watcher: %w", err)
+		}
+	})
+	return err
+}
+
+// Lock takes the exclusive lock of session id, waiting while another Lock,
+// in this or another process, holds it. A waiting Lock asks the holder to
+// hand over (the holder's wanted is called) and is woken when it releases;
+// when no notification arrives it polls, from 1 ms backing off to 64 ms.
+func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
+	if d.closed.Load() {
+		return nil, ErrClosed
+	}
+	key := keyOf(id)
+	l, err := d.tryLock(key, wanted, true)
+	if l != nil || err != nil {
+		return l, err
+	}
+	return d.wait(ctx, key, wanted)
+}
+
+// wait announces a waiting Lock and retries until it gets the lock.
+func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error) {
+	w := &waiter{ch: make(chan struct{}, 1)}
+	d.mu.Lock()
+	d.waiters[key] = append(d.waiters[key], w)
+	d.mu.Unlock()
+	var want string // our hand-over request file, "" if none
+	defer func() {
+		d.removeWaiter(key, w)
+		if want != "" {
+			_ = os.Remove(want)
+		}
+	}()
+
+	backoff := minPoll
+	timer := time.NewTimer(backoff)
+	defer timer.Stop()
+	refresh := false
+	for {
+		want = d.announce(key, want, refresh)
+		l, err := d.tryLock(key, wanted, true)
+		if l != nil || err != nil {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("persist: lock session %s: %w", key, ctx.Err())
+		case <-d.done:
+			return nil, ErrClosed
+		case <-w.ch:
+			refresh = false
+		case <-timer.C:
+			backoff = min(2*backoff, maxPoll)
+			timer.Reset(backoff)
+			refresh = true
+		}
+	}
+}
+
+func (d *Dir) removeWaiter(key string, w *waiter) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ws := d.waiters[key]
+	for i, x := range ws {
+		if x == w {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(d.waiters, key)
+	} else {
+		d.waiters[key] = ws
+	}
+}
+
+// wake wakes the Locks of this Dir waiting for key.
+func (d *Dir) wake(key string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.waiters[key] {
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeAll wakes every waiting Lock of this Dir.
+func (d *Dir) wakeAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ws := range d.waiters {
+		for _, w := range ws {
+			select {
+			case w.ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// announce makes sure a hand-over request file for key exists and returns
+// its path. With refresh, an existing file gets a new modification time,
+// which tells a holder that missed its creation and keeps Sweep off it.
+// Failures are logged: the waiter still polls.
+func (d *Dir) announce(key, want string, refresh bool) string {
+	if want != "" {
+		var err error
+		if refresh {
+			now := time.Now()
+			err = os.Chtimes(want, now, now)
+		} else {
+			_, err = os.Lstat(want)
+		}
+		if err == nil {
+			return want
+		}
+		// The holder removed it when it released, or Sweep did.
+	}
+	for range 3 {
+		name := d.path(namePrefix + key + wantInfix + strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			d.log.Debug("persist: cannot announce waiter", "key", key, "err", err)
+			return ""
+		}
+		_ = f.Close()
+		return name
+	}
+	return ""
+}
+
+// tryLock takes the lock of key if it is free, without waiting. It returns
+// a nil Lock and no error if someone else holds it. With create, a missing
+// lock file is created; without, a missing one makes tryLock report
+// fs.ErrNotExist.
+func (d *Dir) tryLock(key string, wanted func(), create bool) (*dirLock, error) {
+	f, err := d.tryFlock(key, create)
+	if f == nil || err != nil {
+		return nil, err
+	}
+	h := &holder{wanted: wanted}
+	d.mu.Lock()
+	d.holders[key] = h
+	d.mu.Unlock()
+	return &dirLock{d: d, key: key, f: f, h: h}, nil
+}
+
+// tryFlock flocks the lock file of key without waiting and checks that the
+// locked file is still the one on the path, retrying if it is not.
+func (d *Dir) tryFlock(key string, create bool) (*flock.Flock, error) {
+	path := d.path(lockName(key))
+	flag := os.O_RDONLY
+	if create {
+		flag |= os.O_CREATE
+	}
+	for range maxInodeRetries {
+		f := flock.New(path, flock.SetFlag(flag), flock.SetPermissions(0o600))
+		ok, err := f.TryLock()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && !create {
+				return nil, err
+			}
+			return nil, fmt.Errorf("persist: lock %s: %w", lockName(key), err)
+		}
+		if !ok {
+			return nil, nil
+		}
+		if d.afterFlock != nil {
+			d.afterFlock(path)
+		}
+		locked, err := f.Stat() // fstat of the locked descriptor
+		if err != nil {
+			_ = f.Unlock()
+			return nil, fmt.Errorf("persist: lock %s: %w", lockName(key), err)
+		}
+		onPath, err := os.Stat(path)
+		if err == nil && os.SameFile(locked, onPath) {
+			return f, nil
+		}
+		// The file was unlinked (and perhaps replaced) by its previous
+		// holder after we opened it: our lock protects nothing. Retry.
+		_ = f.Unlock()
+		d.inodeRetries.Add(1)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("persist: lock %s: %w", lockName(key), err)
+		}
+		if err != nil && !create {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("persist: lock %s: lock file keeps changing", lockName(key))
+}

@@ -1,0 +1,247 @@
+package persist
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// faultyFile is a temp file whose writes fail with err after limit bytes,
+// and whose Sync fails with syncErr.
+type faultyFile struct {
+	*os.File
+	limit   int
+	err     error
+	syncErr error
+}
+
+func (f *faultyFile) Write(b []byte) (int, error) {
+	if len(b) <= f.limit {
+		f.limit -= len(b)
+		return f.File.Write(b)
+	}
+	n, _ := f.File.Write(b[:f.limit])
+	f.limit = 0
+	return n, f.err
+}
+
+func (f *faultyFile) Sync() error {
+	if f.syncErr != nil {
+		return f.syncErr
+	}
+	return f.File.Sync()
+}
+
+func openTestDir(t *testing.T, dir string, cfg DirConfig) *Dir {
+	t.Helper()
+	d, err := OpenDir(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func mustLock(t *testing.T, d *Dir, id string) Lock {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := d.Lock(ctx, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestSaveFaults checks that a failed Save leaves the old record intact and
+// no temp file behind: a full disk, a read-only directory, a failing fsync.
+func TestSaveFaults(t *testing.T) {
+	tests := []struct {
+		name       string
+		createTemp func(dir, pattern string) (tempFile, error)
+		sync       bool
+		want       error
+	}{
+		{"disk full in header", func(dir, pattern string) (tempFile, error) {
+			f, err := os.CreateTemp(dir, pattern)
+			return &faultyFile{File: f, limit: 10, err: syscall.ENOSPC}, err
+		}, false, syscall.ENOSPC},
+		{"disk full in data", func(dir, pattern string) (tempFile, error) {
+			f, err := os.CreateTemp(dir, pattern)
+			return &faultyFile{File: f, limit: headerLen + 100, err: syscall.ENOSPC}, err
+		}, true, syscall.ENOSPC},
+		{"read-only directory", func(dir, pattern string) (tempFile, error) {
+			return nil, &fs.PathError{Op: "open", Path: filepath.Join(dir, pattern), Err: syscall.EROFS}
+		}, false, syscall.EROFS},
+		{"fsync fails", func(dir, pattern string) (tempFile, error) {
+			f, err := os.CreateTemp(dir, pattern)
+			return &faultyFile{File: f, limit: 1 << 30, syncErr: syscall.EIO}, err
+		}, true, syscall.EIO},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var faulty atomic.Bool
+			d := openTestDir(t, dir, DirConfig{createTemp: func(dir, pattern string) (tempFile, error) {
+				if faulty.Load() {
+					return tt.createTemp(dir, pattern)
+				}
+				return os.CreateTemp(dir, pattern)
+			}})
+			l := mustLock(t, d, "id")
+			defer l.Release()
+			old := Record{Created: time.Unix(1, 0), Data: []byte("old")}
+			if err := l.Save(old, false); err != nil {
+				t.Fatal(err)
+			}
+			faulty.Store(true)
+			err := l.Save(Record{Created: time.Unix(2, 0), Data: make([]byte, 1000)}, tt.sync)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Save: got %v, want %v", err, tt.want)
+			}
+			if prefix := "persist: write " + recordName(keyOf("id")) + ": "; !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("error %q, want prefix %q", err, prefix)
+			}
+			got, err := l.Load()
+			if err != nil || string(got.Data) != "old" {
+				t.Errorf("Load after failed Save = %q, %v; want the old record", got.Data, err)
+			}
+			ents, _ := os.ReadDir(dir)
+			for _, e := range ents {
+				if strings.Contains(e.Name(), tempInfix) {
+					t.Errorf("temp file %s left behind", e.Name())
+				}
+			}
+			// The store recovers when the fault goes away.
+			faulty.Store(false)
+			if err := l.Save(Record{Data: []byte("new")}, tt.sync); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestInodeRecheck makes the lock file disappear (and come back as another
+// file) between a locker's flock and its check: the locker must retry and
+// end up holding the file on the path.
+func TestInodeRecheck(t *testing.T) {
+	for _, replace := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unlinked", true: "replaced"}[replace], func(t *testing.T) {
+			dir := t.TempDir()
+			var calls atomic.Int32
+			d := openTestDir(t, dir, DirConfig{afterFlock: func(path string) {
+				if calls.Add(1) != 1 {
+					return
+				}
+				// As if the previous holder unlinked the file after we
+				// opened it and before we locked it.
+				if err := os.Remove(path); err != nil {
+					t.Error(err)
+				}
+				if replace {
+					if err := os.WriteFile(path, nil, 0o600); err != nil {
+						t.Error(err)
+					}
+				}
+			}})
+			l := mustLock(t, d, "id").(*dirLock)
+			defer l.Release()
+			if got := d.inodeRetries.Load(); got != 1 {
+				t.Errorf("inode retries = %d, want 1", got)
+			}
+			locked, err := l.f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			onPath, err := os.Stat(d.path(lockName(keyOf("id"))))
+			if err != nil || !os.SameFile(locked, onPath) {
+				t.Errorf("holding a file that is not on the path (%v)", err)
+			}
+			// And it excludes everybody else.
+			other := openTestDir(t, dir, DirConfig{})
+			if l2, err := other.tryLock(keyOf("id"), nil, true); l2 != nil || err != nil {
+				t.Errorf("second tryLock = %v, %v; want busy", l2, err)
+			}
+		})
+	}
+}
+
+// TestPollingWithoutWatcher checks that hand-over works without
+// notifications, by polling.
+func TestPollingWithoutWatcher(t *testing.T) {
+	dir := t.TempDir()
+	a := openTestDir(t, dir, DirConfig{noWatch: true})
+	b := openTestDir(t, dir, DirConfig{noWatch: true})
+	la := mustLock(t, a, "id")
+	got := make(chan Lock)
+	go func() {
+		l, err := b.Lock(context.Background(), "id", nil)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- l
+	}()
+	time.Sleep(20 * time.Millisecond) // let b wait and back off
+	la.Release()
+	start := time.Now()
+	lb := <-got
+	t.Logf("polling waiter got the lock %v after release", time.Since(start))
+	lb.Release()
+}
+
+// TestRescan checks the recovery from a watcher overflow: pending requests
+// reach their holders.
+func TestRescan(t *testing.T) {
+	dir := t.TempDir()
+	d := openTestDir(t, dir, DirConfig{noWatch: true})
+	wanted := make(chan struct{}, 1)
+	l, err := d.Lock(context.Background(), "id", func() { wanted <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := d.path(recordName(keyOf("id")) + wantInfix + "x1")
+	if err := os.WriteFile(want, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.rescan()
+	<-wanted
+	l.Release()
+	if _, err := os.Stat(want); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("request file after release: %v, want removed", err)
+	}
+}
+
+func TestParseName(t *testing.T) {
+	key := keyOf("id")
+	tests := []struct {
+		name string
+		kind fileKind
+	}{
+		{"session-" + key, kindRecord},
+		{"session-" + key + ".lock", kindLock},
+		{"session-" + key + ".tmp-1234", kindTemp},
+		{"session-" + key + ".want-z0", kindWant},
+		{"session-" + key + ".corrupt-17", kindCorrupt},
+		{"session-" + key + ".tmp-", kindNone},
+		{"session-" + key + ".tmp-A", kindNone},
+		{"session-" + key + ".lockx", kindNone},
+		{"session-" + strings.ToUpper(key), kindNone},
+		{"session-" + key[:63], kindNone},
+		{"session-" + key[:63] + "g", kindNone},
+		{"session-" + key + "0", kindNone},
+		{"xsession-" + key, kindNone},
+		{"", kindNone},
+	}
+	for _, tt := range tests {
+		if _, got := parseName(tt.name); got != tt.kind {
+			t.Errorf("parseName(%q) = %v, want %v", tt.name, got, tt.kind)
+		}
+	}
+}

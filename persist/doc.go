@@ -1,0 +1,49 @@
+// Package persist is where lockstep keeps session records: the Store
+// interface that the engine uses, a file-backed store (Dir) that several
+// processes can share, and an in-memory store (Memory).
+//
+// A Store hands out one exclusive Lock per session at a time; a Lock is the
+// only way to load, save, delete or quarantine the session's Record, whose
+// Data the store treats as opaque bytes.
+//
+// # The file store
+//
+// OpenDir keeps each session in two files of one directory, named after the
+// SHA-256 of the session ID (the ID itself never appears on disk, in errors
+// or in logs): session-<key> holds the record, session-<key>.lock is the
+// file that gofrs/flock locks. Records are written to a temp file and renamed
+// over the old one, so a crash leaves the old record or the new one, never a
+// torn file; with sync, the file and the directory are fsync'd too. A Lock of
+// a Dir is an flock, so it excludes other processes and other Dirs on the
+// same directory in this process alike, and a process that dies releases its
+// locks. Locking never blocks in the kernel: a Lock that finds the session
+// taken asks the holder, through a request file in the directory that the
+// holder's fsnotify watcher sees, to hand it over (the holder's wanted
+// callback), and is woken when the holder releases; without notifications it
+// polls, from 1 ms backing off to 64 ms. Sweep removes expired records,
+// orphaned lock files, abandoned temp files and stale request files, never
+// a lock file that someone holds. The file layout, record format and
+// protocols are described in docs/storage.md. The file store needs a local
+// file system: flock over NFS is unreliable.
+//
+// # Concurrency
+//
+// Every method of Dir and Memory is safe for concurrent use. A Lock is used
+// by one goroutine at a time. The wanted callback given to Lock is called
+// from the store's watcher goroutine and must not block.
+//
+// # Errors
+//
+// Callers branch on ErrNotFound (no record; also matched by every
+// *CorruptError), ErrCorrupt and *CorruptError (a record that did not decode
+// and was moved aside), ErrClosed (the Dir was closed), and the context's
+// error when Lock gives up waiting. Errors from the file system are wrapped
+// with the file's name and %w.
+//
+// # Closing
+//
+// A Dir runs a watcher goroutine and must be closed with Close, which stops
+// it and waits for it. Every Lock must be released (Release, Delete or
+// Quarantine); a Lock still held after Close stays valid until released.
+// A Memory needs no Close, but has one to satisfy Store.
+package persist

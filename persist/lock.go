@@ -1,0 +1,201 @@
+package persist
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// dirLock is a held lock of a Dir: the flock of the session's lock file.
+type dirLock struct {
+	d        *Dir
+	key      string
+	f        *flock.Flock
+	h        *holder
+	released bool
+}
+
+var _ Lock = (*dirLock)(nil)
+
+// Load reads and decodes the record. A record that does not decode is
+// moved to a quarantine name and reported as a *CorruptError.
+func (l *dirLock) Load() (Record, error) {
+	if l.released {
+		return Record{}, errReleased
+	}
+	name := recordName(l.key)
+	b, err := os.ReadFile(l.d.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("persist: read %s: %w", name, err)
+	}
+	rec, err := decodeRecord(b)
+	if err != nil {
+		return Record{}, l.quarantine(err)
+	}
+	return rec, nil
+}
+
+// Save writes rec to a temp file and renames it over the record; with
+// sync, the temp file is fsync'd before and the directory after the rename.
+func (l *dirLock) Save(rec Record, sync bool) error {
+	if l.released {
+		return errReleased
+	}
+	b, err := encodeRecord(make([]byte, 0, headerLen+len(rec.Data)), rec)
+	if err != nil {
+		return err
+	}
+	return l.d.writeAtomic(recordName(l.key), b, sync)
+}
+
+// Delete removes the record and, while still holding it, the lock file,
+// then releases the lock.
+func (l *dirLock) Delete() error {
+	if l.released {
+		return errReleased
+	}
+	name := recordName(l.key)
+	var errs []error
+	if err := os.Remove(l.d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("persist: delete %s: %w", name, err))
+	} else {
+		errs = append(errs, l.unlinkLockFile())
+	}
+	errs = append(errs, l.release())
+	return errors.Join(errs...)
+}
+
+// Quarantine moves the record aside, removes the lock file while holding
+// it, and releases the lock.
+func (l *dirLock) Quarantine(cause error) error {
+	if l.released {
+		return errReleased
+	}
+	err := l.quarantine(cause)
+	var errs []error
+	if err.Quarantine != "" {
+		errs = append(errs, l.unlinkLockFile())
+	}
+	if rerr := errors.Join(append(errs, l.release())...); rerr != nil {
+		l.d.log.Warn("persist: release after quarantine", "key", l.key, "err", rerr)
+	}
+	return err
+}
+
+// Release releases the lock; the record and the lock file stay.
+func (l *dirLock) Release() error {
+	if l.released {
+		return errReleased
+	}
+	return l.release()
+}
+
+// quarantine renames the record to session-<key>.corrupt-<unix nanos>.
+func (l *dirLock) quarantine(cause error) *CorruptError {
+	path := l.d.path(recordName(l.key))
+	q := l.d.path(recordName(l.key) + corruptInfix + strconv.FormatInt(time.Now().UnixNano(), 10))
+	if err := os.Rename(path, q); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			cause = errors.Join(cause, fmt.Errorf("persist: quarantine %s: %w", recordName(l.key), err))
+		}
+		return &CorruptError{Path: path, Err: cause}
+	}
+	return &CorruptError{Path: path, Quarantine: q, Err: cause}
+}
+
+// unlinkLockFile removes the lock file; the caller holds its lock, so a
+// locker that opened the old file fails its inode check and retries.
+func (l *dirLock) unlinkLockFile() error {
+	if err := os.Remove(l.d.path(lockName(l.key))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("persist: delete %s: %w", lockName(l.key), err)
+	}
+	return nil
+}
+
+// release drops the flock, then removes the hand-over requests the holder
+// saw (which wakes their waiters, in any process) and wakes the waiters of
+// this Dir.
+func (l *dirLock) release() error {
+	l.released = true
+	d := l.d
+	d.mu.Lock()
+	if d.holders[l.key] == l.h {
+		delete(d.holders, l.key)
+	}
+	wants := l.h.wants
+	l.h.wants = nil
+	d.mu.Unlock()
+
+	err := l.f.Unlock()
+	for w := range wants {
+		_ = os.Remove(w)
+	}
+	d.wake(l.key)
+	if err != nil {
+		return fmt.Errorf("persist: unlock %s: %w", lockName(l.key), err)
+	}
+	return nil
+}
+
+// writeAtomic replaces the file name in the directory with b: a temp file
+// is written (and fsync'd with sync), renamed over name, and the directory
+// is fsync'd (with sync). On error the temp file is removed and the old
+// file is left as it was.
+func (d *Dir) writeAtomic(name string, b []byte, sync bool) (err error) {
+	f, err := d.createTemp(d.dir, name+tempInfix+"*")
+	if err != nil {
+		return fmt.Errorf("persist: write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	renamed := false
+	defer func() {
+		if err != nil {
+			if !renamed {
+				_ = os.Remove(tmp)
+			}
+			err = fmt.Errorf("persist: write %s: %w", name, err)
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if sync {
+		if err = f.Sync(); err != nil {
+			_ = f.Close()
+			return err
+		}
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, d.path(name)); err != nil {
+		return err
+	}
+	renamed = true
+	if sync {
+		return syncDir(d.dir)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory, making renames in it durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,188 @@
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// errReleased is returned by the methods of a Lock that was already released.
+var errReleased = errors.New("persist: lock already released")
+
+// Memory is a Store that keeps records in the process's memory. It serialises
+// access within the process only and loses everything when the process ends.
+// It is safe for concurrent use.
+type Memory struct {
+	mu      sync.Mutex
+	records map[string]Record
+	slots   map[string]*memSlot // per-ID locks that are held or waited for
+}
+
+// memSlot is the lock of one ID: a token in ch means it is held.
+type memSlot struct {
+	ch   chan struct{} // capacity 1: the lock itself
+	refs int           // holders and waiters; the slot is dropped at zero
+}
+
+// NewMemory returns an empty in-memory Store.
+func NewMemory() *Memory {
+	return &Memory{records: make(map[string]Record), slots: make(map[string]*memSlot)}
+}
+
+// Lock waits for the lock of id. wanted is never called: no other process
+// shares a Memory store.
+func (m *Memory) Lock(ctx context.Context, id string, _ func()) (Lock, error) {
+	slot := m.ref(id)
+	select {
+	case slot.ch <- struct{}{}:
+		return &memLock{m: m, id: id, slot: slot}, nil
+	default:
+	}
+	select {
+	case slot.ch <- struct{}{}:
+		return &memLock{m: m, id: id, slot: slot}, nil
+	case <-ctx.Done():
+		m.unref(id, slot)
+		return nil, fmt.Errorf("persist: lock session: %w", ctx.Err())
+	}
+}
+
+// tryLock takes the lock of id only if it is free.
+func (m *Memory) tryLock(id string) (*memLock, bool) {
+	slot := m.ref(id)
+	select {
+	case slot.ch <- struct{}{}:
+		return &memLock{m: m, id: id, slot: slot}, true
+	default:
+		m.unref(id, slot)
+		return nil, false
+	}
+}
+
+func (m *Memory) ref(id string) *memSlot {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	slot := m.slots[id]
+	if slot == nil {
+		slot = &memSlot{ch: make(chan struct{}, 1)}
+		m.slots[id] = slot
+	}
+	slot.refs++
+	return slot
+}
+
+func (m *Memory) unref(id string, slot *memSlot) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	slot.refs--
+	if slot.refs == 0 {
+		delete(m.slots, id)
+	}
+}
+
+// Sweep removes the records that have expired at now and are not locked.
+func (m *Memory) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
+	m.mu.Lock()
+	var expired []string
+	for id, rec := range m.records {
+		if rec.Expired(now) {
+			expired = append(expired, id)
+		}
+	}
+	m.mu.Unlock()
+
+	var rep SweepReport
+	for _, id := range expired {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("persist: sweep: %w", err)
+		}
+		l, ok := m.tryLock(id)
+		if !ok {
+			rep.Busy++
+			continue
+		}
+		// Check again under the lock: the record may have been renewed.
+		if rec, err := l.Load(); err == nil && rec.Expired(now) {
+			_ = l.Delete() // cannot fail on a held lock
+			rep.Expired++
+			continue
+		}
+		_ = l.Release()
+	}
+	return rep, nil
+}
+
+// Len returns the number of records stored.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.records)
+}
+
+// Close does nothing: a Memory store has no resources to release.
+func (m *Memory) Close() error { return nil }
+
+// memLock is a held lock of a Memory store.
+type memLock struct {
+	m        *Memory
+	id       string
+	slot     *memSlot
+	released bool
+}
+
+func (l *memLock) Load() (Record, error) {
+	if l.released {
+		return Record{}, errReleased
+	}
+	l.m.mu.Lock()
+	rec, ok := l.m.records[l.id]
+	l.m.mu.Unlock()
+	if !ok {
+		return Record{}, ErrNotFound
+	}
+	return rec, nil
+}
+
+func (l *memLock) Save(rec Record, _ bool) error {
+	if l.released {
+		return errReleased
+	}
+	// The caller may reuse its buffer; the stored bytes are never modified.
+	rec.Data = append([]byte(nil), rec.Data...)
+	l.m.mu.Lock()
+	l.m.records[l.id] = rec
+	l.m.mu.Unlock()
+	return nil
+}
+
+func (l *memLock) Delete() error {
+	if l.released {
+		return errReleased
+	}
+	l.m.mu.Lock()
+	delete(l.m.records, l.id)
+	l.m.mu.Unlock()
+	return l.Release()
+}
+
+func (l *memLock) Quarantine(cause error) error {
+	if l.released {
+		return errReleased
+	}
+	if err := l.Delete(); err != nil {
+		return err
+	}
+	return &CorruptError{Path: "memory record", Err: cause}
+}
+
+func (l *memLock) Release() error {
+	if l.released {
+		return errReleased
+	}
+	l.released = true
+	<-l.slot.ch
+	l.m.unref(l.id, l.slot)
+	return nil
+}

@@ -1,0 +1,117 @@
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotFound reports that no record exists for a session ID.
+var ErrNotFound = errors.New("persist: session not found")
+
+// ErrCorrupt reports a record that could not be decoded. Errors that match it
+// also match ErrNotFound: a record that cannot be read is no session.
+var ErrCorrupt = errors.New("persist: corrupt record")
+
+// CorruptError describes a record that failed to decode and was moved aside.
+type CorruptError struct {
+	Path       string // the record's file (or another locator of the record)
+	Quarantine string // where the record was moved; empty if it could not be moved
+	Err        error  // why decoding failed
+}
+
+func (e *CorruptError) Error() string {
+	if e.Quarantine != "" {
+		return fmt.Sprintf("persist: corrupt record %s (moved to %s): %v", e.Path, e.Quarantine, e.Err)
+	}
+	return fmt.Sprintf("persist: corrupt record %s: %v", e.Path, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Is makes a CorruptError match both ErrCorrupt and ErrNotFound.
+func (e *CorruptError) Is(target error) bool {
+	return target == ErrCorrupt || target == ErrNotFound
+}
+
+// Record is the stored form of one session. The store treats Data as opaque.
+type Record struct {
+	Created time.Time // when the session was created
+	Expires time.Time // when the session dies unless it is used again; the sweeper removes it after this
+	Data    []byte    // the encoded values
+}
+
+// Expired reports whether the record is dead at now.
+func (r Record) Expired(now time.Time) bool {
+	return !r.Expires.IsZero() && !now.Before(r.Expires)
+}
+
+// Store holds session records and serialises access to each of them,
+// across goroutines and, for stores that are shared, across processes.
+//
+// Contract:
+//   - Lock returns only once the caller holds the session's exclusive lock,
+//     whether or not a record exists for it, or with an error once ctx ends
+//     (an error for which errors.Is(err, ctx.Err()) holds). While a Lock is
+//     held, no other holder, in this or any other process, can load, save or
+//     delete that session.
+//   - If another process wants a session this process holds, the store calls
+//     wanted (when it is not nil) from a goroutine of its own, without any of
+//     the store's locks held; the holder should release the lock soon.
+//     wanted may be called more than once and after Release; it must not block.
+//   - IDs reaching a Store have been validated by the caller; a store may
+//     still reject IDs it cannot represent.
+//   - Sweep removes what has expired at now and whatever litter the store
+//     leaves (orphaned lock files, temp files), skipping without waiting
+//     anything locked by someone else, and continues after errors: the
+//     returned error joins every error it met.
+//   - All methods are safe for concurrent use. Close releases the store's
+//     resources and background goroutines; Locks still held stay valid
+//     until released.
+type Store interface {
+	Lock(ctx context.Context, id string, wanted func()) (Lock, error)
+	Sweep(ctx context.Context, now time.Time) (SweepReport, error)
+	Close() error
+}
+
+// Lock is a held lock on one session, and the only way to read or change
+// its record. A Lock is used by one goroutine at a time.
+type Lock interface {
+	// Load reads the record. It returns an error matching ErrNotFound if
+	// there is none; a record that does not decode is moved aside and
+	// reported as a *CorruptError (which matches ErrNotFound too).
+	Load() (Record, error)
+	// Save replaces the record atomically: after a crash at any moment the
+	// store holds either the old record or the new one. With sync, Save
+	// returns only once the new record is durable (fsync of file and directory).
+	Save(rec Record, sync bool) error
+	// Delete removes the record, if any, and releases the lock. A store
+	// with lock files removes the lock file too, while still holding it.
+	Delete() error
+	// Quarantine moves the record aside because its data could not be
+	// decoded by the caller (cause says why), and releases the lock.
+	// It returns a *CorruptError describing where the record went.
+	Quarantine(cause error) error
+	// Release releases the lock; the record stays. Calling Release, Delete
+	// or Quarantine on a released Lock returns an error and does nothing.
+	Release() error
+}
+
+// SweepReport counts what one sweep did.
+type SweepReport struct {
+	Expired     int // expired sessions removed
+	OrphanLocks int // lock files without a session file removed
+	TempFiles   int // abandoned temp files removed
+	Busy        int // entries skipped because another holder had them locked
+}
+
+// Add returns the sum of two reports.
+func (r SweepReport) Add(o SweepReport) SweepReport {
+	return SweepReport{
+		Expired:     r.Expired + o.Expired,
+		OrphanLocks: r.OrphanLocks + o.OrphanLocks,
+		TempFiles:   r.TempFiles + o.TempFiles,
+		Busy:        r.Busy + o.Busy,
+	}
+}
