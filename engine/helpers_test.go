@@ -142,3 +142,16 @@ func within[T any](t testing.TB, ch <-chan T, d time.Duration) T {
 		panic("unreachable")
 	}
 }
+
+// hold takes the turn of id on another goroutine and keeps it until the
+// returned function is called.
+func hold(e *engine.Engine, id string) (release func()) {
+	holding, done := make(chan struct{}), make(chan struct{})
+	go e.Do(context.Background(), id, func(context.Context, *engine.Session) error {
+		close(holding)
+		<-done
+		return nil
+	})
+	<-holding
+	return func() { close(done) }
+}

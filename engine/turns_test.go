@@ -135,18 +135,12 @@ func TestRetainedContextQueues(t *testing.T) {
 			retained = ctx
 			return nil
 		})
-		holding, release := make(chan struct{}), make(chan struct{})
-		go e.Do(context.Background(), id, func(context.Context, *engine.Session) error {
-			close(holding)
-			<-release
-			return nil
-		})
-		<-holding
+		release := hold(e, id)
 		err := e.Do(retained, id, func(context.Context, *engine.Session) error { return nil })
 		if !errors.Is(err, engine.ErrLockTimeout) {
 			t.Errorf("Do with a retained context = %v, want ErrLockTimeout (it must queue)", err)
 		}
-		close(release)
+		release()
 	})
 }
 
@@ -156,13 +150,7 @@ func TestLockTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEngine(t, nil, engine.Config{LockTimeout: 50 * time.Millisecond})
 		id := mustCreate(t, e)
-		holding, release := make(chan struct{}), make(chan struct{})
-		go e.Do(context.Background(), id, func(context.Context, *engine.Session) error {
-			close(holding)
-			<-release
-			return nil
-		})
-		<-holding
+		release := hold(e, id)
 		ran := false
 		err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
 			ran = true
@@ -188,7 +176,7 @@ func TestLockTimeout(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", err)
 		}
-		close(release)
+		release()
 		synctest.Wait()
 		if v := get(t, e, id, "x"); v != nil {
 			t.Errorf("x = %v after timed-out Do, want nil", v)
@@ -201,13 +189,7 @@ func TestTurnsAreFIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEngine(t, nil, engine.Config{})
 		id := mustCreate(t, e)
-		holding, release := make(chan struct{}), make(chan struct{})
-		go e.Do(context.Background(), id, func(context.Context, *engine.Session) error {
-			close(holding)
-			<-release
-			return nil
-		})
-		<-holding
+		release := hold(e, id)
 		var mu sync.Mutex
 		var order []int
 		var wg sync.WaitGroup
@@ -222,7 +204,7 @@ func TestTurnsAreFIFO(t *testing.T) {
 			})
 			synctest.Wait() // i is queued before i+1 starts
 		}
-		close(release)
+		release()
 		wg.Wait()
 		for i, v := range order {
 			if v != i {
