@@ -46,6 +46,7 @@ type change struct {
 	old     any
 	had     bool
 	cleared map[string]any // non-nil: the map that Clear replaced
+	created bool           // the lazy session was created here
 }
 
 func newState(e *Engine, id string, values map[string]any) *state {
@@ -73,8 +74,8 @@ func (s *Session) Set(key string, value any) {
 	if st.gone {
 		return
 	}
-	if st.id == "" {
-		st.e.materialize(st)
+	if st.id == "" && st.e.materialize(st) {
+		st.journal = append(st.journal, change{created: true})
 	}
 	old, had := st.values[key]
 	st.journal = append(st.journal, change{key: key, old: old, had: had})
@@ -122,6 +123,8 @@ func (st *state) rollback(mark int) {
 	for i := len(st.journal) - 1; i >= mark; i-- {
 		c := st.journal[i]
 		switch {
+		case c.created:
+			st.e.unmaterialize(st)
 		case c.cleared != nil:
 			st.values = c.cleared
 		case c.had:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync/atomic"
 
 	"github.com/lockstep-go/lockstep/actor"
@@ -139,12 +140,12 @@ func (t *Turn) End() error {
 	return err
 }
 
-// materialize creates the session of a lazy turn, at its first Set. It
-// takes the new ID's turn and lock; the record is written when the turn
-// ends. An error is kept and returned then.
-func (e *Engine) materialize(st *state) {
+// materialize creates the session of a lazy turn, at its first Set, and
+// reports whether it did. It takes the new ID's turn and lock; the record is
+// written when the turn ends. An error is kept and returned then.
+func (e *Engine) materialize(st *state) bool {
 	if st.err != nil {
-		return
+		return false
 	}
 	id := newID()
 	st.created = e.cfg.Now()
@@ -152,8 +153,24 @@ func (e *Engine) materialize(st *state) {
 	a, err := e.adopt(st.ctx, st, id)
 	if err != nil {
 		st.err = err
-		return
+		return false
 	}
 	st.id, st.lock = id, a.lockOf
 	st.extra = append(st.extra, a.turn)
+	return true
+}
+
+// unmaterialize undoes materialize when the change that created the
+// session is rolled back: the lazy turn is on no session again.
+func (e *Engine) unmaterialize(st *state) {
+	i := slices.IndexFunc(st.extra, func(t *actor.Turn[string, *state]) bool { return t.Key() == st.id })
+	t := st.extra[i]
+	st.extra = slices.Delete(st.extra, i, i+1)
+	if err := st.lock.Delete(); err != nil {
+		e.cfg.Logger.Error("engine: undo session creation", "err", err)
+	}
+	st.id, st.lock = "", nil
+	*t.State() = e.tomb
+	t.Retire()
+	t.Release()
 }

@@ -111,19 +111,39 @@ func TestLazyTurn(t *testing.T) {
 	}
 }
 
-// A lazy turn's first Set rolled back still leaves a session to come back to.
+// A lazy turn whose first Set is rolled back creates no session.
 func TestLazyTurnRolledBack(t *testing.T) {
-	e := newEngine(t, nil, engine.Config{})
+	store := persist.NewMemory()
+	e := newEngine(t, store, engine.Config{})
 	turn, _ := e.Begin(context.Background(), "")
-	turn.Do(func(_ context.Context, s *engine.Session) error {
+	var created string
+	err := turn.Do(func(_ context.Context, s *engine.Session) error {
 		s.Set("x", 1)
+		created = s.ID()
 		return errBoom
 	})
+	if !errors.Is(err, errBoom) || created == "" {
+		t.Fatalf("Do = %v, created %q", err, created)
+	}
+	if turn.ID() != "" {
+		t.Fatalf("ID after rollback = %q, want \"\"", turn.ID())
+	}
+	// A later Set in the same turn creates a fresh session.
+	turn.Do(func(_ context.Context, s *engine.Session) error { s.Set("y", 2); return nil })
 	id := turn.ID()
 	if err := turn.End(); err != nil {
 		t.Fatal(err)
 	}
-	assertValues(t, e, id, map[string]any{})
+	if id == "" || id == created {
+		t.Fatalf("second creation got ID %q (first %q)", id, created)
+	}
+	if err := increment(context.Background(), e, created); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("Do on the rolled-back ID = %v, want ErrNotFound", err)
+	}
+	assertValues(t, e, id, map[string]any{"y": 2})
+	if store.Len() != 1 {
+		t.Fatalf("store holds %d records, want 1", store.Len())
+	}
 }
 
 // Begin with a context that holds the turn borrows it.

@@ -1,0 +1,141 @@
+package httpadapter
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/lockstep-go/lockstep/engine"
+)
+
+// DefaultCookieName is the session cookie's name when Config.CookieName is
+// empty, as in CherryPy.
+const DefaultCookieName = "session_id"
+
+// Locking says how long a request holds its session's turn.
+type Locking int
+
+const (
+	// Implicit: the first Do of a request takes the session's turn, and the
+	// request keeps it until the handler returns. Concurrent requests of
+	// one session that use it run one after the other, and the changes of
+	// all their Do calls are committed together when the handler returns.
+	// This is CherryPy's default ("implicit" locking).
+	Implicit Locking = iota
+	// Explicit: the turn is held only inside Do, and the changes are
+	// committed when the outermost Do returns. Requests of one session
+	// overlap everywhere else, so a slow handler does not hold up the
+	// others as long as its slow part is outside Do.
+	Explicit
+)
+
+// String returns the mode's name, as in "Implicit".
+func (l Locking) String() string {
+	switch l {
+	case Implicit:
+		return "Implicit"
+	case Explicit:
+		return "Explicit"
+	}
+	return fmt.Sprintf("Locking(%d)", int(l))
+}
+
+// Config configures Middleware. The zero value is a working configuration.
+type Config struct {
+	// CookieName is the session cookie's name. Default "session_id".
+	CookieName string
+
+	// Path is the cookie's Path attribute. Default "/".
+	Path string
+
+	// Domain is the cookie's Domain attribute. Default none: the cookie is
+	// sent back to the host that set it only.
+	Domain string
+
+	// SameSite is the cookie's SameSite attribute. The zero value
+	// (http.SameSiteDefaultMode) means http.SameSiteLaxMode. Browsers
+	// reject SameSite=None without Secure.
+	SameSite http.SameSite
+
+	// Secure sends the cookie with the Secure attribute on every response.
+	// It is sent on responses to TLS requests whatever this says. Default
+	// false; set it when TLS ends at a proxy in front of the server.
+	Secure bool
+
+	// BrowserSession leaves Max-Age out of the cookie, so that it dies with
+	// the browser (CherryPy's persistent=False). By default the cookie has
+	// Max-Age equal to the engine's IdleTimeout, refreshed on every
+	// response of a request that used the session (sliding expiry).
+	// Regenerate keeps this choice.
+	BrowserSession bool
+
+	// Locking chooses between Implicit (the default) and Explicit locking.
+	Locking Locking
+
+	// ErrorHandler answers a request whose session failed in a way that the
+	// handler could not see: committing the session when the handler
+	// returned (Implicit mode) failed before the response header was
+	// written. Handlers can hand the errors of Do to it with Error.
+	// Default: 503 Service Unavailable with "Retry-After: 1" for
+	// engine.ErrLockTimeout and engine.ErrClosed, 500 Internal Server
+	// Error otherwise (logged to the engine's Logger); the body is the
+	// status text, never the error.
+	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+}
+
+// withDefaults validates cfg and fills in its zero fields.
+func (cfg Config) withDefaults(log *slog.Logger) (Config, error) {
+	if cfg.CookieName == "" {
+		cfg.CookieName = DefaultCookieName
+	}
+	if !validCookieName(cfg.CookieName) {
+		return cfg, fmt.Errorf("httpadapter: Config.CookieName %q is not a valid cookie name", cfg.CookieName)
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/"
+	}
+	if cfg.SameSite == 0 {
+		cfg.SameSite = http.SameSiteLaxMode
+	}
+	if cfg.Locking != Implicit && cfg.Locking != Explicit {
+		return cfg, fmt.Errorf("httpadapter: unknown %v", cfg.Locking)
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = defaultErrorHandler(log)
+	}
+	return cfg, nil
+}
+
+// validCookieName reports whether name is an RFC 6265 token.
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+		switch c {
+		case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
+			return false
+		}
+	}
+	return true
+}
+
+// defaultErrorHandler answers 503 with Retry-After for errors that go away
+// by themselves (a lock timeout, a closing engine) and 500 otherwise.
+func defaultErrorHandler(log *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		code := http.StatusInternalServerError
+		if errors.Is(err, engine.ErrLockTimeout) || errors.Is(err, engine.ErrClosed) {
+			code = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "1")
+		} else {
+			log.Error("httpadapter: session error", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		http.Error(w, http.StatusText(code), code)
+	}
+}

@@ -1,0 +1,156 @@
+package httpadapter
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lockstep-go/lockstep/engine"
+)
+
+// cookieID returns the value of the first cookie named name, in h's Cookie
+// header lines, whose value is a well-formed session ID, and whether any
+// cookie of that name was present. Malformed values are skipped, so that a
+// stray cookie of the same name (another application's, on another path)
+// does not hide ours. It does not allocate.
+func cookieID(h http.Header, name string) (id string, present bool) {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || trimSpace(k) != name {
+				continue
+			}
+			present = true
+			v = trimSpace(v)
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if engine.ValidID(v) {
+				return v, true
+			}
+		}
+	}
+	return "", present
+}
+
+// trimSpace trims the spaces and tabs that may surround a cookie's name
+// and value.
+func trimSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// prepare runs when the response header is about to be written: it sets,
+// refreshes or expires the session cookie if the request touched the
+// session, and marks the header written.
+func (s *state) prepare() {
+	if s.wroteHeader {
+		return
+	}
+	s.wroteHeader = true
+	if !s.parsed { // the session was never touched
+		return
+	}
+	id := s.current()
+	s.sentID = id
+	a := s.a
+	tls := 0
+	if s.req.TLS != nil {
+		tls = 1
+	}
+	var cookie string
+	switch {
+	case id != "" && (id != s.clientID || s.used && !a.cfg.BrowserSession):
+		cookie = a.cfg.CookieName + "=" + id + a.attrs[tls]
+	case id == "" && s.destroyed && s.clientSent:
+		cookie = a.cfg.CookieName + "=" + a.expired[tls]
+	}
+	h := s.rw.Header()
+	vary := !hasVaryCookie(h)
+	// Shared caches must not store a response that sets the cookie.
+	noStore := false
+	if cookie != "" {
+		cc := h.Get("Cache-Control")
+		noStore = !strings.Contains(cc, "no-store") && !strings.Contains(cc, "private")
+	}
+	// The new header values share one backing array; each key's slice is
+	// capped, so that appending to it copies.
+	vals := make([]string, 0, 3)
+	if cookie != "" {
+		if old := h["Set-Cookie"]; len(old) > 0 {
+			h["Set-Cookie"] = append(old, cookie)
+		} else {
+			vals = append(vals, cookie)
+			h["Set-Cookie"] = vals[len(vals)-1 : len(vals) : len(vals)]
+		}
+	}
+	if vary {
+		if old := h["Vary"]; len(old) > 0 {
+			h["Vary"] = append(old, "Cookie")
+		} else {
+			vals = append(vals, "Cookie")
+			h["Vary"] = vals[len(vals)-1 : len(vals) : len(vals)]
+		}
+	}
+	if noStore {
+		vals = append(vals, "no-store")
+		h["Cache-Control"] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+}
+
+// cookieAttrs returns the attributes that follow the session cookie's
+// value: for a live cookie with maxAge seconds (0 for none) or, if expire,
+// for an expired one; with Secure if secure.
+func cookieAttrs(cfg *Config, maxAge int, expire, secure bool) string {
+	var b strings.Builder
+	b.WriteString("; Path=")
+	b.WriteString(cfg.Path)
+	if cfg.Domain != "" {
+		b.WriteString("; Domain=")
+		b.WriteString(cfg.Domain)
+	}
+	switch {
+	case expire:
+		b.WriteString("; Expires=")
+		b.WriteString(time.Unix(0, 0).UTC().Format(http.TimeFormat))
+		b.WriteString("; Max-Age=0")
+	case maxAge > 0:
+		b.WriteString("; Max-Age=")
+		b.WriteString(strconv.Itoa(maxAge))
+	}
+	b.WriteString("; HttpOnly")
+	if secure || cfg.Secure {
+		b.WriteString("; Secure")
+	}
+	switch cfg.SameSite {
+	case http.SameSiteLaxMode:
+		b.WriteString("; SameSite=Lax")
+	case http.SameSiteStrictMode:
+		b.WriteString("; SameSite=Strict")
+	case http.SameSiteNoneMode:
+		b.WriteString("; SameSite=None")
+	}
+	return b.String()
+}
+
+// hasVaryCookie reports whether h's Vary header names Cookie (or is "*").
+func hasVaryCookie(h http.Header) bool {
+	for _, line := range h["Vary"] {
+		for line != "" {
+			var v string
+			v, line, _ = strings.Cut(line, ",")
+			if v = trimSpace(v); v == "*" || strings.EqualFold(v, "Cookie") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,95 @@
+// Package httpadapter puts lockstep sessions behind net/http: a middleware
+// that reads and writes the session cookie, and Do, the Go form of
+// CherryPy's session_lock(), that runs a function in the session's turn.
+//
+//	eng, err := engine.Open("/var/lib/myapp/sessions", engine.Config{})
+//	...
+//	defer eng.Close()
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+//		var n int
+//		err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+//			n, _ = s.Get("visits").(int)
+//			n++
+//			s.Set("visits", n)
+//			return nil
+//		})
+//		if err != nil {
+//			httpadapter.Error(w, r, err)
+//			return
+//		}
+//		fmt.Fprintf(w, "visit %d\n", n)
+//	})
+//	http.ListenAndServe(addr, httpadapter.Middleware(eng, httpadapter.Config{})(mux))
+//
+// # Sessions and cookies
+//
+// Sessions are lazy. A request without a valid session cookie (none, or one
+// naming a malformed, unknown, expired or destroyed session) sees an empty
+// session and creates nothing, no session, no file and no cookie, unless it
+// calls Set: the first Set creates a session with a fresh ID, and the
+// response carries its cookie. A client-supplied ID is never adopted.
+//
+// The cookie is HttpOnly, SameSite=Lax, Path=/, Secure on TLS requests (or
+// always with Config.Secure), and has Max-Age equal to the engine's
+// IdleTimeout unless Config.BrowserSession: every response of a request
+// that used the session sends it again, so its expiry slides as the
+// session's does. Responses that set the cookie also say "Vary: Cookie"
+// and "Cache-Control: no-store" (unless the handler chose no-store or
+// private), so that shared caches do not keep them. The cookie is added
+// when the response header is written, so create, Regenerate or Destroy
+// the session before writing the response; Regenerate refuses with
+// ErrHeaderWritten afterwards. The engine's Lifetime is not reflected in
+// Max-Age: the session dies at its Lifetime while the cookie may live on,
+// and is then ignored.
+//
+// # Locking modes
+//
+// In Implicit mode (the default, CherryPy's "implicit" locking) the first
+// Do of a request takes the session's turn and holds it until the handler
+// returns: requests of one session that use it run one after the other,
+// and everything they do between their first Do and their return sees no
+// interference. The changes of all their Do calls are committed when the
+// handler returns. Requests that never call Do are not serialised.
+//
+// In Explicit mode the turn is held only inside Do, and each outermost Do
+// commits when it returns. Requests of one session overlap everywhere
+// else: put slow work (remote calls, rendering) outside Do, and keep a
+// read-modify-write inside one Do to lose no update.
+//
+// In both modes a Do inside another Do of the same request runs inline (it
+// never deadlocks), so does an engine call with the ctx that Do passes to
+// fn, and the turn is always released when the handler returns, also when
+// it panics. If the handler panics after a Do returned, that Do's changes
+// are committed, as in Explicit mode; fn's own changes are rolled back if
+// fn returns an error or panics.
+//
+// In Implicit mode a handler that hijacks the connection or streams for a
+// long time holds its session's turn until it returns: use Explicit mode
+// for such handlers (two Middleware with different Locking may share an
+// Engine and a cookie), or do not call Do in them.
+//
+// # Concurrency
+//
+// Middleware, Do, Regenerate, Destroy and Error are safe to use from many
+// requests at once. Within one request they belong to the handler's
+// goroutine, as the http.ResponseWriter does: do not call them from two
+// goroutines at a time, nor after the handler returned (they then return
+// ErrRequestDone). Put Middleware inside http.TimeoutHandler, not outside
+// it. The package starts no goroutines and holds nothing that needs to be
+// closed; close the Engine after the server has shut down.
+//
+// # Errors
+//
+// Do returns fn's error unchanged, or an engine error: one matching
+// engine.ErrLockTimeout if the turn did not come within the engine's
+// LockTimeout, engine.ErrClosed after the engine closed, the request
+// context's error if the client went away, or a store error. Hand the
+// ones you do not handle to Error, which answers with Config.ErrorHandler
+// (by default 503 with Retry-After for lock timeouts and a closed engine,
+// 500 otherwise). The middleware calls ErrorHandler itself only when
+// committing an Implicit turn fails after the handler returned without
+// writing a response; once the response has been written such errors are
+// logged to the engine's Logger. A request that did not pass through
+// Middleware gets ErrNoMiddleware.
+package httpadapter
