@@ -242,16 +242,16 @@ func (e *Engine) commit(st *state) error {
 		st.truncate(0)
 		return nil
 	}
-	if len(st.journal) > 0 {
-		st.dirty = true
-	}
-	if st.stored && (!st.dirty || e.cfg.Durability == OnPassivate) {
-		st.truncate(0)
-		return nil
-	}
-	if err := e.save(st); err != nil {
-		st.rollback(0)
-		return err
+	changed := len(st.journal) > 0
+	switch {
+	case st.stored && !changed && !st.dirty:
+	case st.stored && e.cfg.Durability == OnPassivate:
+		st.dirty = st.dirty || changed
+	default:
+		if err := e.save(st); err != nil {
+			st.rollback(0)
+			return err
+		}
 	}
 	st.truncate(0)
 	return nil
@@ -265,6 +265,9 @@ func (e *Engine) save(st *state) error {
 	}
 	rec := persist.Record{Created: st.created, Expires: st.deadline(&e.cfg), Data: data}
 	if err := st.lock.Save(rec, e.cfg.Durability == OnCommitSync); err != nil {
+		if errors.Is(err, persist.ErrLockLost) {
+			st.lost = true // drop the actor: the next turn locks and loads again
+		}
 		return fmt.Errorf("engine: save session %s: %w", redact(st.id), err)
 	}
 	st.expires = rec.Expires
@@ -299,6 +302,8 @@ func (e *Engine) finish(st *state, t *actor.Turn[string, *state]) {
 func (e *Engine) settle(st *state, t *actor.Turn[string, *state]) {
 	if st.gone || t.Key() != st.id {
 		*t.State() = e.tomb
+		t.Retire()
+	} else if st.lost {
 		t.Retire()
 	}
 }
@@ -471,9 +476,11 @@ func (e *Engine) passivate(id string, st *state) error {
 		e.expire(st)
 		return nil
 	}
-	if st.dirty || !st.stored || st.deadline(&e.cfg).Sub(st.expires) >= e.touchStep() {
-		if err := e.save(st); err != nil {
+	if !st.lost && (st.dirty || !st.stored || st.deadline(&e.cfg).Sub(st.expires) >= e.touchStep()) {
+		if err := e.save(st); err != nil && !st.lost {
 			return err
+		} else if err != nil {
+			e.cfg.Logger.Error("engine: session dropped: its lock was lost", "err", err)
 		}
 	}
 	if err := st.lock.Release(); err != nil {

@@ -167,3 +167,59 @@ func TestUnknownIDLeavesNoLockFile(t *testing.T) {
 		t.Fatalf("%d files left in the directory, want 0", len(entries))
 	}
 }
+
+// A directory that vanishes under the engine: writes fail with the error,
+// memory stays as it was, reads and other sessions go on.
+func TestVanishedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	e := openDir(t, dir, engine.Config{})
+	id, other := mustCreate(t, e), mustCreate(t, e)
+	set(t, e, id, "k", 1)
+	set(t, e, other, "k", 1)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+		s.Set("k", 2)
+		return nil
+	})
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Do with the directory gone = %v, want an ENOENT error", err)
+	}
+	if got := get(t, e, id, "k"); got != 1 {
+		t.Fatalf("k = %v after the failed write, want 1", got)
+	}
+	if got := get(t, e, other, "k"); got != 1 {
+		t.Fatalf("other session: k = %v, want 1", got)
+	}
+	if _, err := e.Create(context.Background()); err == nil {
+		t.Fatal("Create succeeded without a directory")
+	}
+}
+
+// A lock file removed while its session is resident: the next write
+// notices, fails with ErrLockLost instead of writing unprotected, and the
+// session is locked and loaded afresh by the turn after.
+func TestLockFileRemovedWhileResident(t *testing.T) {
+	dir := t.TempDir()
+	e := openDir(t, dir, engine.Config{})
+	id := mustCreate(t, e)
+	set(t, e, id, "k", 1)
+	if err := os.Remove(recordPath(dir, id) + ".lock"); err != nil {
+		t.Fatal(err)
+	}
+	err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+		s.Set("k", 2)
+		return nil
+	})
+	if !errors.Is(err, persist.ErrLockLost) {
+		t.Fatalf("Do = %v, want ErrLockLost", err)
+	}
+	set(t, e, id, "k", 3)
+	if got := get(t, e, id, "k"); got != 3 {
+		t.Fatalf("k = %v, want 3", got)
+	}
+	if _, err := os.Stat(recordPath(dir, id) + ".lock"); err != nil {
+		t.Fatalf("lock file not recreated: %v", err)
+	}
+}

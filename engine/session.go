@@ -30,6 +30,7 @@ type state struct {
 	journal []change // undo log of the current turn, oldest first
 	dirty   bool     // changes not yet written (OnPassivate)
 	stored  bool     // a record exists in the store
+	lost    bool     // the store lock was lost: retire without saving
 
 	// extra holds turns taken during the current turn (on the new ID of a
 	// Regenerate, or of a lazy session's creation), released with it.

@@ -584,3 +584,41 @@ func TestSweepNeverRemovesHeldLockFile(t *testing.T) {
 		t.Errorf("lock file replaced or removed: %v", err)
 	}
 }
+
+// A lock file removed (and recreated and taken by another locker) behind a
+// holder's back: the old holder's Save and Delete refuse with ErrLockLost
+// and leave the new holder's files alone.
+func TestLockLost(t *testing.T) {
+	dir, id := t.TempDir(), newID()
+	a, b := openDir(t, dir), openDir(t, dir)
+	lockPath := filepath.Join(dir, "session-"+keyOf(id)+".lock")
+	recPath := filepath.Join(dir, "session-"+keyOf(id))
+
+	la := lock(t, a, id)
+	if err := la.Save(persist.Record{Data: []byte("old")}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(lockPath); err != nil {
+		t.Fatal(err)
+	}
+	lb := lock(t, b, id) // gets in: the file it locks is a new one
+	if err := lb.Save(persist.Record{Data: []byte("new")}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := la.Save(persist.Record{Data: []byte("stale")}, false); !errors.Is(err, persist.ErrLockLost) {
+		t.Fatalf("Save by the holder whose lock file was removed = %v, want ErrLockLost", err)
+	}
+	if err := la.Delete(); !errors.Is(err, persist.ErrLockLost) {
+		t.Fatalf("Delete = %v, want ErrLockLost", err)
+	}
+	rec, err := lb.Load()
+	if err != nil || string(rec.Data) != "new" {
+		t.Fatalf("record = %q, %v; want the new holder's", rec.Data, err)
+	}
+	for _, p := range []string{lockPath, recPath} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s removed: %v", filepath.Base(p), err)
+		}
+	}
+	lb.Release()
+}

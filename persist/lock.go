@@ -53,7 +53,26 @@ func (l *dirLock) Save(rec Record, sync bool) error {
 	if err != nil {
 		return err
 	}
-	return l.d.writeAtomic(recordName(l.key), b, sync)
+	return l.d.writeAtomic(recordName(l.key), b, sync, l.check)
+}
+
+// check returns an error matching ErrLockLost if the lock file on the path
+// is no longer the one this lock holds: someone removed it (or the
+// directory) behind the store's back, so another locker may be in.
+func (l *dirLock) check() error {
+	name := lockName(l.key)
+	held, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("persist: check lock %s: %w", name, err)
+	}
+	onPath, err := os.Stat(l.d.path(name))
+	if err == nil && os.SameFile(held, onPath) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("persist: check lock %s: %w", name, err)
+	}
+	return fmt.Errorf("persist: %s: %w", name, ErrLockLost)
 }
 
 // Delete removes the record and, while still holding it, the lock file,
@@ -61,6 +80,10 @@ func (l *dirLock) Save(rec Record, sync bool) error {
 func (l *dirLock) Delete() error {
 	if l.released {
 		return errReleased
+	}
+	if err := l.check(); err != nil {
+		// Another locker may own the files now: leave them alone.
+		return errors.Join(err, l.release())
 	}
 	name := recordName(l.key)
 	var errs []error
@@ -146,10 +169,10 @@ func (l *dirLock) release() error {
 }
 
 // writeAtomic replaces the file name in the directory with b: a temp file
-// is written (and fsync'd with sync), renamed over name, and the directory
-// is fsync'd (with sync). On error the temp file is removed and the old
-// file is left as it was.
-func (d *Dir) writeAtomic(name string, b []byte, sync bool) (err error) {
+// is written (and fsync'd with sync), check is called, the temp file is
+// renamed over name, and the directory is fsync'd (with sync). On error
+// the temp file is removed and the old file is left as it was.
+func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (err error) {
 	f, err := d.createTemp(d.dir, name+tempInfix+"*")
 	if err != nil {
 		return fmt.Errorf("persist: write %s: %w", name, err)
@@ -175,6 +198,9 @@ func (d *Dir) writeAtomic(name string, b []byte, sync bool) (err error) {
 		}
 	}
 	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = check(); err != nil {
 		return err
 	}
 	if err = os.Rename(tmp, d.path(name)); err != nil {

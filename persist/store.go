@@ -35,6 +35,12 @@ func (e *CorruptError) Is(target error) bool {
 	return target == ErrCorrupt || target == ErrNotFound
 }
 
+// ErrLockLost reports that a held lock no longer protects its session:
+// its lock file was removed or replaced behind the store's back, so another
+// locker may have taken it. Save refuses to write then; the caller should
+// drop what it holds, release the Lock and lock again.
+var ErrLockLost = errors.New("persist: lock lost (lock file removed or replaced)")
+
 // Record is the stored form of one session. The store treats Data as opaque.
 type Record struct {
 	Created time.Time // when the session was created
@@ -85,6 +91,8 @@ type Lock interface {
 	// Save replaces the record atomically: after a crash at any moment the
 	// store holds either the old record or the new one. With sync, Save
 	// returns only once the new record is durable (fsync of file and directory).
+	// If the store can tell that the lock was lost, Save writes nothing and
+	// returns an error matching ErrLockLost.
 	Save(rec Record, sync bool) error
 	// Delete removes the record, if any, and releases the lock. A store
 	// with lock files removes the lock file too, while still holding it.
