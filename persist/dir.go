@@ -22,11 +22,18 @@ import (
 var ErrClosed = errors.New("persist: store closed")
 
 // Polling bounds of a waiting Lock when no notification arrives: the first
-// retry comes after minPoll, each next one after twice as long, up to maxPoll.
+// retry comes after minPoll, each next one after four times as long, up to
+// maxPoll. Every wake-up costs a waiting process CPU time, so the steps are
+// few: notifications, not polls, make hand-overs fast.
 const (
 	minPoll = time.Millisecond
 	maxPoll = 64 * time.Millisecond
 )
+
+// refreshEvery is how often a waiting Lock touches its hand-over request
+// file, which re-announces it to a holder that missed it and keeps Sweep
+// off it.
+const refreshEvery = 250 * time.Millisecond
 
 // staleWant is the age after which Sweep removes a hand-over request file.
 // A live waiter refreshes its file at least every maxPoll.
@@ -166,7 +173,7 @@ func (d *Dir) Close() error {
 // Lock takes the exclusive lock of session id, waiting while another Lock,
 // in this or another process, holds it. A waiting Lock asks the holder to
 // hand over (the holder's wanted is called) and is woken when it releases;
-// when no notification arrives it polls, from 1 ms backing off to 64 ms.
+// when no notification arrives it polls, from 1 ms backing off (x4) to 64 ms.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
 	if d.closed.Load() {
 		return nil, ErrClosed
@@ -196,8 +203,12 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 	backoff := minPoll
 	timer := time.NewTimer(backoff)
 	defer timer.Stop()
-	refresh := false
+	refreshed := time.Now()
 	for {
+		refresh := time.Since(refreshed) >= refreshEvery
+		if refresh {
+			refreshed = time.Now()
+		}
 		want = d.announce(key, want, refresh)
 		l, err := d.tryLock(key, wanted, true)
 		if l != nil || err != nil {
@@ -209,11 +220,9 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 		case <-d.done:
 			return nil, ErrClosed
 		case <-w.ch:
-			refresh = false
 		case <-timer.C:
-			backoff = min(2*backoff, maxPoll)
+			backoff = min(4*backoff, maxPoll)
 			timer.Reset(backoff)
-			refresh = true
 		}
 	}
 }

@@ -20,7 +20,7 @@
 // taken asks the holder, through a request file in the directory that the
 // holder's fsnotify watcher sees, to hand it over (the holder's wanted
 // callback), and is woken when the holder releases; without notifications it
-// polls, from 1 ms backing off to 64 ms. Sweep removes expired records,
+// polls, from 1 ms backing off (x4) to 64 ms. Sweep removes expired records,
 // orphaned lock files, abandoned temp files and stale request files, never
 // a lock file that someone holds. The file layout, record format and
 // protocols are described in docs/storage.md. The file store needs a local
