@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strings"
+)
+
+// A Target is one line of DESIGN.md's targets table, checked against a run.
+type Target struct {
+	What     string  // what is measured
+	Want     string  // the target, as DESIGN.md states it
+	Measured string  // the measured value, with its inputs
+	Score    float64 // measured over target, oriented so that ≤ 1 is met; 0 if not measured
+	Met      bool
+	Chart    bool // whether the chart shows it (pass/fail lines are not drawn)
+}
+
+// Targets evaluates DESIGN.md's targets against rs.
+func Targets(rs *Results) []Target {
+	get := func(w, s, m string) (float64, bool) { return rs.Lookup(w, s, m) }
+	var ts []Target
+	// atMost adds a target "measured ≤ limit".
+	atMost := func(what, want string, v, limit float64, ok bool, measured string) {
+		t := Target{What: what, Want: want, Chart: true}
+		if ok {
+			t.Score, t.Met, t.Measured = v/limit, v <= limit, measured
+		}
+		ts = append(ts, t)
+	}
+
+	lsRead, ok1 := get("do-read", "lockstep", "serial")
+	mmRead, ok2 := get("do-read", "mutex-map", "serial")
+	atMost("Do, resident session, read-only, vs sync.Mutex + map", "≤ 10x",
+		lsRead/mmRead, 10, ok1 && ok2, fmt.Sprintf("%.1fx (%.0f ns vs %.1f ns)", lsRead/mmRead, lsRead, mmRead))
+	allocs, ok := get("do-read", "lockstep", "serial-allocs")
+	ts = append(ts, Target{What: "same, allocations", Want: "≤ 1 allocs/op",
+		Measured: measured(ok, fmt.Sprintf("%.0f allocs/op", allocs)), Met: ok && allocs <= 1})
+	for _, peer := range []struct {
+		name  string
+		times float64
+	}{{"scs-memstore", 20}, {"gorilla-filesystem", 100}} {
+		v, ok := get("do-read", peer.name, "serial")
+		ratio := v / lsRead
+		atMost("same, per request, vs "+peer.name, fmt.Sprintf("≥ %.0fx faster", peer.times),
+			peer.times/ratio, 1, ok && ok1, fmt.Sprintf("%.0fx faster (%.0f ns vs %.0f ns)", ratio, v, lsRead))
+	}
+	lsRPS, ok1 := get("http-read", "lockstep", "one-session")
+	scsRPS, ok2 := get("http-read", "scs-memstore", "one-session")
+	atMost("HTTP round trip, one session, read-only, vs scs LoadAndSave", "faster (> 1x)",
+		scsRPS/lsRPS, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", lsRPS/scsRPS, lsRPS, scsRPS))
+
+	fr, ok1 := get("contended-5x30", "lockstep", "floor-ratio")
+	final, ok2 := get("contended-5x30", "lockstep", "final-counter")
+	want, _ := get("contended-5x30", "lockstep", "expected-counter")
+	mm, _ := get("contended-5x30", "mutex-map", "floor-ratio")
+	atMost("5 clients x 30 requests, one session: wall time / floor", "≤ 1.05x, counter exact",
+		fr, 1.05, ok1 && ok2, fmt.Sprintf("%.3fx floor (mutex-map %.3fx), counter %.0f of %.0f", fr, mm, final, want))
+	if n := len(ts) - 1; ok2 && final != want {
+		ts[n].Met = false
+	}
+	for _, s := range []string{"lockstep", "lockstep-memory"} {
+		lost, ok := get("lost-updates", s, "lost")
+		n, _ := get("lost-updates", s, "requests")
+		ts = append(ts, Target{What: "lost updates, " + s, Want: "0",
+			Measured: measured(ok, fmt.Sprintf("%.0f of %.0f", lost, n)), Met: ok && lost == 0})
+	}
+
+	med, ok := get("handover", "lockstep", "median")
+	p99, _ := get("handover", "lockstep", "p99")
+	atMost("cross-process hand-over of an idle session, median", "< 2 ms",
+		med, 2, ok, fmt.Sprintf("%.2f ms (p99 %.2f ms)", med, p99))
+	cpu, ok1 := get("handover", "lockstep", "waiter-cpu")
+	poll, ok2 := get("handover", "poll-10ms", "waiter-cpu")
+	atMost("waiting process's CPU time, vs a 10 ms poll", "≤ 1x",
+		cpu/poll, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f µs vs %.0f µs per wait)", cpu/poll, cpu, poll))
+
+	mem, ok := get("memory-per-session", "lockstep-memory", "at-100k")
+	atMost("memory per resident session at 100k (lockstep-memory, data included)", "≤ 4 KiB",
+		mem, 4096, ok, fmt.Sprintf("%.0f B", mem))
+
+	for _, m := range []struct{ system, bare string }{
+		{"lockstep", "bare-read-atomic-write"},
+		{"lockstep-sync", "bare-read-atomic-write-fsync"},
+		{"lockstep-onpassivate", "bare-read-atomic-write"},
+	} {
+		v, ok1 := get("activation", m.system, "cycle")
+		bare, ok2 := get("activation", m.system, "bare-alongside")
+		atMost("activation + passivation, "+m.system+", vs "+m.bare, "≤ 2x", v/bare, 2, ok1 && ok2,
+			fmt.Sprintf("%.2fx (%.0f µs vs %.0f µs)", v/bare, v/1e3, bare/1e3))
+	}
+	return ts
+}
+
+func measured(ok bool, s string) string {
+	if !ok {
+		return ""
+	}
+	return s
+}
+
+// WriteTargets prints ts as a Markdown table.
+func WriteTargets(w io.Writer, ts []Target) {
+	rows := [][]string{{"target", "want", "measured", "met"}}
+	for _, t := range ts {
+		met := "not met"
+		switch {
+		case t.Measured == "":
+			met = "not measured"
+		case t.Met:
+			met = "met"
+		}
+		rows = append(rows, []string{t.What, t.Want, t.Measured, met})
+	}
+	fmt.Fprintf(w, "### targets (DESIGN.md)\n\n")
+	writeMarkdown(w, rows, 4)
+	fmt.Fprintln(w)
+}
+
+// Chart draws the measured targets as an SVG bar chart: each bar is the
+// measured value over its target on a log scale from 1/100 to 100, so a
+// bar that ends left of the target line meets its target.
+func Chart(ts []Target) string {
+	const (
+		rowH, top, labelW, plotW, rightW = 30, 56, 510, 300, 260
+		width                            = labelW + plotW + rightW
+		lo, hi                           = -2.0, 2.0 // log10 of the scale's ends
+	)
+	var rows []Target
+	for _, t := range ts {
+		if t.Chart && t.Measured != "" && t.Score > 0 && !math.IsInf(t.Score, 0) && !math.IsNaN(t.Score) {
+			rows = append(rows, t)
+		}
+	}
+	height := top + rowH*len(rows) + 40
+	x := func(score float64) float64 {
+		l := math.Max(lo, math.Min(hi, math.Log10(score)))
+		return labelW + (l-lo)/(hi-lo)*plotW
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">lockstep against its targets (DESIGN.md)</text>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="38" fill="#444">bar = measured / target, log scale; a bar ending left of the dashed line meets its target</text>`+"\n")
+	for _, tick := range []float64{0.01, 0.1, 1, 10, 100} {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", x(tick), top-6, x(tick), top+rowH*len(rows))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#666">%gx</text>`+"\n", x(tick), top+rowH*len(rows)+16, tick)
+	}
+	for i, t := range rows {
+		y := top + i*rowH
+		color := "#2e7d32"
+		if !t.Met {
+			color = "#c62828"
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s (%s)</text>`+"\n", labelW-8, y+rowH/2+4, html.EscapeString(shorten(t.What, 64)), html.EscapeString(t.Want))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", labelW, y+5, x(t.Score)-labelW, rowH-10, color)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#222">%s</text>`+"\n", labelW+plotW+8, y+rowH/2+4, html.EscapeString(shorten(t.Measured, 40)))
+	}
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-dasharray="4 3"/>`+"\n", x(1), top-10, x(1), top+rowH*len(rows)+4)
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
