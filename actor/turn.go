@@ -81,18 +81,6 @@ func findTurn[K comparable, V any](ctx context.Context, a *actor[K, V]) *Turn[K,
 	return nil
 }
 
-// Held reports whether ctx carries a live turn of any runtime.
-func Held(ctx context.Context) bool {
-	for v := ctx.Value(turnKey{}); v != nil; {
-		l := v.(link)
-		if l.alive() {
-			return true
-		}
-		v = l.parentLink()
-	}
-	return false
-}
-
 // Lookup returns the live turn of r, carried by ctx, whose state satisfies
 // match, or nil. It lets callers find a turn by what its state holds rather
 // than by key.
