@@ -29,7 +29,11 @@ const childRoleEnv = "LOCKSTEP_ENGINE_CHILD"
 func runChild(role string) int {
 	dir, id := os.Getenv("LOCKSTEP_DIR"), os.Getenv("LOCKSTEP_ID")
 	n, _ := strconv.Atoi(os.Getenv("LOCKSTEP_N"))
-	eng, err := engine.Open(dir, engine.Config{LockTimeout: time.Minute, SweepInterval: -1})
+	lockTimeout := time.Minute
+	if d, err := time.ParseDuration(os.Getenv("LOCKSTEP_LOCK_TIMEOUT")); err == nil {
+		lockTimeout = d
+	}
+	eng, err := engine.Open(dir, engine.Config{LockTimeout: lockTimeout, SweepInterval: -1})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 2
@@ -209,5 +213,39 @@ func TestKill9(t *testing.T) {
 			t.Fatalf("round %d: counter %d after kill, acknowledged %d", round, got, acked)
 		}
 		e.Close()
+	}
+}
+
+// A process that wants a session gets it although the holder has a steady
+// stream of local turns on it: the holder hands over after its current turn
+// and its own waiters queue behind the other process, not ahead of it.
+func TestProcessHandoverUnderLocalLoad(t *testing.T) {
+	dir := t.TempDir()
+	e := openDir(t, dir, engine.Config{LockTimeout: time.Minute})
+	id := mustCreate(t, e)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := increment(context.Background(), e, id); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	cmd := child(t, "increment", dir, id, "LOCKSTEP_N=20", "LOCKSTEP_MARKER="+filepath.Join(t.TempDir(), "inside"),
+		"LOCKSTEP_LOCK_TIMEOUT=5s")
+	out, err := cmd.CombinedOutput()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("the other process did not get its turns: %v\n%s", err, out)
 	}
 }
