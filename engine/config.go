@@ -74,6 +74,7 @@ const (
 	OnPassivate
 )
 
+// String returns the constant's name.
 func (d Durability) String() string {
 	switch d {
 	case OnCommit:

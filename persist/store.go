@@ -21,6 +21,7 @@ type CorruptError struct {
 	Err        error  // why decoding failed
 }
 
+// Error names the record, where it went, and why it did not decode.
 func (e *CorruptError) Error() string {
 	if e.Quarantine != "" {
 		return fmt.Sprintf("persist: corrupt record %s (moved to %s): %v", e.Path, e.Quarantine, e.Err)
@@ -28,6 +29,7 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("persist: corrupt record %s: %v", e.Path, e.Err)
 }
 
+// Unwrap returns the decoding error.
 func (e *CorruptError) Unwrap() error { return e.Err }
 
 // Is makes a CorruptError match both ErrCorrupt and ErrNotFound.
