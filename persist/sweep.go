@@ -51,11 +51,10 @@ func (d *Dir) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 		}
 	}
 
+	// Errors are collected and returned, not logged: the caller (the
+	// engine's sweeper) logs them, once.
 	var errs []error
-	fail := func(err error) {
-		d.log.Warn("persist: sweep", "dir", d.dir, "err", err)
-		errs = append(errs, err)
-	}
+	fail := func(err error) { errs = append(errs, err) }
 	for key := range records {
 		if err := ctx.Err(); err != nil {
 			return rep, errors.Join(append(errs, fmt.Errorf("persist: sweep: %w", err))...)
