@@ -407,19 +407,17 @@ func (e *Engine) activate(ctx context.Context, id string) (*state, error) {
 		return nil, err
 	}
 	rec, err := lock.Load()
-	if errors.Is(err, persist.ErrNotFound) && !errors.Is(err, persist.ErrCorrupt) {
-		// Unknown ID: leave no lock file behind for it.
+	if errors.Is(err, persist.ErrNotFound) {
+		// Unknown, or corrupt and moved aside: leave no lock file behind.
 		lock.Delete()
+		if errors.Is(err, persist.ErrCorrupt) {
+			e.logCorrupt(err)
+			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		lock.Release()
-		if errors.Is(err, persist.ErrCorrupt) {
-			e.cfg.Logger.Error("engine: session record quarantined", "err", err)
-		}
-		if errors.Is(err, persist.ErrNotFound) {
-			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
-		}
 		return nil, err
 	}
 	now := e.cfg.Now()
@@ -432,7 +430,7 @@ func (e *Engine) activate(ctx context.Context, id string) (*state, error) {
 	values, err := decodeValues(rec.Data)
 	if err != nil {
 		qerr := lock.Quarantine(err)
-		e.cfg.Logger.Error("engine: session record quarantined", "err", qerr)
+		e.logCorrupt(qerr)
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, qerr)
 	}
 	st := newState(e, id, values)
@@ -442,6 +440,13 @@ func (e *Engine) activate(ctx context.Context, id string) (*state, error) {
 	st.used = now
 	st.stored = true
 	return st, nil
+}
+
+// logCorrupt logs a record that was moved aside. The error is returned as
+// well: callers treat ErrNotFound as "no session" and move on, and a corrupt
+// file needs an operator's attention.
+func (e *Engine) logCorrupt(err error) {
+	e.cfg.Logger.Error("engine: session record quarantined", "err", err)
 }
 
 // activateSeed locks a fresh ID for an existing state and, unless the

@@ -98,8 +98,10 @@ func TestCorruptRecord(t *testing.T) {
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), filepath.Base(recordPath(dir, id))) {
 				t.Fatalf("error %q does not name the file", err)
 			}
-			if _, err := os.Stat(recordPath(dir, id)); !os.IsNotExist(err) {
-				t.Errorf("corrupt record still in place: %v", err)
+			for _, p := range []string{recordPath(dir, id), recordPath(dir, id) + ".lock"} {
+				if _, err := os.Stat(p); !os.IsNotExist(err) {
+					t.Errorf("%s still in place: %v", filepath.Base(p), err)
+				}
 			}
 			if ce.Quarantine == "" {
 				t.Errorf("no quarantine path in %v", ce)
