@@ -38,15 +38,15 @@ type Stats struct {
 // dir (mode 0700) if it is missing. Several processes may open the same
 // directory; see docs/storage.md.
 func Open(dir string, cfg Config) (*Engine, error) {
-	c, err := cfg.withDefaults()
+	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	store, err := persist.OpenDir(dir, persist.DirConfig{Logger: c.Logger})
+	store, err := persist.OpenDir(dir, persist.DirConfig{Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e, err := New(store, cfg)
+	e, err := launch(store, cfg)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -65,6 +65,11 @@ func New(store persist.Store, cfg Config) (*Engine, error) {
 	if store == nil {
 		return nil, errors.New("engine: nil store")
 	}
+	return launch(store, cfg)
+}
+
+// launch returns a running Engine; cfg has its defaults.
+func launch(store persist.Store, cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:   cfg,
 		store: store,
@@ -73,6 +78,7 @@ func New(store persist.Store, cfg Config) (*Engine, error) {
 	}
 	e.tomb = &state{e: e, gone: true}
 	e.sweepCtx, e.cancelSweep = context.WithCancel(context.Background())
+	var err error
 	e.rt, err = actor.New(actor.Config[string, *state]{
 		Activate:       e.activate,
 		Passivate:      e.passivate,
