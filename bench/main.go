@@ -55,6 +55,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 	}
 	fmt.Printf("## lockstep benchmark suite, %s run\n\n%s\n", p.Mode, host)
+	if p.Mode == "smoke" {
+		fmt.Print("Smoke run: single iterations that prove every path runs; the numbers, and so the targets, mean nothing.\n\n")
+	}
 	Report(os.Stdout, rs)
 	if *jsonFile != "" {
 		if err := rs.WriteJSON(*jsonFile); err != nil {
