@@ -61,7 +61,7 @@ func runActivation(ctx context.Context, e *env, name string) error {
 	if m, ok := sys.(maxResidenter); ok {
 		sys = m.WithMaxResident(1)
 	}
-	inst, _, done, err := e.open(sys)
+	inst, _, done, err := e.openSystem(sys)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,7 @@ import (
 // Clients*Requests*Work (the floor) and the counter ends at
 // 1 + Clients*Requests.
 func runContended(ctx context.Context, e *env, name string) error {
-	sys, err := e.system(name)
-	if err != nil {
-		return err
-	}
-	inst, _, done, err := e.open(sys)
+	inst, _, done, err := e.open(name)
 	if err != nil {
 		return err
 	}
@@ -68,11 +64,7 @@ func runContended(ctx context.Context, e *env, name string) error {
 // reading the counter, working Work, writing it back plus one and adding a
 // key of its own; it reports how many increments and keys were lost.
 func runLostUpdates(ctx context.Context, e *env, name string) error {
-	sys, err := e.system(name)
-	if err != nil {
-		return err
-	}
-	inst, _, done, err := e.open(sys)
+	inst, _, done, err := e.open(name)
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,7 @@ func runDo(write bool) func(context.Context, *env, string) error {
 		workloadName = "do-write"
 	}
 	return func(ctx context.Context, e *env, name string) error {
-		sys, err := e.system(name)
-		if err != nil {
-			return err
-		}
-		inst, _, done, err := e.open(sys)
+		inst, _, done, err := e.open(name)
 		if err != nil {
 			return err
 		}

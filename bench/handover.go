@@ -143,11 +143,7 @@ func (c *child) stop() {
 // burns; both are medians over Holds waits. taker-cpu is the child's median
 // CPU time for an idle hand-over.
 func runHandover(ctx context.Context, e *env, name string) error {
-	sys, err := e.system(name)
-	if err != nil {
-		return err
-	}
-	inst, dir, done, err := e.open(sys)
+	inst, dir, done, err := e.open(name)
 	if err != nil {
 		return err
 	}

@@ -126,11 +126,7 @@ func (c *client) newSessions(ctx context.Context, n int) ([]string, error) {
 // on one session and spread over ManySessions sessions.
 func runHTTP(path string) func(context.Context, *env, string) error {
 	return func(ctx context.Context, e *env, name string) error {
-		sys, err := e.system(name)
-		if err != nil {
-			return err
-		}
-		inst, _, done, err := e.open(sys)
+		inst, _, done, err := e.open(name)
 		if err != nil {
 			return err
 		}

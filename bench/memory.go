@@ -37,7 +37,7 @@ func runMemory(ctx context.Context, e *env, name string) error {
 }
 
 func memoryPerSession(ctx context.Context, e *env, sys System, n int) (float64, error) {
-	inst, _, done, err := e.open(sys)
+	inst, _, done, err := e.openSystem(sys)
 	if err != nil {
 		return 0, err
 	}

@@ -116,9 +116,18 @@ type env struct {
 	log io.Writer
 }
 
-// open opens sys on a fresh temp directory; the returned func closes the
+// open opens the system called name, like openSystem.
+func (e *env) open(name string) (Instance, string, func(), error) {
+	sys, err := e.system(name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return e.openSystem(sys)
+}
+
+// openSystem opens sys on a fresh temp directory; the returned func closes the
 // instance and removes the directory.
-func (e *env) open(sys System) (Instance, string, func(), error) {
+func (e *env) openSystem(sys System) (Instance, string, func(), error) {
 	dir, err := os.MkdirTemp("", "lockstep-bench-")
 	if err != nil {
 		return nil, "", nil, err
