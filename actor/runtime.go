@@ -130,12 +130,21 @@ func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nest
 		if r.closed.Load() {
 			return nil, false, ErrClosed
 		}
-		a, err := r.actor(key)
-		if err != nil {
-			return nil, false, err
+		var a *actor[K, V]
+		if v, ok := r.actors.Load(key); ok {
+			a = v.(*actor[K, V])
+			if t := findTurn(ctx, a); t != nil {
+				return t, true, nil
+			}
 		}
-		if t := findTurn(ctx, a); t != nil {
-			return t, true, nil
+		if err := ctx.Err(); err != nil {
+			return nil, false, err // a caller that gave up gets no new turn
+		}
+		if a == nil {
+			var err error
+			if a, err = r.create(key); err != nil {
+				return nil, false, err
+			}
 		}
 		a.mu.Lock()
 		if a.dead {
@@ -164,11 +173,9 @@ func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nest
 	}
 }
 
-// actor returns the live actor of key, creating it if there is none.
-func (r *Runtime[K, V]) actor(key K) (*actor[K, V], error) {
-	if v, ok := r.actors.Load(key); ok {
-		return v.(*actor[K, V]), nil
-	}
+// create returns a new actor for key, or the one another goroutine
+// created first.
+func (r *Runtime[K, V]) create(key K) (*actor[K, V], error) {
 	r.mu.Lock()
 	if r.closed.Load() {
 		r.mu.Unlock()

@@ -184,6 +184,21 @@ func TestLockTimeout(t *testing.T) {
 	})
 }
 
+// A Do whose ctx has already ended runs nothing, even on an idle session.
+func TestDoWithEndedContext(t *testing.T) {
+	e := newEngine(t, nil, engine.Config{})
+	id := mustCreate(t, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := e.Do(ctx, id, func(context.Context, *engine.Session) error {
+		t.Error("fn ran with an ended context")
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do = %v, want context.Canceled", err)
+	}
+}
+
 // Waiters are served in the order they arrived.
 func TestTurnsAreFIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
