@@ -110,6 +110,9 @@ func (e *Engine) Create(ctx context.Context) (string, error) {
 	if e.closed() {
 		return "", ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, e.cfg.LockTimeout, ErrLockTimeout)
 	defer cancel()
 	id := newID()

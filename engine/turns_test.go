@@ -197,6 +197,9 @@ func TestDoWithEndedContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do = %v, want context.Canceled", err)
 	}
+	if _, err := e.Create(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Create = %v, want context.Canceled", err)
+	}
 }
 
 // Waiters are served in the order they arrived.
