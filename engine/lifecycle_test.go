@@ -332,12 +332,12 @@ func TestSweep(t *testing.T) {
 		keep := mustCreate(t, e)
 		time.Sleep(45 * time.Second)
 		increment(context.Background(), e, keep)
-		time.Sleep(30 * time.Second) // keep was passivated at 45s + PassivateAfter
+		time.Sleep(30 * time.Second) // the others' records expired at 60s; keep is resident
 		rep, err := e.Sweep(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Expired != 3 || store.Len() != 1 {
+		if rep.Expired != 3 || rep.Busy != 0 || store.Len() != 1 {
 			t.Fatalf("report %+v, %d records left; want 3 expired, 1 left", rep, store.Len())
 		}
 	})
