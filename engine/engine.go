@@ -490,18 +490,24 @@ func (e *Engine) passivate(id string, st *state) error {
 		e.expire(st)
 		return nil
 	}
+	var err error
 	if !st.lost && (st.dirty || !st.stored || st.deadline(&e.cfg).Sub(st.expires) >= e.touchStep()) {
-		if err := e.save(st); err != nil && !st.lost {
-			return err
-		} else if err != nil {
+		err = e.save(st)
+		switch {
+		case st.lost: // nothing left to keep
 			e.cfg.Logger.Error("engine: session dropped: its lock was lost", "err", err)
+			err = nil
+		case err != nil && !e.closed():
+			return err // stay resident; passivation is tried again later
 		}
 	}
-	if err := st.lock.Release(); err != nil {
-		return fmt.Errorf("engine: release session %s: %w", redact(id), err)
+	// When closing, a failed save is reported by Close and the lock is
+	// released all the same: a process that stops must not keep it.
+	if rerr := st.lock.Release(); rerr != nil && err == nil {
+		err = fmt.Errorf("engine: release session %s: %w", redact(id), rerr)
 	}
 	st.lock = nil
-	return nil
+	return err
 }
 
 // touchStep is how far a session's expiry must move before passivation

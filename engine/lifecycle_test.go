@@ -475,6 +475,29 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// A save that fails at Close is reported, and the lock is released anyway.
+func TestCloseReportsFailedSave(t *testing.T) {
+	store := newRecordingStore()
+	e, err := engine.New(store, engine.Config{Durability: engine.OnPassivate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := mustCreate(t, e)
+	set(t, e, id, "pending", 1)
+	diskFull := errors.New("no space left on device")
+	store.setFailSave(diskFull)
+	if err := e.Close(); !errors.Is(err, diskFull) {
+		t.Fatalf("Close = %v, want the failed save", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := store.Lock(ctx, id, nil)
+	if err != nil {
+		t.Fatalf("the lock is still held after Close: %v", err)
+	}
+	l.Release()
+}
+
 // Close waits for a turn in progress, which still commits.
 func TestCloseWaitsForTurns(t *testing.T) {
 	store := persist.NewMemory()
