@@ -35,7 +35,23 @@ func main() {
 	svgFile := fs.String("svg", "", "also write an SVG chart of the headline ratios to this file")
 	only := fs.String("only", "", "comma-separated workloads to run (default all)")
 	systems := fs.String("systems", "", "comma-separated systems to run (default all)")
+	report := fs.String("report", "", "run nothing: print the tables (and -svg) of results saved with -json")
 	_ = fs.Parse(os.Args[1:])
+
+	if *report != "" {
+		rs, err := ReadJSON(*report)
+		if err == nil {
+			Report(os.Stdout, rs)
+			if *svgFile != "" {
+				err = os.WriteFile(*svgFile, []byte(Chart(Targets(rs))), 0o644)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	p := fullParams
 	switch {

@@ -63,6 +63,19 @@ func (rs *Results) WriteJSON(name string) error {
 	return os.WriteFile(name, append(b, '\n'), 0o644)
 }
 
+// ReadJSON reads results that WriteJSON wrote.
+func ReadJSON(name string) (*Results, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	rs := &Results{}
+	if err := json.Unmarshal(b, &rs.list); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return rs, nil
+}
+
 // WriteTable prints the results of one workload as a Markdown table: one
 // row per system, one column per metric, in the order they were recorded.
 func (rs *Results) WriteTable(w io.Writer, workload string) {

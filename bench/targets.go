@@ -132,7 +132,7 @@ func WriteTargets(w io.Writer, ts []Target) {
 // bar that ends left of the target line meets its target.
 func Chart(ts []Target) string {
 	const (
-		rowH, top, labelW, plotW, rightW = 30, 56, 510, 300, 260
+		rowH, top, labelW, plotW, rightW = 30, 56, 510, 300, 340
 		width                            = labelW + plotW + rightW
 		lo, hi                           = -2.0, 2.0 // log10 of the scale's ends
 	)
@@ -164,7 +164,7 @@ func Chart(ts []Target) string {
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s (%s)</text>`+"\n", labelW-8, y+rowH/2+4, html.EscapeString(shorten(t.What, 64)), html.EscapeString(t.Want))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", labelW, y+5, x(t.Score)-labelW, rowH-10, color)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#222">%s</text>`+"\n", labelW+plotW+8, y+rowH/2+4, html.EscapeString(shorten(t.Measured, 40)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#222">%s</text>`+"\n", labelW+plotW+8, y+rowH/2+4, html.EscapeString(shorten(t.Measured, 50)))
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-dasharray="4 3"/>`+"\n", x(1), top-10, x(1), top+rowH*len(rows)+4)
 	b.WriteString("</svg>\n")
