@@ -36,7 +36,9 @@
 //
 // Callers branch on ErrNotFound (no record; also matched by every
 // *CorruptError), ErrCorrupt and *CorruptError (a record that did not decode
-// and was moved aside), ErrClosed (the Dir was closed), and the context's
+// and was moved aside), ErrLockLost (Save or Delete found the lock file
+// removed or replaced behind the store's back: release and lock again),
+// ErrClosed (the Dir was closed), and the context's
 // error when Lock gives up waiting. Errors from the file system are wrapped
 // with the file's name and %w.
 //
