@@ -147,8 +147,10 @@ func (e *Engine) Create(ctx context.Context) (string, error) {
 //
 // Do returns an error matching ErrNotFound if id is malformed, unknown,
 // expired or destroyed, ErrLockTimeout if the turn did not come within
-// Config.LockTimeout (or ctx's error if ctx ended first), and ErrClosed
-// after Close.
+// Config.LockTimeout (or ctx's error if ctx ended first), ErrClosed
+// after Close, and the store's errors wrapped (a failed write; with the file
+// store, persist.ErrLockLost if the session's lock file was removed behind
+// its back, after which the next Do locks and loads it afresh).
 func (e *Engine) Do(ctx context.Context, id string, fn func(ctx context.Context, s *Session) error) error {
 	if !ValidID(id) {
 		return notFound(id)
