@@ -9,7 +9,8 @@
 //	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 //		var n int
 //		err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
-//			n, _ = s.Get("visits").(int)
+//			v, _ := s.Get("visits")
+//			n, _ = v.(int)
 //			n++
 //			s.Set("visits", n)
 //			return nil
