@@ -6,7 +6,8 @@
 //
 //	err := eng.Do(ctx, id, func(ctx context.Context, s *engine.Session) error {
 //		n, _ := s.Get("visits")
-//		s.Set("visits", n.(int)+1)
+//		visits, _ := n.(int) // 0 on the first visit
+//		s.Set("visits", visits+1)
 //		return nil
 //	})
 //
