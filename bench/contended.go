@@ -15,15 +15,11 @@ import (
 // Clients*Requests*Work (the floor) and the counter ends at
 // 1 + Clients*Requests.
 func runContended(ctx context.Context, e *env, name string) error {
-	inst, _, done, err := e.open(name)
+	c, done, err := e.serveSystem(name, e.p.Clients)
 	if err != nil {
 		return err
 	}
 	defer done()
-	srv := serve(inst, e.p.Work)
-	defer srv.Close()
-	c := newClient(srv.URL, e.p.Clients)
-	defer c.close()
 
 	cookies, err := c.newSessions(ctx, 1)
 	if err != nil {
@@ -64,15 +60,11 @@ func runContended(ctx context.Context, e *env, name string) error {
 // reading the counter, working Work, writing it back plus one and adding a
 // key of its own; it reports how many increments and keys were lost.
 func runLostUpdates(ctx context.Context, e *env, name string) error {
-	inst, _, done, err := e.open(name)
+	c, done, err := e.serveSystem(name, e.p.LostN)
 	if err != nil {
 		return err
 	}
 	defer done()
-	srv := serve(inst, e.p.Work)
-	defer srv.Close()
-	c := newClient(srv.URL, e.p.LostN)
-	defer c.close()
 
 	cookies, err := c.newSessions(ctx, 1)
 	if err != nil {

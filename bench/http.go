@@ -104,6 +104,22 @@ func serve(inst Instance, work time.Duration) *httptest.Server {
 	return httptest.NewServer(inst.Handler(benchApp(work)))
 }
 
+// serveSystem opens the system called name, serves it on loopback and
+// returns a client with conns connections to it; done undoes it all.
+func (e *env) serveSystem(name string, conns int) (c *client, done func(), err error) {
+	inst, _, closeInst, err := e.open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := serve(inst, e.p.Work)
+	c = newClient(srv.URL, conns)
+	return c, func() {
+		c.close()
+		srv.Close()
+		closeInst()
+	}, nil
+}
+
 // newSessions creates n sessions through the server (a first /write each,
 // leaving counter = 1) and returns their cookies.
 func (c *client) newSessions(ctx context.Context, n int) ([]string, error) {
@@ -126,15 +142,11 @@ func (c *client) newSessions(ctx context.Context, n int) ([]string, error) {
 // on one session and spread over ManySessions sessions.
 func runHTTP(path string) func(context.Context, *env, string) error {
 	return func(ctx context.Context, e *env, name string) error {
-		inst, _, done, err := e.open(name)
+		c, done, err := e.serveSystem(name, e.p.HTTPClients)
 		if err != nil {
 			return err
 		}
 		defer done()
-		srv := serve(inst, e.p.Work)
-		defer srv.Close()
-		c := newClient(srv.URL, e.p.HTTPClients)
-		defer c.close()
 
 		for _, m := range []struct {
 			metric   string
