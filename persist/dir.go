@@ -36,7 +36,7 @@ const (
 const refreshEvery = 250 * time.Millisecond
 
 // staleWant is the age after which Sweep removes a hand-over request file.
-// A live waiter refreshes its file at least every maxPoll.
+// A live waiter refreshes its file every refreshEvery.
 const staleWant = time.Minute
 
 // maxInodeRetries bounds how often one attempt to lock re-locks because the
@@ -343,25 +343,41 @@ func (d *Dir) tryFlock(key string, create bool) (*flock.Flock, error) {
 		if d.afterFlock != nil {
 			d.afterFlock(path)
 		}
-		locked, err := f.Stat() // fstat of the locked descriptor
-		if err != nil {
-			_ = f.Unlock()
-			return nil, fmt.Errorf("persist: lock %s: %w", lockName(key), err)
-		}
-		onPath, err := os.Stat(path)
-		if err == nil && os.SameFile(locked, onPath) {
+		err = stillOnPath(f, path)
+		if err == nil {
 			return f, nil
+		}
+		_ = f.Unlock()
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errReplaced) {
+			return nil, fmt.Errorf("persist: lock %s: %w", lockName(key), err)
 		}
 		// The file was unlinked (and perhaps replaced) by its previous
 		// holder after we opened it: our lock protects nothing. Retry.
-		_ = f.Unlock()
 		d.inodeRetries.Add(1)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("persist: lock %s: %w", lockName(key), err)
-		}
-		if err != nil && !create {
+		if errors.Is(err, fs.ErrNotExist) && !create {
 			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("persist: lock %s: lock file keeps changing", lockName(key))
+}
+
+// errReplaced reports that a lock file's path now names another file.
+var errReplaced = errors.New("lock file replaced")
+
+// stillOnPath returns nil if the file f has open is the one at path: an
+// error matching fs.ErrNotExist if path is gone, errReplaced if it names
+// another file, or the error of fstat or stat.
+func stillOnPath(f *flock.Flock, path string) error {
+	held, err := f.Stat() // fstat of the open descriptor
+	if err != nil {
+		return err
+	}
+	cur, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return err
+	case !os.SameFile(held, cur):
+		return errReplaced
+	}
+	return nil
 }

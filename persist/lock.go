@@ -61,18 +61,14 @@ func (l *dirLock) Save(rec Record, sync bool) error {
 // directory) behind the store's back, so another locker may be in.
 func (l *dirLock) check() error {
 	name := lockName(l.key)
-	held, err := l.f.Stat()
-	if err != nil {
-		return fmt.Errorf("persist: check lock %s: %w", name, err)
-	}
-	onPath, err := os.Stat(l.d.path(name))
-	if err == nil && os.SameFile(held, onPath) {
+	switch err := stillOnPath(l.f, l.d.path(name)); {
+	case err == nil:
 		return nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errReplaced):
+		return fmt.Errorf("persist: %s: %w", name, ErrLockLost)
+	default:
 		return fmt.Errorf("persist: check lock %s: %w", name, err)
 	}
-	return fmt.Errorf("persist: %s: %w", name, ErrLockLost)
 }
 
 // Delete removes the record and, while still holding it, the lock file,

@@ -54,13 +54,12 @@ func (d *Dir) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 	// Errors are collected and returned, not logged: the caller (the
 	// engine's sweeper) logs them, once.
 	var errs []error
-	fail := func(err error) { errs = append(errs, err) }
 	for key := range records {
 		if err := ctx.Err(); err != nil {
 			return rep, errors.Join(append(errs, fmt.Errorf("persist: sweep: %w", err))...)
 		}
 		if err := d.sweepRecord(key, now, &rep); err != nil {
-			fail(err)
+			errs = append(errs, err)
 		}
 	}
 	for _, key := range locks {
@@ -71,7 +70,7 @@ func (d *Dir) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 			return rep, errors.Join(append(errs, fmt.Errorf("persist: sweep: %w", err))...)
 		}
 		if err := d.sweepLock(key, &rep); err != nil {
-			fail(err)
+			errs = append(errs, err)
 		}
 	}
 	for _, name := range temps {
@@ -79,7 +78,7 @@ func (d *Dir) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 			return rep, errors.Join(append(errs, fmt.Errorf("persist: sweep: %w", err))...)
 		}
 		if err := d.sweepTemp(name, &rep); err != nil {
-			fail(err)
+			errs = append(errs, err)
 		}
 	}
 	for _, name := range wants {
@@ -88,7 +87,7 @@ func (d *Dir) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 			continue
 		}
 		if err := os.Remove(d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			fail(fmt.Errorf("persist: sweep %s: %w", name, err))
+			errs = append(errs, fmt.Errorf("persist: sweep %s: %w", name, err))
 		}
 	}
 	return rep, errors.Join(errs...)
