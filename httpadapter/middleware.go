@@ -137,13 +137,20 @@ func (s *state) Value(key any) any {
 	return s.parent.Value(key)
 }
 
+// stateOf returns the state Middleware put in r's context, if any: the
+// context itself, or found under stateKey if the handler derived another.
+func stateOf(r *http.Request) (*state, bool) {
+	ctx := r.Context()
+	if s, ok := ctx.(*state); ok {
+		return s, true
+	}
+	s, ok := ctx.Value(stateKey{}).(*state)
+	return s, ok
+}
+
 // from returns the state of r.
 func from(r *http.Request) (*state, error) {
-	ctx := r.Context()
-	s, ok := ctx.(*state)
-	if !ok {
-		s, ok = ctx.Value(stateKey{}).(*state)
-	}
+	s, ok := stateOf(r)
 	switch {
 	case !ok:
 		return nil, ErrNoMiddleware
@@ -350,11 +357,7 @@ func Destroy(r *http.Request) error {
 //		return
 //	}
 func Error(w http.ResponseWriter, r *http.Request, err error) {
-	ctx := r.Context()
-	s, ok := ctx.(*state)
-	if !ok {
-		s, ok = ctx.Value(stateKey{}).(*state)
-	}
+	s, ok := stateOf(r)
 	if !ok {
 		defaultErrorHandler(slog.Default())(w, r, err)
 		return
