@@ -17,18 +17,7 @@ import (
 // last committed values in memory and on disk, other sessions are served,
 // and writes succeed again once space is freed.
 func TestFullDisk(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "small")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700"); err != nil {
-		t.Skipf("cannot mount a small tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-	})
+	dir := mountTmpfs(t, "size=256k,mode=0700")
 	e, err := engine.Open(dir, engine.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -80,18 +69,7 @@ func TestFullDisk(t *testing.T) {
 // root): writes fail with EROFS and change nothing, reads go on, and
 // writes work again once it is writable.
 func TestReadOnlyDirectory(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "ro")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700"); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-	})
+	dir := mountTmpfs(t, "size=1m,mode=0700")
 	remount := func(flags uintptr) {
 		t.Helper()
 		if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|flags, "size=1m,mode=0700"); err != nil {
@@ -120,4 +98,23 @@ func TestReadOnlyDirectory(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mountTmpfs mounts a tmpfs with options on a new directory, unmounted when
+// the test ends, or skips the test where mounting is not allowed.
+func mountTmpfs(t *testing.T, options string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "tmpfs")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, options); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+	})
+	return dir
 }
