@@ -455,7 +455,7 @@ func (s *suite) released(t *testing.T) {
 		{"Delete", persist.Lock.Delete, false},
 		{"Quarantine", func(l persist.Lock) error {
 			if err := l.Quarantine(errors.New("storetest: quarantined")); !errors.Is(err, persist.ErrCorrupt) {
-				return fmt.Errorf("Quarantine: got %v, want a *CorruptError", err)
+				return fmt.Errorf("quarantine: got %v, want a *CorruptError", err)
 			}
 			return nil
 		}, false},
