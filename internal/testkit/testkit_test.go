@@ -38,7 +38,7 @@ func runChild(role string) int {
 		return 3
 	case "hang": // ignores stdin's end
 		fmt.Println("hanging")
-		select {}
+		time.Sleep(time.Hour) // (a bare select{} would die as a deadlock)
 	}
 	return 2
 }
@@ -68,11 +68,15 @@ func TestChildKillAndStop(t *testing.T) {
 	assert.Equal(t, "hanging", c.Line(t))
 	require.NoError(t, c.Kill())
 	var exit *exec.ExitError
-	assert.ErrorAs(t, c.Wait(), &exit, "Wait after Kill")
+	if assert.ErrorAs(t, c.Wait(), &exit, "Wait after Kill") {
+		assert.Equal(t, -1, exit.ExitCode(), "exit code of a killed child")
+	}
 
 	c = testkit.StartT(t, "hang")
 	assert.Equal(t, "hanging", c.Line(t))
-	assert.ErrorAs(t, c.Stop(10*time.Millisecond), &exit, "Stop of a child that does not end")
+	if assert.ErrorAs(t, c.Stop(10*time.Millisecond), &exit, "Stop of a child that does not end") {
+		assert.Equal(t, -1, exit.ExitCode(), "exit code of a child Stop killed")
+	}
 }
 
 func TestNames(t *testing.T) {
