@@ -3,8 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
@@ -104,13 +103,8 @@ func (s *suite) store(t *testing.T) persist.Store {
 	return st
 }
 
-// newID returns a session ID in the engine's form: 32 random bytes,
-// base64url without padding.
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // never fails
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
+// newID returns a session ID in the engine's form.
+func newID() string { return testkit.NewID() }
 
 // lock takes the lock of id, failing t if that takes longer than the patience.
 func (s *suite) lock(t *testing.T, st persist.Store, id string) persist.Lock {
