@@ -59,6 +59,7 @@ type DirConfig struct {
 	createTemp func(dir, pattern string) (tempFile, error) // default: os.CreateTemp
 	afterFlock func(path string)                           // called after each successful flock, before the inode check
 	noWatch    bool                                        // run without the fsnotify watcher (polling only)
+	polled     func(listed bool)                           // called by the monitor after each poll; listed: it read the directory
 	syncDir    func(dir string) error                      // fsync of the directory after a deletion; default: syncDir
 }
 
@@ -82,10 +83,12 @@ type Dir struct {
 	createTemp  func(dir, pattern string) (tempFile, error)
 	afterFlock  func(path string)
 	noWatch     bool
+	polled      func(listed bool)
 	syncDeletes bool
 	syncDir     func(dir string) error
 
 	kick     chan struct{}  // capacity 1: tells the monitor that a key is held now
+	holdGen  atomic.Uint64  // counts keys taken, so that the poller lists the directory for new holders
 	watching atomic.Bool    // the monitor has a working watch on the directory
 	done     chan struct{}  // closed by Close
 	wg       sync.WaitGroup // the monitor goroutine
@@ -136,6 +139,7 @@ func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
 		createTemp:  cfg.createTemp,
 		afterFlock:  cfg.afterFlock,
 		noWatch:     cfg.noWatch,
+		polled:      cfg.polled,
 		syncDeletes: cfg.SyncDeletes,
 		syncDir:     cfg.syncDir,
 		kick:        make(chan struct{}, 1),
@@ -330,6 +334,7 @@ func (d *Dir) tryLock(key string, wanted func(), create bool) (*dirLock, error) 
 	d.holders[key] = h
 	first := len(d.holders) == 1
 	d.mu.Unlock()
+	d.holdGen.Add(1)
 	if first {
 		// The monitor checks the directory's identity while keys are held.
 		select {
