@@ -73,7 +73,7 @@ func TestNestedDoRunsInline(t *testing.T) {
 	go func() {
 		done <- e.Do(context.Background(), id, func(ctx context.Context, s *engine.Session) error {
 			s.Set("outer", 1)
-			derived, cancel := context.WithCancel(context.WithValue(ctx, struct{}{}, "x"))
+			derived, cancel := context.WithCancel(context.WithValue(ctx, derivedKey{}, "x"))
 			defer cancel()
 			return e.Do(derived, id, func(ctx context.Context, s *engine.Session) error {
 				if v, _ := s.Get("outer"); v != 1 {
@@ -231,3 +231,6 @@ func TestTurnsAreFIFO(t *testing.T) {
 		}
 	})
 }
+
+// derivedKey keys a value that derives a context from a turn's.
+type derivedKey struct{}
