@@ -40,7 +40,7 @@ func TestHandOverWithoutInotify(t *testing.T) {
 	d := openDir(t, dir)
 	c := startChild(t, "exhausted", dir, ids)
 	for round, id := range ids {
-		if got := c.line(t); got != "held" {
+		if got := c.Line(t); got != "held" {
 			t.Fatalf("round %d: child said %q, want held", round, got)
 		}
 		start := time.Now()
@@ -51,7 +51,7 @@ func TestHandOverWithoutInotify(t *testing.T) {
 		t.Logf("round %d (%s): hand-over took %v", round, map[int]string{0: "no watcher", 1: "watching again"}[round], time.Since(start))
 		require.NoError(t, l.Release())
 	}
-	c.wait(t)
+	require.NoError(t, c.Wait())
 }
 
 // runExhausted is the child of TestHandOverWithoutInotify: it opens the Dir
