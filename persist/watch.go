@@ -150,6 +150,10 @@ func (m *monitor) lose(why string) {
 // watch passes the hand-over requests of held keys to their holders.
 func (m *monitor) poll() {
 	d := m.d
+	listed := false
+	if d.polled != nil {
+		defer func() { d.polled(listed) }()
+	}
 	cur, err := os.Stat(d.dir)
 	switch {
 	case err == nil && (m.ident == nil || !os.SameFile(cur, m.ident)),
@@ -178,13 +182,9 @@ func (m *monitor) poll() {
 		}
 		// Still degraded: already logged.
 	}
-	listed := false
 	if m.w == nil && d.holding() && m.mayHaveNewWants(cur) {
 		d.pollWants()
 		listed = true
-	}
-	if d.polled != nil {
-		d.polled(listed)
 	}
 }
 
