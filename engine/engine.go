@@ -42,7 +42,7 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := persist.OpenDir(dir, persist.DirConfig{Logger: cfg.Logger})
+	store, err := persist.OpenDir(dir, persist.DirConfig{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}

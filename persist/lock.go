@@ -86,7 +86,7 @@ func (l *dirLock) Delete() error {
 	if err := os.Remove(l.d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("persist: delete %s: %w", name, err))
 	} else {
-		errs = append(errs, l.unlinkLockFile())
+		errs = append(errs, l.unlinkLockFile(), l.d.syncDeletion(name))
 	}
 	errs = append(errs, l.release())
 	return errors.Join(errs...)
@@ -126,6 +126,9 @@ func (l *dirLock) quarantine(cause error) *CorruptError {
 			cause = errors.Join(cause, fmt.Errorf("persist: quarantine %s: %w", recordName(l.key), err))
 		}
 		return &CorruptError{Path: path, Err: cause}
+	}
+	if err := l.d.syncDeletion(recordName(l.key)); err != nil {
+		cause = errors.Join(cause, err)
 	}
 	return &CorruptError{Path: path, Quarantine: q, Err: cause}
 }
@@ -205,6 +208,18 @@ func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) 
 	renamed = true
 	if sync {
 		return syncDir(d.dir)
+	}
+	return nil
+}
+
+// syncDeletion makes the removal (unlink or rename) of name durable when
+// the Dir syncs deletions: it fsyncs the directory.
+func (d *Dir) syncDeletion(name string) error {
+	if !d.syncDeletes {
+		return nil
+	}
+	if err := d.syncDir(d.dir); err != nil {
+		return fmt.Errorf("persist: sync deletion of %s: %w", name, err)
 	}
 	return nil
 }

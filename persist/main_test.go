@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 
 // runChild plays one role in a cross-process test.
 func runChild(role string) error {
+	if role == "exhausted" {
+		return runExhausted(os.Getenv(childDirEnv), strings.Split(os.Getenv(childIDsEnv), ","))
+	}
 	d, err := persist.OpenDir(os.Getenv(childDirEnv), persist.DirConfig{})
 	if err != nil {
 		return err
