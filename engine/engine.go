@@ -35,7 +35,6 @@ type Engine struct {
 
 	shutdownOnce sync.Once
 	shutdownDone chan struct{} // closed when the first Shutdown has finished
-	shutdownErr  error         // the first Shutdown's result
 }
 
 // Stats is a snapshot of an Engine's activity.
@@ -183,9 +182,10 @@ func (e *Engine) sweeper() {
 //
 // Shutdown returns the passivation errors it met (the sessions concerned
 // are unlocked anyway: a process that stops must not keep them) joined with
-// the store's Close error. A later call waits, within its own ctx, for turns
-// still running, and returns the first call's result.
-func (e *Engine) Shutdown(ctx context.Context) error {
+// the store's Close error. A later call (Close after a Shutdown whose ctx
+// ended, say) waits, within its own ctx, for turns still running, and
+// returns nil or its ctx's error.
+func (e *Engine) Shutdown(ctx context.Context) (err error) {
 	first := false
 	e.shutdownOnce.Do(func() {
 		first = true
@@ -196,26 +196,23 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		if e.ownsStore {
 			errs = append(errs, e.store.Close())
 		}
-		e.shutdownErr = errors.Join(errs...)
+		err = errors.Join(errs...)
 		close(e.shutdownDone)
 	})
 	if first {
-		return e.shutdownErr
+		return err
 	}
 	select {
 	case <-e.shutdownDone:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := e.rt.Shutdown(ctx); err != nil {
-		return err
-	}
-	return e.shutdownErr
+	return e.rt.Shutdown(ctx)
 }
 
 // Close is Shutdown(context.Background()): it waits for the turns in
 // progress, passivates every session and stops the engine's goroutines.
-// Calling Close again returns the first call's result.
+// Calling it again returns nil.
 func (e *Engine) Close() error {
 	return e.Shutdown(context.Background())
 }
