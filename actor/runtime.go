@@ -73,7 +73,7 @@ type Runtime[K comparable, V any] struct {
 	closeErrs []error        // passivation errors during Shutdown
 	drained   bool           // the first Shutdown has returned
 
-	lruMu sync.Mutex   // guards lru and the prev/next/listed fields of every actor
+	lruMu sync.Mutex    // guards lru and the prev/next/listed fields of every actor
 	lru   lruList[K, V] // loaded actors, least recently used first
 
 	tickets sync.Pool // of *ticket, reused so that a contended turn allocates nothing
