@@ -67,6 +67,9 @@ func TestTurnsNeverOverlap(t *testing.T) {
 	}
 }
 
+// derivedKey marks a context derived from a turn's.
+type derivedKey struct{}
+
 // Guarantee 2 (docs/architecture.md): a Do with the turn's ctx, or a context
 // derived from it, runs inline.
 func TestNestedDoRunsInline(t *testing.T) {
@@ -76,7 +79,7 @@ func TestNestedDoRunsInline(t *testing.T) {
 	go func() {
 		done <- e.Do(context.Background(), id, func(ctx context.Context, s *engine.Session) error {
 			s.Set("outer", 1)
-			derived, cancel := context.WithCancel(context.WithValue(ctx, struct{}{}, "x"))
+			derived, cancel := context.WithCancel(context.WithValue(ctx, derivedKey{}, "x"))
 			defer cancel()
 			return e.Do(derived, id, func(ctx context.Context, s *engine.Session) error {
 				if v, _ := s.Get("outer"); v != 1 {
