@@ -239,3 +239,6 @@ func TestTurnsAreFIFO(t *testing.T) {
 		}
 	})
 }
+
+// derivedKey keys a value that derives a context from a turn's.
+type derivedKey struct{}

@@ -26,7 +26,7 @@ var _ Lock = (*dirLock)(nil)
 // moved to a quarantine name and reported as a *CorruptError.
 func (l *dirLock) Load() (Record, error) {
 	if l.released {
-		return Record{}, errReleased
+		return Record{}, ErrReleased
 	}
 	name := recordName(l.key)
 	b, err := os.ReadFile(l.d.path(name))
@@ -47,7 +47,7 @@ func (l *dirLock) Load() (Record, error) {
 // sync, the temp file is fsync'd before and the directory after the rename.
 func (l *dirLock) Save(rec Record, sync bool) error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	b, err := encodeRecord(make([]byte, 0, headerLen+len(rec.Data)), rec)
 	if err != nil {
@@ -75,7 +75,7 @@ func (l *dirLock) check() error {
 // then releases the lock.
 func (l *dirLock) Delete() error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	if err := l.check(); err != nil {
 		// Another locker may own the files now: leave them alone.
@@ -96,7 +96,7 @@ func (l *dirLock) Delete() error {
 // it, and releases the lock.
 func (l *dirLock) Quarantine(cause error) error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	err := l.quarantine(cause)
 	var errs []error
@@ -112,7 +112,7 @@ func (l *dirLock) Quarantine(cause error) error {
 // Release releases the lock; the record and the lock file stay.
 func (l *dirLock) Release() error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	return l.release()
 }
