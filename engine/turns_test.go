@@ -67,9 +67,6 @@ func TestTurnsNeverOverlap(t *testing.T) {
 	}
 }
 
-// derivedKey marks a context derived from a turn's.
-type derivedKey struct{}
-
 // Guarantee 2 (docs/architecture.md): a Do with the turn's ctx, or a context
 // derived from it, runs inline.
 func TestNestedDoRunsInline(t *testing.T) {
