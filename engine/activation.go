@@ -31,25 +31,37 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 		return nil, opError("activate", id, err)
 	}
 	now := e.cfg.Now()
-	if rec.Expired(now) || e.cfg.Lifetime > 0 && !now.Before(rec.Created.Add(e.cfg.Lifetime)) {
-		if err := lock.Delete(); err != nil {
-			e.cfg.Logger.Error("engine: delete expired session", "session", redact(id), "err", err)
-		}
-		return nil, notFound(id)
+	if rec.Expired(now) {
+		return nil, e.deleteExpired(lock, id)
 	}
-	values, err := decodeValues(rec.Data)
+	meta, values, err := e.decodeData(rec.Data)
 	if err != nil {
 		qerr := lock.Quarantine(err)
 		e.logCorrupt(qerr)
 		return nil, fmt.Errorf("%w: %w", notFound(id), qerr)
 	}
+	meta.owner = rec.Owner
+	if l := meta.lifetime(&e.cfg); l > 0 && !now.Before(rec.Created.Add(l)) {
+		return nil, e.deleteExpired(lock, id)
+	}
 	st := newSessionState(e, id, values)
+	st.meta = meta
+	st.savedMeta = meta
 	st.lock = lock
 	st.created = rec.Created
 	st.expires = rec.Expires
 	st.used = now
 	st.stored = true
 	return st, nil
+}
+
+// deleteExpired deletes the expired session id, whose lock is held, and
+// returns ErrNotFound naming it.
+func (e *Engine) deleteExpired(lock persist.Lock, id string) error {
+	if err := lock.Delete(); err != nil {
+		e.cfg.Logger.Error("engine: delete expired session", "session", redact(id), "err", err)
+	}
+	return notFound(id)
 }
 
 // logCorrupt logs a record that was moved aside. The error is returned as

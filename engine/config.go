@@ -25,6 +25,19 @@ type Config struct {
 	// is. Zero means no absolute limit.
 	Lifetime time.Duration
 
+	// MaxIdleTimeout is the longest idle timeout a session may ask for
+	// with Session.SetIdleTimeout, e.g. for "remember me": IdleTimeout
+	// stays what every other session gets. Longer requests are capped to
+	// it. Default IdleTimeout (a session may shorten its idle timeout, not
+	// lengthen it); it must not be shorter than IdleTimeout.
+	MaxIdleTimeout time.Duration
+
+	// MaxLifetime is the longest absolute lifetime a session may ask for
+	// with Session.SetLifetime; longer requests are capped to it. Default
+	// Lifetime, where zero means no cap. It must not be shorter than a
+	// non-zero Lifetime.
+	MaxLifetime time.Duration
+
 	// PassivateAfter is how long a resident session stays loaded (and, with
 	// the file store, locked) after its last turn before it is saved,
 	// unlocked and dropped from memory. Another process that wants the
@@ -95,6 +108,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	}{
 		{"IdleTimeout", cfg.IdleTimeout},
 		{"Lifetime", cfg.Lifetime},
+		{"MaxIdleTimeout", cfg.MaxIdleTimeout},
+		{"MaxLifetime", cfg.MaxLifetime},
 		{"PassivateAfter", cfg.PassivateAfter},
 		{"LockTimeout", cfg.LockTimeout},
 	} {
@@ -110,6 +125,18 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	switch {
+	case cfg.MaxIdleTimeout == 0:
+		cfg.MaxIdleTimeout = cfg.IdleTimeout
+	case cfg.MaxIdleTimeout < cfg.IdleTimeout:
+		return cfg, fmt.Errorf("engine: Config.MaxIdleTimeout (%v) is shorter than IdleTimeout (%v)", cfg.MaxIdleTimeout, cfg.IdleTimeout)
+	}
+	switch {
+	case cfg.MaxLifetime == 0:
+		cfg.MaxLifetime = cfg.Lifetime
+	case cfg.Lifetime > 0 && cfg.MaxLifetime < cfg.Lifetime:
+		return cfg, fmt.Errorf("engine: Config.MaxLifetime (%v) is shorter than Lifetime (%v)", cfg.MaxLifetime, cfg.Lifetime)
 	}
 	if cfg.PassivateAfter == 0 {
 		cfg.PassivateAfter = DefaultPassivateAfter

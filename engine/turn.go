@@ -172,7 +172,9 @@ func (e *Engine) commit(st *sessionState) error {
 	changed := len(st.journal) > 0
 	switch {
 	case st.stored && !changed && !st.dirty:
-	case st.stored && e.cfg.Durability == OnPassivate:
+	case st.stored && e.cfg.Durability == OnPassivate && st.meta == st.savedMeta:
+		// A changed owner or limit is written now: other processes and
+		// operators find sessions by owner, and the expiry must follow.
 		if changed {
 			if _, err := encodeValues(st.values); err != nil { // report it now, not at passivation
 				st.rollback(0)
@@ -193,11 +195,11 @@ func (e *Engine) commit(st *sessionState) error {
 // save writes st's values to its lock. Nothing is written if a value does
 // not encode.
 func (e *Engine) save(st *sessionState) error {
-	data, err := encodeValues(st.values)
+	data, err := e.encodeData(st)
 	if err != nil {
 		return opError("save", st.id, err)
 	}
-	rec := persist.Record{Created: st.created, Expires: st.deadline(&e.cfg), Data: data}
+	rec := persist.Record{Created: st.created, Expires: st.deadline(&e.cfg), Owner: st.meta.owner, Data: data}
 	if err := st.lock.Save(rec, e.cfg.Durability == OnCommitSync); err != nil {
 		if errors.Is(err, persist.ErrLockLost) {
 			st.lost = true // drop the actor: the next turn locks and loads again
@@ -205,6 +207,7 @@ func (e *Engine) save(st *sessionState) error {
 		return opError("save", st.id, err)
 	}
 	st.expires = rec.Expires
+	st.savedMeta = st.meta
 	st.dirty = false
 	st.stored = true
 	return nil
