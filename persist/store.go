@@ -43,10 +43,15 @@ func (e *CorruptError) Is(target error) bool {
 // drop what it holds, release the Lock and lock again.
 var ErrLockLost = errors.New("persist: lock lost (lock file removed or replaced)")
 
+// ErrReleased is returned by every method of a Lock that was already
+// released (by Release, Delete or Quarantine).
+var ErrReleased = errors.New("persist: lock already released")
+
 // Record is the stored form of one session. The store treats Data as opaque.
 type Record struct {
 	Created time.Time // when the session was created
 	Expires time.Time // when the session dies unless it is used again; the sweeper removes it after this
+	Owner   string    // who the session belongs to (a user ID); "" for none
 	Data    []byte    // the encoded values
 }
 
