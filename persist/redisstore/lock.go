@@ -139,13 +139,21 @@ func (l *lock) Delete() error {
 	return l.end("delete", deleteScript, l.version)
 }
 
-// Release ends the lease; the record stays. It returns an error matching
-// persist.ErrLockLost if the lease had already run out.
+// Release ends the lease; the record stays. It always lets go: a lease
+// that has already run out is released, and one that Redis cannot be told
+// about (it is down) runs out within LeaseTTL; the latter is logged.
 func (l *lock) Release() error {
 	if l.released {
 		return persist.ErrReleased
 	}
-	return l.end("release", releaseScript, 0)
+	err := l.end("release", releaseScript, 0)
+	switch {
+	case errors.Is(err, persist.ErrLockLost):
+		l.s.log.Debug("redisstore: released a lease that had run out", "key", l.k.key)
+	case err != nil:
+		l.s.log.Warn("redisstore: release: the lease runs out by itself", "key", l.k.key, "err", err)
+	}
+	return nil
 }
 
 // Quarantine renames the record to <prefix>{<key>}:corrupt:<unix nanos>

@@ -311,7 +311,7 @@ func TestLostLeaseIsNoticedByTheRenewer(t *testing.T) {
 	require.NoError(t, c.Del(context.Background(), lockKey(testID)).Err())
 	<-lost // the holder is told to let go
 	assert.ErrorIs(t, l.Save(persist.Record{}, false), persist.ErrLockLost)
-	assert.ErrorIs(t, l.Release(), persist.ErrLockLost)
+	assert.NoError(t, l.Release(), "releasing a lost lease lets go")
 }
 
 func TestLockHonoursContextAndClose(t *testing.T) {
