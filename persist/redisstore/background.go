@@ -68,8 +68,8 @@ func (s *Store) subscribe() {
 // renew is the lease renewal goroutine: every third of LeaseTTL it renews
 // the leases of every session held through this Store in one pipeline,
 // passes on the hand-over requests the subscription may have missed, and
-// tells the holders of leases that are gone (their wanted is called, so
-// that they let go). It also pings the subscription's connection, which
+// tells the holders of leases that are gone, or that could not be renewed
+// for LeaseTTL, to let go (their wanted is called). It also pings the subscription's connection, which
 // makes go-redis notice a dead one. It ends when Close is called.
 func (s *Store) renew() {
 	defer s.wg.Done()
@@ -136,6 +136,18 @@ func (s *Store) renewAll() {
 	}
 	if failed == nil {
 		failed = err
+	}
+	// A lease not renewed for LeaseTTL (Redis is down or cut off) has run
+	// out by now: its holder must stop serving the session from memory.
+	now := s.now()
+	for _, l := range ls {
+		if !l.lost.Load() && now-l.renewed.Load() >= int64(s.ttl) {
+			l.lost.Store(true)
+			s.log.Warn("redisstore: lease ran out: Redis could not be reached to renew it", "key", l.k.key)
+			if l.wanted != nil {
+				l.wanted()
+			}
+		}
 	}
 	if failed != nil && !s.closed.Load() {
 		s.log.Warn("redisstore: renew leases", "sessions", len(ls), "err", failed)
