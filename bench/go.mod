@@ -21,7 +21,9 @@ require (
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/lockstep-go/lockstep/persist/redisstore v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/stretchr/testify v1.12.1 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
 
 replace github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore

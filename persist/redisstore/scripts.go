@@ -123,3 +123,22 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('EXISTS', KEYS[2])
 `)
+
+// sweepScript deletes the record if nobody holds the session and it has
+// expired at now: 1 if deleted, 0 if not (no record, not expired), -1 if
+// the session is held. Times are compared as decimal strings of Unix
+// nanoseconds (Lua's numbers are doubles, too coarse for them).
+//
+//	KEYS: lock, rec
+//	ARGV: now ns
+var sweepScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local e = redis.call('HGET', KEYS[2], 'e')
+if not e or e == '0' then return 0 end
+local now = ARGV[1]
+if #e < #now or (#e == #now and e <= now) then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+`)

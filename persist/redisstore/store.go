@@ -364,20 +364,6 @@ func (s *Store) forget(l *lock) {
 	s.wake(l.k.key)
 }
 
-// Sweep has nothing to remove: Redis deletes a record when its TTL (the
-// session's expiry) runs out, and lease and request keys expire by
-// themselves; a Store leaves no litter. It returns an empty report
-// (persist.ErrClosed after Close).
-func (s *Store) Sweep(ctx context.Context, _ time.Time) (persist.SweepReport, error) {
-	if s.closed.Load() {
-		return persist.SweepReport{}, persist.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return persist.SweepReport{}, fmt.Errorf("redisstore: sweep: %w", err)
-	}
-	return persist.SweepReport{}, nil
-}
-
 // now returns the monotonic time since the Store's epoch, in nanoseconds.
 func (s *Store) now() int64 { return int64(time.Since(s.epoch)) }
 

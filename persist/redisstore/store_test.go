@@ -10,6 +10,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
+	"github.com/lockstep-go/lockstep/persist/storetest"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -341,13 +342,30 @@ func TestLockHonoursContextAndClose(t *testing.T) {
 	require.NoError(t, l1.Release())
 }
 
-func TestSweepHasNothingToDo(t *testing.T) {
+func TestSweepKeepsToItsPrefix(t *testing.T) {
 	srv := startRedis(t)
-	s := srv.store(t, redisstore.Config{})
-	l := lock(t, s, testID, nil)
-	require.NoError(t, l.Save(persist.Record{Expires: time.Now().Add(time.Hour), Data: []byte("x")}, false))
-	require.NoError(t, l.Release())
+	s := srv.store(t, redisstore.Config{Prefix: "a*[b]:"})
+	other := srv.store(t, redisstore.Config{Prefix: "ab:"})
+	past := persist.Record{Expires: time.Now().Add(time.Hour), Data: []byte("x")}
+	for _, st := range []*redisstore.Store{s, other} {
+		l := lock(t, st, testID, nil)
+		require.NoError(t, l.Save(past, false))
+		require.NoError(t, l.Release())
+	}
 	rep, err := s.Sweep(context.Background(), time.Now().Add(2*time.Hour))
 	require.NoError(t, err)
-	assert.Equal(t, persist.SweepReport{}, rep)
+	assert.Equal(t, persist.SweepReport{Expired: 1}, rep)
+	l := lock(t, other, testID, nil)
+	_, err = l.Load()
+	assert.NoError(t, err, "another prefix's record is left alone")
+	require.NoError(t, l.Release())
+}
+
+func TestConformance(t *testing.T) {
+	srv := startRedis(t)
+	storetest.Run(t, func(t *testing.T) persist.Store {
+		st, err := redisstore.New(srv.client(t), redisstore.Config{Prefix: "conformance:" + t.Name() + ":"})
+		require.NoError(t, err)
+		return st
+	}, storetest.HandsOver())
 }
