@@ -45,7 +45,8 @@
 // <prefix>{<sha256 hex>}:rec (a hash: version, created, expires, owner,
 // data), :lock (the lease) and :want (a pending hand-over request). The
 // record carries a TTL at the session's expiry, so Redis removes expired
-// sessions itself and Sweep has nothing to do. docs/redis.md describes the
+// sessions itself: Sweep finds nothing unless it is given a clock other
+// than Redis's, and the engine's sweeper can be disabled. docs/redis.md describes the
 // layout, the protocol and the failure modes.
 //
 // # Concurrency, errors and closing
