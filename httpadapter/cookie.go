@@ -51,7 +51,7 @@ func trimSpace(s string) string {
 // prepare runs when the response header is about to be written: it sets,
 // refreshes or expires the session cookie if the request touched the
 // session, and marks the header written.
-func (s *state) prepare() {
+func (s *requestState) prepare() {
 	if s.wroteHeader {
 		return
 	}

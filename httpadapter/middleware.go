@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
@@ -77,7 +78,7 @@ func Middleware(eng *engine.Engine, cfg Config) func(http.Handler) http.Handler 
 }
 
 func (a *adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	s := &state{a: a, parent: r.Context(), rw: w}
+	s := &requestState{a: a, parent: r.Context(), rw: w}
 	r = r.WithContext(s)
 	s.req = r
 	var ww http.ResponseWriter = (*writer)(s)
@@ -95,12 +96,12 @@ func (a *adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Reques
 	s.finish(ww)
 }
 
-// state is one request's view of its session. It is also the request's
+// requestState is one request's view of its session. It is also the request's
 // context (to save an allocation) and, converted to writer or
 // hijackWriter, its ResponseWriter. Like a ResponseWriter it belongs to
 // the handler's goroutine: Do, Regenerate and Destroy must not be called
 // concurrently for one request.
-type state struct {
+type requestState struct {
 	a      *adapter
 	parent context.Context
 	rw     http.ResponseWriter // the wrapped writer
@@ -120,17 +121,22 @@ type state struct {
 
 	wroteHeader bool   // the response header is written (or the connection hijacked)
 	sentID      string // the session ID when the header was written
-	done        bool   // the handler has returned
+
+	// done is set as soon as the handler has returned, before the request
+	// is finished: a goroutine that outlives the handler may call Do,
+	// Regenerate or Destroy, and must then get ErrRequestDone without
+	// touching anything else.
+	done atomic.Bool
 }
 
 type stateKey struct{}
 
-// Deadline, Done, Err and Value make state the request's context: the
+// Deadline, Done, Err and Value make requestState the request's context: the
 // parent context with the state under stateKey.
-func (s *state) Deadline() (time.Time, bool) { return s.parent.Deadline() }
-func (s *state) Done() <-chan struct{}       { return s.parent.Done() }
-func (s *state) Err() error                  { return s.parent.Err() }
-func (s *state) Value(key any) any {
+func (s *requestState) Deadline() (time.Time, bool) { return s.parent.Deadline() }
+func (s *requestState) Done() <-chan struct{}       { return s.parent.Done() }
+func (s *requestState) Err() error                  { return s.parent.Err() }
+func (s *requestState) Value(key any) any {
 	if key == (stateKey{}) {
 		return s
 	}
@@ -139,22 +145,22 @@ func (s *state) Value(key any) any {
 
 // stateOf returns the state Middleware put in r's context, if any: the
 // context itself, or found under stateKey if the handler derived another.
-func stateOf(r *http.Request) (*state, bool) {
+func stateOf(r *http.Request) (*requestState, bool) {
 	ctx := r.Context()
-	if s, ok := ctx.(*state); ok {
+	if s, ok := ctx.(*requestState); ok {
 		return s, true
 	}
-	s, ok := ctx.Value(stateKey{}).(*state)
+	s, ok := ctx.Value(stateKey{}).(*requestState)
 	return s, ok
 }
 
 // from returns the state of r.
-func from(r *http.Request) (*state, error) {
+func from(r *http.Request) (*requestState, error) {
 	s, ok := stateOf(r)
 	switch {
 	case !ok:
 		return nil, ErrNoMiddleware
-	case s.done:
+	case s.done.Load():
 		return nil, ErrRequestDone
 	}
 	s.load()
@@ -162,7 +168,7 @@ func from(r *http.Request) (*state, error) {
 }
 
 // load reads the session cookie, once.
-func (s *state) load() {
+func (s *requestState) load() {
 	if s.parsed {
 		return
 	}
@@ -173,7 +179,7 @@ func (s *state) load() {
 
 // current returns the session's ID as it stands: the held turn's, or the
 // last one known.
-func (s *state) current() string {
+func (s *requestState) current() string {
 	if s.turn != nil {
 		return s.turn.ID()
 	}
@@ -235,7 +241,7 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 
 // begin takes the turn of the request's session, or a lazy turn if it has
 // none.
-func (s *state) begin(ctx context.Context) error {
+func (s *requestState) begin(ctx context.Context) error {
 	eng := s.a.eng
 	if s.id != "" {
 		t, err := eng.Begin(ctx, s.id)
@@ -257,7 +263,7 @@ func (s *state) begin(ctx context.Context) error {
 }
 
 // endTurn commits and releases the held turn and records the session's ID.
-func (s *state) endTurn() error {
+func (s *requestState) endTurn() error {
 	t := s.turn
 	s.turn, s.dead = nil, false
 	id := t.ID() // read before End: afterwards the state is another turn's
@@ -367,7 +373,8 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 
 // finish ends the request after its handler returned normally: it commits
 // the held turn and makes sure the cookie goes out with the header.
-func (s *state) finish(w http.ResponseWriter) {
+func (s *requestState) finish(w http.ResponseWriter) {
+	s.done.Store(true)
 	var err error
 	if s.turn != nil {
 		err = s.endTurn()
@@ -385,14 +392,13 @@ func (s *state) finish(w http.ResponseWriter) {
 	default:
 		s.prepare() // the handler wrote nothing: the server sends our header
 	}
-	s.done = true
 }
 
 // abort ends the request after its handler panicked: it ends the held turn
 // (which commits the Do calls that returned, as Explicit mode would have)
 // and leaves the response alone.
-func (s *state) abort() {
-	s.done = true
+func (s *requestState) abort() {
+	s.done.Store(true)
 	if s.turn == nil {
 		return
 	}

@@ -12,12 +12,12 @@ import (
 // state under another type, so wrapping costs no allocation. Unwrap
 // keeps http.ResponseController working (Flush, Hijack, deadlines,
 // full duplex).
-type writer state
+type writer requestState
 
 // hijackWriter is writer for a ResponseWriter that can be hijacked
 // (HTTP/1.x), so that a type assertion to http.Hijacker answers as the
 // wrapped writer would.
-type hijackWriter state
+type hijackWriter requestState
 
 var (
 	_ http.Flusher    = (*writer)(nil)
@@ -34,7 +34,7 @@ func (w *writer) Header() http.Header { return w.rw.Header() }
 // informational (1xx) header other than 101 goes out without it.
 func (w *writer) WriteHeader(code int) {
 	if code >= 200 || code == http.StatusSwitchingProtocols {
-		(*state)(w).prepare()
+		(*requestState)(w).prepare()
 	}
 	w.rw.WriteHeader(code)
 }
@@ -42,13 +42,13 @@ func (w *writer) WriteHeader(code int) {
 // Write sets the session cookie if the header is not written yet, then
 // writes b.
 func (w *writer) Write(b []byte) (int, error) {
-	(*state)(w).prepare()
+	(*requestState)(w).prepare()
 	return w.rw.Write(b)
 }
 
 // WriteString lets io.WriteString use the wrapped writer's WriteString.
 func (w *writer) WriteString(str string) (int, error) {
-	(*state)(w).prepare()
+	(*requestState)(w).prepare()
 	if sw, ok := w.rw.(io.StringWriter); ok {
 		return sw.WriteString(str)
 	}
@@ -57,7 +57,7 @@ func (w *writer) WriteString(str string) (int, error) {
 
 // ReadFrom lets io.Copy use the wrapped writer's ReadFrom (sendfile).
 func (w *writer) ReadFrom(src io.Reader) (int64, error) {
-	(*state)(w).prepare()
+	(*requestState)(w).prepare()
 	if rf, ok := w.rw.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
 	}
@@ -71,7 +71,7 @@ func (w *writer) Flush() { _ = w.FlushError() }
 // FlushError is Flush reporting the wrapped writer's error; it is what
 // http.ResponseController.Flush calls.
 func (w *writer) FlushError() error {
-	(*state)(w).prepare()
+	(*requestState)(w).prepare()
 	return http.NewResponseController(w.rw).Flush()
 }
 
@@ -93,7 +93,7 @@ func (w *hijackWriter) ReadFrom(src io.Reader) (int64, error) { return (*writer)
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := w.rw.(http.Hijacker).Hijack()
 	if err == nil {
-		s := (*state)(w)
+		s := (*requestState)(w)
 		s.wroteHeader, s.sentID = true, s.current()
 	}
 	return c, rw, err
