@@ -31,6 +31,12 @@
 // calls Set: the first Set creates a session with a fresh ID, and the
 // response carries its cookie. A client-supplied ID is never adopted.
 //
+// A request may carry several cookies of the session's name (a browser
+// sends one per path and domain that set one, most specific path first):
+// the first that names a live session is used, so a stale cookie does not
+// hide the live one. Malformed values are skipped without a lookup, and
+// only the first eight well-formed ones are looked up.
+//
 // The cookie is HttpOnly, SameSite=Lax, Path=/, Secure on TLS requests (or
 // always with Config.Secure), and has Max-Age equal to the engine's
 // IdleTimeout unless Config.BrowserSession: every response of a request

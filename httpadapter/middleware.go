@@ -112,12 +112,12 @@ type requestState struct {
 	depth int          // Do calls in progress
 	dead  bool         // the held turn's session was destroyed: end the turn when depth is back to 0
 
-	parsed     bool   // the cookie has been read (the session was touched)
-	clientSent bool   // the request had a cookie with our name
-	clientID   string // its value, if it is a well-formed ID, else ""
-	id         string // the session's ID while no turn is held ("" for none)
-	used       bool   // a turn on an existing session was taken: refresh the cookie
-	destroyed  bool   // Destroy ran: expire the cookie
+	parsed    bool      // the cookie has been read (the session was touched)
+	cookies   cookieIDs // the IDs in the request's session cookies, from the next one on
+	clientID  string    // the client's ID in use: the last one taken from cookies
+	id        string    // the session's ID while no turn is held ("" for none)
+	used      bool      // a turn on an existing session was taken: refresh the cookie
+	destroyed bool      // Destroy ran: expire the cookie
 
 	wroteHeader bool   // the response header is written (or the connection hijacked)
 	sentID      string // the session ID when the header was written
@@ -167,13 +167,32 @@ func from(r *http.Request) (*requestState, error) {
 	return s, nil
 }
 
-// load reads the session cookie, once.
+// load reads the first session ID from the cookies, once.
 func (s *requestState) load() {
 	if s.parsed {
 		return
 	}
 	s.parsed = true
-	s.clientID, s.clientSent = cookieID(s.req.Header, s.a.cfg.CookieName)
+	s.cookies = newCookieIDs(s.req.Header)
+	s.nextCookie()
+}
+
+// notFound moves on after s.id was found to name no live session: to the
+// client's next ID if s.id was one the client sent that this request has
+// not used yet, else to no session (the session it used is gone).
+func (s *requestState) notFound() {
+	if s.used {
+		s.id = ""
+		return
+	}
+	s.nextCookie()
+}
+
+// nextCookie moves on to the next ID the client sent, after the current
+// one named no live session; s.id is "" when there is none left. A
+// client-supplied ID is never adopted: it is used only if it is live.
+func (s *requestState) nextCookie() {
+	s.clientID = s.cookies.next(s.a.cfg.CookieName)
 	s.id = s.clientID
 }
 
@@ -243,7 +262,7 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 // none.
 func (s *requestState) begin(ctx context.Context) error {
 	eng := s.a.eng
-	if s.id != "" {
+	for s.id != "" {
 		t, err := eng.Begin(ctx, s.id)
 		if err == nil {
 			s.turn, s.lazy, s.used = t, false, true
@@ -252,7 +271,7 @@ func (s *requestState) begin(ctx context.Context) error {
 		if !errors.Is(err, engine.ErrNotFound) {
 			return err
 		}
-		s.id = "" // a client-supplied ID is never adopted
+		s.notFound()
 	}
 	t, err := eng.Begin(ctx, "")
 	if err != nil {
@@ -304,16 +323,19 @@ func Regenerate(r *http.Request) error {
 		_, err := s.a.eng.Regenerate(s.turn.Context(), s.turn.ID())
 		return err
 	}
-	newID, err := s.a.eng.Regenerate(r.Context(), s.id)
-	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		s.id = "" // gone meanwhile: nothing to regenerate
-		return nil
-	case err != nil:
-		return err
+	for s.id != "" {
+		newID, err := s.a.eng.Regenerate(r.Context(), s.id)
+		switch {
+		case errors.Is(err, engine.ErrNotFound):
+			s.notFound()
+		case err != nil:
+			return err
+		default:
+			s.id, s.used = newID, true
+			return nil
+		}
 	}
-	s.id, s.used = newID, true
-	return nil
+	return nil // no live session: nothing to regenerate
 }
 
 // Destroy deletes the request's session and expires its cookie. Call it at
@@ -346,11 +368,18 @@ func Destroy(r *http.Request) error {
 		}
 		return s.endTurn()
 	}
-	err = s.a.eng.Destroy(r.Context(), id)
-	if err != nil && !errors.Is(err, engine.ErrNotFound) {
-		return err
+	for s.id != "" {
+		err := s.a.eng.Destroy(r.Context(), s.id)
+		switch {
+		case errors.Is(err, engine.ErrNotFound):
+			s.notFound()
+		case err != nil:
+			return err
+		default:
+			s.id = ""
+			return nil
+		}
 	}
-	s.id = ""
 	return nil
 }
 
