@@ -1,6 +1,7 @@
 package httpadapter
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -75,14 +76,53 @@ func trimSpace(s string) string {
 	return s
 }
 
-// prepare runs when the response header is about to be written: it sets,
+// prepare runs before the first byte of the response (its header, or a
+// flush): in Implicit mode it commits the held turn, then it sets,
 // refreshes or expires the session cookie if the request touched the
-// session, and marks the header written.
-func (s *requestState) prepare() {
+// session, and marks the header written. If the commit fails the
+// ErrorHandler answers instead; prepare then reports false, now and on
+// every later call, and the handler's response must be dropped.
+func (s *requestState) prepare() bool {
 	if s.wroteHeader {
-		return
+		return s.failed == nil
+	}
+	if err := s.commitEarly(); err != nil {
+		s.replace(err)
+		return false
 	}
 	s.wroteHeader = true
+	s.setCookie()
+	return true
+}
+
+// commitEarly commits, before the response starts, the changes of an
+// Implicit turn. A Do still running (the handler writes from inside fn)
+// is left alone: its changes are committed when the handler returns, so
+// that fn's error can still roll them back.
+func (s *requestState) commitEarly() error {
+	if s.turn == nil || s.depth > 0 || s.a.cfg.Locking != Implicit {
+		return nil
+	}
+	return s.commit()
+}
+
+// replace answers the request with the ErrorHandler for err, a failed
+// commit, in place of the handler's response.
+func (s *requestState) replace(err error) {
+	s.wroteHeader = true
+	s.failed = err
+	s.setCookie()
+	s.a.cfg.ErrorHandler(s.rw, s.req, err)
+}
+
+// errNotSaved is what the writer returns once the response was replaced.
+func (s *requestState) errNotSaved() error {
+	return fmt.Errorf("%w: %w", ErrNotSaved, s.failed)
+}
+
+// setCookie sets, refreshes or expires the session cookie in the header
+// about to be written, if the request touched the session.
+func (s *requestState) setCookie() {
 	if !s.parsed { // the session was never touched
 		return
 	}

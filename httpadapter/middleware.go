@@ -25,16 +25,62 @@ var (
 	// has been written: the new ID's cookie could not reach the client,
 	// which would lose its session. Regenerate before writing the response.
 	ErrHeaderWritten = errors.New("httpadapter: the response header was already written")
+
+	// ErrNotSaved is returned (wrapping the cause) by the ResponseWriter's
+	// Write, ReadFrom, Flush and Hijack once committing the session before
+	// the response failed (Implicit mode): the ErrorHandler has answered
+	// the request instead, and the handler's response is dropped.
+	ErrNotSaved = errors.New("httpadapter: the session could not be saved; the ErrorHandler answered the request")
 )
 
-// adapter is what Middleware shares between the requests it serves.
-type adapter struct {
+// Adapter is the middleware for one Engine and Config: Wrap puts it in
+// front of a handler, Stats counts what it could only log. It is safe for
+// concurrent use by any number of requests.
+type Adapter struct {
 	eng *engine.Engine
 	cfg Config
 	log *slog.Logger
 	// The cookie's attributes after its value, without and with Secure
 	// (for TLS requests): for a live cookie and for an expired one.
 	attrs, expired [2]string
+
+	lostCommits atomic.Uint64 // see Stats.LostCommits
+}
+
+// Stats counts what an Adapter could not report to a client.
+type Stats struct {
+	// LostCommits counts requests whose last changes to their session were
+	// not saved and whose client could not be told: the commit at the end
+	// of the request failed after the response had started (Implicit
+	// mode), or after the handler panicked. Each is also logged.
+	LostCommits uint64
+}
+
+// New returns the Adapter for eng and cfg, or an error if eng is nil or
+// cfg is invalid (see Config.Validate).
+func New(eng *engine.Engine, cfg Config) (*Adapter, error) {
+	if eng == nil {
+		return nil, errors.New("httpadapter: nil engine")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ecfg := eng.Config()
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = defaultErrorHandler(ecfg.Logger)
+	}
+	a := &Adapter{eng: eng, cfg: cfg, log: ecfg.Logger}
+	maxAge := 0
+	if !cfg.BrowserSession {
+		// engine.Config.Validate bounds IdleTimeout: no overflow.
+		maxAge = int((ecfg.IdleTimeout + time.Second - 1) / time.Second)
+	}
+	for i, secure := range []bool{false, true} {
+		a.attrs[i] = cookieAttrs(&cfg, maxAge, false, secure)
+		a.expired[i] = cookieAttrs(&cfg, 0, true, secure)
+	}
+	return a, nil
 }
 
 // Middleware returns net/http middleware that makes the session named by
@@ -45,39 +91,36 @@ type adapter struct {
 // Engine (with different Locking, say) if they use the same cookie; one
 // request should pass through only one of them.
 //
-// A request that never calls Do, Regenerate or Destroy costs two small
-// allocations (the per-request state and the request copy that carries
-// it) and touches neither the engine nor the cookie.
-//
-// Middleware panics if eng is nil or cfg is invalid (a CookieName that is
-// not a cookie token, an unknown Locking): both are programming errors,
-// found when the server is wired up, as with http.ServeMux.Handle.
+// Middleware is New followed by Adapter.Wrap, for a configuration known
+// to be valid: it panics, with New's error, if eng is nil or cfg is
+// invalid, as http.ServeMux.Handle panics on a bad pattern, so that the
+// mistake shows when the server is wired up. Use New to get the error
+// instead (a configuration read from a file), and to read Stats.
 func Middleware(eng *engine.Engine, cfg Config) func(http.Handler) http.Handler {
-	if eng == nil {
-		panic("httpadapter: Middleware with a nil engine")
-	}
-	ecfg := eng.Config()
-	cfg, err := cfg.withDefaults(ecfg.Logger)
+	a, err := New(eng, cfg)
 	if err != nil {
 		panic(err.Error())
 	}
-	a := &adapter{eng: eng, cfg: cfg, log: ecfg.Logger}
-	maxAge := 0
-	if !cfg.BrowserSession {
-		maxAge = int((ecfg.IdleTimeout + time.Second - 1) / time.Second)
-	}
-	for i, secure := range []bool{false, true} {
-		a.attrs[i] = cookieAttrs(&cfg, maxAge, false, secure)
-		a.expired[i] = cookieAttrs(&cfg, 0, true, secure)
-	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			a.serve(next, w, r)
-		})
-	}
+	return a.Wrap
 }
 
-func (a *adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+// Wrap returns next behind the middleware (see Middleware).
+//
+// A request that never calls Do, Regenerate or Destroy costs two small
+// allocations (the per-request state and the request copy that carries
+// it) and touches neither the engine nor the cookie.
+func (a *Adapter) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.serve(next, w, r)
+	})
+}
+
+// Stats returns the Adapter's counters.
+func (a *Adapter) Stats() Stats {
+	return Stats{LostCommits: a.lostCommits.Load()}
+}
+
+func (a *Adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	s := &requestState{a: a, parent: r.Context(), rw: w}
 	r = r.WithContext(s)
 	s.req = r
@@ -93,7 +136,7 @@ func (a *adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Reques
 	}()
 	next.ServeHTTP(ww, r)
 	finished = true
-	s.finish(ww)
+	s.finish()
 }
 
 // requestState is one request's view of its session. It is also the request's
@@ -102,7 +145,7 @@ func (a *adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Reques
 // the handler's goroutine: Do, Regenerate and Destroy must not be called
 // concurrently for one request.
 type requestState struct {
-	a      *adapter
+	a      *Adapter
 	parent context.Context
 	rw     http.ResponseWriter // the wrapped writer
 	req    *http.Request       // the request as the handler got it
@@ -121,6 +164,7 @@ type requestState struct {
 
 	wroteHeader bool   // the response header is written (or the connection hijacked)
 	sentID      string // the session ID when the header was written
+	failed      error  // the commit before the response failed: the ErrorHandler answered
 
 	// done is set as soon as the handler has returned, before the request
 	// is finished: a goroutine that outlives the handler may call Do,
@@ -247,10 +291,15 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 		if !outer || s.turn == nil {
 			return
 		}
-		if s.a.cfg.Locking == Explicit || s.dead {
+		switch {
+		case s.a.cfg.Locking == Explicit || s.dead:
 			if eerr := s.endTurn(); err == nil {
 				err = eerr
 			}
+		case s.lazy && err == nil:
+			// Implicit: a session this Do created is stored now, so that
+			// a failure to create it is this Do's error.
+			err = s.commit()
 		}
 	}()
 	// If fn fails after its Set created the session in a lazy turn, the
@@ -279,6 +328,20 @@ func (s *requestState) begin(ctx context.Context) error {
 	}
 	s.turn, s.lazy = t, true
 	return nil
+}
+
+// commit makes the held turn's changes durable, keeping the turn. After
+// it, the session of a lazy turn exists (or, if it failed, does not).
+func (s *requestState) commit() error {
+	c, ok := any(s.turn).(interface{ Commit() error })
+	if !ok {
+		return nil // TODO(merge): s.turn.Commit() once the engine has it
+	}
+	err := c.Commit()
+	if err == nil && s.turn.ID() != "" {
+		s.lazy = false // the session is stored: a later failure does not undo it
+	}
+	return err
 }
 
 // endTurn commits and releases the held turn and records the session's ID.
@@ -400,26 +463,28 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	s.a.cfg.ErrorHandler(w, r, err)
 }
 
-// finish ends the request after its handler returned normally: it commits
-// the held turn and makes sure the cookie goes out with the header.
-func (s *requestState) finish(w http.ResponseWriter) {
+// finish ends the request after its handler returned normally: it
+// commits and releases the held turn and makes sure the cookie goes out
+// with the header. If the handler wrote nothing, a failed commit is the
+// response; afterwards it is logged and counted.
+func (s *requestState) finish() {
 	s.done.Store(true)
+	id := s.current()
 	var err error
 	if s.turn != nil {
 		err = s.endTurn()
 	}
 	switch {
-	case s.wroteHeader:
-		if err != nil {
-			s.a.log.Error("httpadapter: commit session after the response was written", "method", s.req.Method, "path", s.req.URL.Path, "err", err)
-		} else if s.parsed && s.current() != s.sentID {
-			s.a.log.Warn("httpadapter: session ID changed after the response header was written; the client did not get the cookie",
-				"method", s.req.Method, "path", s.req.URL.Path)
-		}
+	case !s.wroteHeader && err != nil:
+		s.replace(err)
+	case !s.wroteHeader: // the server sends our header
+		s.wroteHeader = true
+		s.setCookie()
 	case err != nil:
-		s.a.cfg.ErrorHandler(w, s.req, err)
-	default:
-		s.prepare() // the handler wrote nothing: the server sends our header
+		s.lost("httpadapter: session changes made after the response started were not saved", id, err)
+	case s.parsed && s.failed == nil && s.current() != s.sentID:
+		s.a.log.Warn("httpadapter: session ID changed after the response header was written; the client did not get the cookie",
+			"session", redact(id), "method", s.req.Method, "path", s.req.URL.Path)
 	}
 }
 
@@ -431,7 +496,22 @@ func (s *requestState) abort() {
 	if s.turn == nil {
 		return
 	}
+	id := s.current()
 	if err := s.endTurn(); err != nil {
-		s.a.log.Error("httpadapter: commit session of a panicking handler", "method", s.req.Method, "path", s.req.URL.Path, "err", err)
+		s.lost("httpadapter: session changes of a panicking handler were not saved", id, err)
 	}
+}
+
+// lost logs and counts a commit whose failure the client cannot learn.
+func (s *requestState) lost(msg, id string, err error) {
+	s.a.lostCommits.Add(1)
+	s.a.log.Warn(msg, "session", redact(id), "method", s.req.Method, "path", s.req.URL.Path, "err", err)
+}
+
+// redact shortens a session ID for logs: IDs are bearer secrets.
+func redact(id string) string {
+	if len(id) > 6 {
+		return id[:6] + "…"
+	}
+	return id
 }
