@@ -133,6 +133,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
+	// Open and New come here first, once per engine: the codec's common
+	// types are registered before any value is encoded or decoded.
+	registerGobTypes()
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
