@@ -76,10 +76,10 @@ type notEncodable struct{ f func() }
 // neverRegistered is a custom type this test never registers.
 type neverRegistered struct{ A int }
 
-// TestUnencodableValue: a value the codec cannot encode fails the Do that
+// TestEncodeErrorNamesTheValue: a value the codec cannot encode fails the Do that
 // stored it, naming the key and the type and saying what to do, and
 // nothing of that Do is written.
-func TestUnencodableValue(t *testing.T) {
+func TestEncodeErrorNamesTheValue(t *testing.T) {
 	var nilPtr *int
 	for _, tc := range []struct {
 		name  string
