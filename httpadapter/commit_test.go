@@ -105,51 +105,66 @@ var starts = []struct {
 	{"return", func(w http.ResponseWriter) error { return nil }},
 }
 
-// TestImplicitCommitBeforeFirstByte: in Implicit mode a value that cannot
-// be saved becomes the ErrorHandler's response, whichever way the handler
-// starts its own, and the handler's writes are dropped; a new session that
-// was not stored gets no cookie.
+// TestImplicitCommitBeforeFirstByte: in Implicit mode a change to an
+// existing session that cannot be saved becomes the ErrorHandler's
+// response, whichever way the handler starts its own, and the handler's
+// writes are dropped. (A new session is stored by the Do that creates it,
+// which then fails itself: see TestLazySessionNotCreated.)
 func TestImplicitCommitBeforeFirstByte(t *testing.T) {
 	for _, st := range starts {
-		for _, existing := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/existing=%v", st.name, existing), func(t *testing.T) {
-				eng := newEngine(t, engine.Config{})
-				var eh errorHandler
-				var writeErr error
-				h := httpadapter.Middleware(eng, httpadapter.Config{ErrorHandler: eh.handle})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
-						s.Set(counterKey, 9)
-						s.Set("bad", unencodable{})
-						return nil
-					})
-					require.NoError(t, err, "Do (Implicit commits later)")
-					writeErr = st.start(w)
-					if st.name != "return" {
-						w.Write([]byte(" and more"))
-					}
-				}))
-				cookie := ""
-				if existing {
-					_, cookie = create(t, eng, 1)
+		t.Run(st.name, func(t *testing.T) {
+			eng := newEngine(t, engine.Config{})
+			var eh errorHandler
+			var writeErr error
+			h := httpadapter.Middleware(eng, httpadapter.Config{ErrorHandler: eh.handle})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+					s.Set(counterKey, 9)
+					s.Set("bad", unencodable{})
+					return nil
+				})
+				require.NoError(t, err, "Do (Implicit commits later)")
+				writeErr = st.start(w)
+				if st.name != "return" {
+					w.Write([]byte(" and more"))
 				}
-				res := serve(t, h, "/", cookie)
-				assert.Equal(t, http.StatusInternalServerError, res.code, "want the ErrorHandler's status")
-				assert.Equal(t, "replaced", res.body, "want the ErrorHandler's body alone")
-				var ee *engine.EncodeError
-				assert.True(t, errors.As(eh.err, &ee) && ee.Key == "bad", "ErrorHandler got %v, want the EncodeError of key bad", eh.err)
-				if st.name != "WriteHeader" && st.name != "return" {
-					assert.ErrorIs(t, writeErr, httpadapter.ErrNotSaved, "the handler's write")
-				}
-				if !existing {
-					assert.Nil(t, res.cookie, "cookie for a session that was not stored")
-					return
-				}
-				// The existing session keeps its value: nothing was written.
-				body, _ := get(t, httpadapter.Middleware(eng, httpadapter.Config{})(app()), "/read", cookie)
-				assert.Equal(t, "1", body)
-			})
-		}
+			}))
+			id, cookie := create(t, eng, 1)
+			res := serve(t, h, "/", cookie)
+			assert.Equal(t, http.StatusInternalServerError, res.code, "want the ErrorHandler's status")
+			assert.Equal(t, "replaced", res.body, "want the ErrorHandler's body alone")
+			var ee *engine.EncodeError
+			assert.True(t, errors.As(eh.err, &ee) && ee.Key == "bad", "ErrorHandler got %v, want the EncodeError of key bad", eh.err)
+			if st.name != "WriteHeader" && st.name != "return" {
+				assert.ErrorIs(t, writeErr, httpadapter.ErrNotSaved, "the handler's write")
+				assert.ErrorAs(t, writeErr, &ee, "the handler's write does not carry the cause")
+			}
+			if assert.NotNil(t, res.cookie, "the live session's cookie was not refreshed") {
+				assert.Equal(t, id, res.cookie.Value)
+			}
+			// The session keeps its value: nothing was written.
+			body, _ := get(t, httpadapter.Middleware(eng, httpadapter.Config{})(app()), "/read", cookie)
+			assert.Equal(t, "1", body)
+		})
 	}
+}
+
+// TestLazyUnencodable: in Implicit mode the Do whose Set creates a session
+// with a value that cannot be saved fails, and no cookie goes out.
+func TestLazyUnencodable(t *testing.T) {
+	eng := newEngine(t, engine.Config{})
+	var doErr error
+	h := httpadapter.Middleware(eng, httpadapter.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doErr = httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+			s.Set("bad", unencodable{})
+			return nil
+		})
+		io.WriteString(w, "handled")
+	}))
+	res := serve(t, h, "/", "")
+	var ee *engine.EncodeError
+	assert.True(t, errors.As(doErr, &ee) && ee.Key == "bad", "Do: %v, want the EncodeError of key bad", doErr)
+	assert.Equal(t, "handled", res.body)
+	assert.Nil(t, res.cookie, "cookie for a session that was not stored")
 }
 
 // TestImplicitCommitBeforeHijack: the commit happens before the connection
