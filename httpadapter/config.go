@@ -79,9 +79,11 @@ type Config struct {
 	Locking Locking
 
 	// ErrorHandler answers a request whose session failed in a way that the
-	// handler could not see: committing the session when the handler
-	// returned (Implicit mode) failed before the response header was
-	// written. Handlers can hand the errors of Do to it with Error.
+	// handler could not see: committing the session before the response
+	// started (Implicit mode) failed. It writes to the ResponseWriter the
+	// handler was given, with whatever header the handler had set; the
+	// handler's own response is then dropped. Handlers can hand the errors
+	// of Do to it with Error.
 	// Default: 503 Service Unavailable with "Retry-After: 1" for
 	// engine.ErrLockTimeout and engine.ErrClosed, 500 Internal Server
 	// Error otherwise (logged to the engine's Logger); the body is the

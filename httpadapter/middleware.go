@@ -260,7 +260,8 @@ func (s *requestState) current() string {
 // with the response. A request that only reads creates nothing.
 //
 // In Implicit mode the first Do takes the turn and keeps it until the
-// handler returns; in Explicit mode each outermost Do takes it and
+// handler returns, and its changes are committed before the response
+// starts; in Explicit mode each outermost Do takes it and
 // commits and releases it when fn returns. A Do inside another Do of the
 // same request runs inline in both modes. If fn returns an error or
 // panics, its changes are rolled back and the error (or panic) goes on to
@@ -268,7 +269,10 @@ func (s *requestState) current() string {
 //
 // Do returns what fn returns, or an error matching engine.ErrLockTimeout
 // (the turn did not come in time), engine.ErrClosed, the request
-// context's error, or an error committing the session (Explicit mode).
+// context's error, or an error committing the session (Explicit mode;
+// in Implicit mode, only for the Do whose Set created a new session that
+// could not be stored: see the package documentation for when Implicit
+// mode commits).
 // Hand these to Error to answer the request as the ErrorHandler says.
 // Outside Middleware, Do returns ErrNoMiddleware.
 //
