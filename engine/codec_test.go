@@ -71,7 +71,7 @@ func TestCommonTypesNeedNoRegistration(t *testing.T) {
 }
 
 // notEncodable has no exported field: encoding/gob refuses it.
-type notEncodable struct{ f func() }
+type notEncodable struct{ _ func() }
 
 // neverRegistered is a custom type this test never registers.
 type neverRegistered struct{ A int }
