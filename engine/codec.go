@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"time"
@@ -89,11 +90,9 @@ func findUnencodable(values map[string]any, err error) error {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var buf bytes.Buffer
 	for _, k := range keys {
-		buf.Reset()
 		v := values[k]
-		if kerr := gob.NewEncoder(&buf).Encode(map[string]any{k: v}); kerr != nil {
+		if kerr := gob.NewEncoder(io.Discard).Encode(map[string]any{k: v}); kerr != nil {
 			return &EncodeError{Key: k, Type: reflect.TypeOf(v), Err: kerr}
 		}
 	}
@@ -104,7 +103,7 @@ func findUnencodable(values map[string]any, err error) error {
 func decodeValues(data []byte) (map[string]any, error) {
 	values := make(map[string]any)
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&values); err != nil {
-		return nil, fmt.Errorf("engine: decode session values: %w", err)
+		return nil, fmt.Errorf("decode session values: %w", err)
 	}
 	return values, nil
 }

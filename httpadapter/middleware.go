@@ -326,7 +326,7 @@ func (s *requestState) begin(ctx context.Context) error {
 		}
 		s.notFound()
 	}
-	t, err := eng.Begin(ctx, "")
+	t, err := eng.BeginLazy(ctx)
 	if err != nil {
 		return err
 	}
@@ -337,11 +337,7 @@ func (s *requestState) begin(ctx context.Context) error {
 // commit makes the held turn's changes durable, keeping the turn. After
 // it, the session of a lazy turn exists (or, if it failed, does not).
 func (s *requestState) commit() error {
-	c, ok := any(s.turn).(interface{ Commit() error })
-	if !ok {
-		return nil // TODO(merge): s.turn.Commit() once the engine has it
-	}
-	err := c.Commit()
+	err := s.turn.Commit()
 	if err == nil && s.turn.ID() != "" {
 		s.lazy = false // the session is stored: a later failure does not undo it
 	}
