@@ -18,6 +18,13 @@ type dirLock struct {
 	f        *flock.Flock
 	h        *holder
 	released bool
+
+	// The record file, kept open from Load or Save to the end of the lock
+	// for Save to write in place; nil when the lock does not know the file
+	// (not loaded yet, an old format, after a failed write).
+	rf  storeFile
+	rfi fs.FileInfo // rf's identity, to notice a record replaced behind the store's back
+	lo  layout      // rf's layout
 }
 
 var _ Lock = (*dirLock)(nil)
@@ -28,32 +35,17 @@ func (l *dirLock) Load() (Record, error) {
 	if l.released {
 		return Record{}, errReleased
 	}
-	name := recordName(l.key)
-	b, err := os.ReadFile(l.d.path(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return Record{}, ErrNotFound
-	}
-	if err != nil {
-		return Record{}, fmt.Errorf("persist: read %s: %w", name, err)
-	}
-	rec, err := decodeRecord(b)
-	if err != nil {
-		return Record{}, l.quarantine(err)
-	}
-	return rec, nil
+	return l.loadRecord()
 }
 
-// Save writes rec to a temp file and renames it over the record; with
-// sync, the temp file is fsync'd before and the directory after the rename.
+// Save writes rec into the record file in place, or as a new file when
+// there is none yet, it has an old format or rec outgrows its slots; see
+// saveRecord.
 func (l *dirLock) Save(rec Record, sync bool) error {
 	if l.released {
 		return errReleased
 	}
-	b, err := encodeRecord(make([]byte, 0, headerLen+len(rec.Data)), rec)
-	if err != nil {
-		return err
-	}
-	return l.d.writeAtomic(recordName(l.key), b, sync, l.check)
+	return l.saveRecord(rec, sync)
 }
 
 // check returns an error matching ErrLockLost if the lock file on the path
@@ -81,6 +73,7 @@ func (l *dirLock) Delete() error {
 		// Another locker may own the files now: leave them alone.
 		return errors.Join(err, l.release())
 	}
+	l.closeRecord()
 	name := recordName(l.key)
 	var errs []error
 	if err := os.Remove(l.d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -119,6 +112,7 @@ func (l *dirLock) Release() error {
 
 // quarantine renames the record to session-<key>.corrupt-<unix nanos>.
 func (l *dirLock) quarantine(cause error) *CorruptError {
+	l.closeRecord()
 	path := l.d.path(recordName(l.key))
 	q := l.d.path(recordName(l.key) + corruptInfix + strconv.FormatInt(time.Now().UnixNano(), 10))
 	if err := os.Rename(path, q); err != nil {
@@ -144,6 +138,7 @@ func (l *dirLock) unlinkLockFile() error {
 // this Dir.
 func (l *dirLock) release() error {
 	l.released = true
+	l.closeRecord()
 	d := l.d
 	d.mu.Lock()
 	if d.holders[l.key] == l.h {
@@ -164,19 +159,21 @@ func (l *dirLock) release() error {
 	return nil
 }
 
-// writeAtomic replaces the file name in the directory with b: a temp file
-// is written (and fsync'd with sync), check is called, the temp file is
-// renamed over name, and the directory is fsync'd (with sync). On error
-// the temp file is removed and the old file is left as it was.
-func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (err error) {
+// writeAtomic replaces the file name in the directory with b and returns
+// the new file, open: a temp file is written (and fdatasync'd with sync),
+// check is called, the temp file is renamed over name, and the directory is
+// fsync'd (with sync). On error the temp file is closed and removed, and
+// the old file is left as it was.
+func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (_ storeFile, err error) {
 	f, err := d.createTemp(d.dir, name+tempInfix+"*")
 	if err != nil {
-		return fmt.Errorf("persist: write %s: %w", name, err)
+		return nil, fmt.Errorf("persist: write %s: %w", name, err)
 	}
 	tmp := f.Name()
 	renamed := false
 	defer func() {
 		if err != nil {
+			_ = f.Close()
 			if !renamed {
 				_ = os.Remove(tmp)
 			}
@@ -184,29 +181,26 @@ func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) 
 		}
 	}()
 	if _, err = f.Write(b); err != nil {
-		_ = f.Close()
-		return err
+		return nil, err
 	}
 	if sync {
-		if err = f.Sync(); err != nil {
-			_ = f.Close()
-			return err
+		if err = f.Datasync(); err != nil {
+			return nil, err
 		}
 	}
-	if err = f.Close(); err != nil {
-		return err
-	}
 	if err = check(); err != nil {
-		return err
+		return nil, err
 	}
 	if err = os.Rename(tmp, d.path(name)); err != nil {
-		return err
+		return nil, err
 	}
 	renamed = true
 	if sync {
-		return syncDir(d.dir)
+		if err = syncDir(d.dir); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return f, nil
 }
 
 // syncDir fsyncs a directory, making renames in it durable.

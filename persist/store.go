@@ -47,6 +47,7 @@ var ErrLockLost = errors.New("persist: lock lost (lock file removed or replaced)
 type Record struct {
 	Created time.Time // when the session was created
 	Expires time.Time // when the session dies unless it is used again; the sweeper removes it after this
+	Owner   string    // who the session belongs to (a user ID); "" for none
 	Data    []byte    // the encoded values
 }
 
