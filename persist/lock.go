@@ -25,6 +25,8 @@ type dirLock struct {
 	rf  storeFile
 	rfi fs.FileInfo // rf's identity, to notice a record replaced behind the store's back
 	lo  layout      // rf's layout
+
+	lfi fs.FileInfo // the held lock file's identity (fstat), read by the first check
 }
 
 var _ Lock = (*dirLock)(nil)
@@ -51,9 +53,22 @@ func (l *dirLock) Save(rec Record, sync bool) error {
 // check returns an error matching ErrLockLost if the lock file on the path
 // is no longer the one this lock holds: someone removed it (or the
 // directory) behind the store's back, so another locker may be in.
+//
+// The held file's identity is read once (fstat) and kept: an open
+// descriptor's file never changes, and each commit saves a system call.
 func (l *dirLock) check() error {
 	name := lockName(l.key)
-	switch err := stillOnPath(l.f, l.d.path(name)); {
+	var err error
+	if l.lfi == nil {
+		l.lfi, err = l.f.Stat()
+	}
+	if err == nil {
+		var cur fs.FileInfo
+		if cur, err = os.Stat(l.d.path(name)); err == nil && !os.SameFile(l.lfi, cur) {
+			err = errReplaced
+		}
+	}
+	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errReplaced):
