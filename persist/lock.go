@@ -19,12 +19,10 @@ type dirLock struct {
 	h        *holder
 	released bool
 
-	// The record file, kept open from Load or Save to the end of the lock
-	// for Save to write in place; nil when the lock does not know the file
-	// (not loaded yet, an old format, after a failed write).
-	rf  storeFile
-	rfi fs.FileInfo // rf's identity, to notice a record replaced behind the store's back
-	lo  layout      // rf's layout
+	// The record file's layout, known from Load or Save, for Save to write
+	// the next slot in place; zero when unknown (not loaded yet, an old
+	// format, after a failed write): Save then writes a new file.
+	lo layout
 
 	lfi fs.FileInfo // the held lock file's identity (fstat), read by the first check
 }
@@ -88,7 +86,7 @@ func (l *dirLock) Delete() error {
 		// Another locker may own the files now: leave them alone.
 		return errors.Join(err, l.release())
 	}
-	l.closeRecord()
+	l.forget()
 	name := recordName(l.key)
 	var errs []error
 	if err := os.Remove(l.d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -127,7 +125,7 @@ func (l *dirLock) Release() error {
 
 // quarantine renames the record to session-<key>.corrupt-<unix nanos>.
 func (l *dirLock) quarantine(cause error) *CorruptError {
-	l.closeRecord()
+	l.forget()
 	path := l.d.path(recordName(l.key))
 	q := l.d.path(recordName(l.key) + corruptInfix + strconv.FormatInt(time.Now().UnixNano(), 10))
 	if err := os.Rename(path, q); err != nil {
@@ -153,7 +151,6 @@ func (l *dirLock) unlinkLockFile() error {
 // this Dir.
 func (l *dirLock) release() error {
 	l.released = true
-	l.closeRecord()
 	d := l.d
 	d.mu.Lock()
 	if d.holders[l.key] == l.h {
@@ -174,21 +171,19 @@ func (l *dirLock) release() error {
 	return nil
 }
 
-// writeAtomic replaces the file name in the directory with b and returns
-// the new file, open: a temp file is written (and fdatasync'd with sync),
-// check is called, the temp file is renamed over name, and the directory is
-// fsync'd (with sync). On error the temp file is closed and removed, and
-// the old file is left as it was.
-func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (_ storeFile, err error) {
+// writeAtomic replaces the file name in the directory with b: a temp file
+// is written (and fdatasync'd with sync), check is called, the temp file is
+// renamed over name, and the directory is fsync'd (with sync). On error the
+// temp file is removed and the old file is left as it was.
+func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (err error) {
 	f, err := d.createTemp(d.dir, name+tempInfix+"*")
 	if err != nil {
-		return nil, fmt.Errorf("persist: write %s: %w", name, err)
+		return fmt.Errorf("persist: write %s: %w", name, err)
 	}
 	tmp := f.Name()
 	renamed := false
 	defer func() {
 		if err != nil {
-			_ = f.Close()
 			if !renamed {
 				_ = os.Remove(tmp)
 			}
@@ -196,26 +191,29 @@ func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) 
 		}
 	}()
 	if _, err = f.Write(b); err != nil {
-		return nil, err
+		_ = f.Close()
+		return err
 	}
 	if sync {
 		if err = f.Datasync(); err != nil {
-			return nil, err
+			_ = f.Close()
+			return err
 		}
 	}
+	if err = f.Close(); err != nil {
+		return err
+	}
 	if err = check(); err != nil {
-		return nil, err
+		return err
 	}
 	if err = os.Rename(tmp, d.path(name)); err != nil {
-		return nil, err
+		return err
 	}
 	renamed = true
 	if sync {
-		if err = syncDir(d.dir); err != nil {
-			return nil, err
-		}
+		return syncDir(d.dir)
 	}
-	return f, nil
+	return nil
 }
 
 // syncDir fsyncs a directory, making renames in it durable.

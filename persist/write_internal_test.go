@@ -42,7 +42,7 @@ func (f *recordingFile) Datasync() error {
 	if err := f.osFile.Datasync(); err != nil {
 		return err
 	}
-	b, err := readFile(f.osFile)
+	b, err := os.ReadFile(f.Name())
 	f.log.mu.Lock()
 	f.log.synced = b
 	f.log.mu.Unlock()
