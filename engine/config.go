@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,14 +16,21 @@ const (
 	DefaultMaxResident    = 10000
 )
 
+// MaxDuration bounds every duration of Config. A session's deadline is
+// stored as nanoseconds since 1970 in a signed 64-bit integer, which ends
+// in 2262; longer durations would overflow it (and the cookie's Max-Age),
+// and a session would be lost at its next load. A hundred years keeps
+// deadlines representable until the 22nd century.
+const MaxDuration = 100 * 365 * 24 * time.Hour
+
 // Config configures an Engine. The zero value is a working configuration.
 type Config struct {
 	// IdleTimeout expires a session this long after its last Do.
-	// Default 60 minutes.
+	// Default 60 minutes; at most MaxDuration.
 	IdleTimeout time.Duration
 
 	// Lifetime expires a session this long after Create, however busy it
-	// is. Zero means no absolute limit.
+	// is. Zero means no absolute limit; at most MaxDuration.
 	Lifetime time.Duration
 
 	// MaxIdleTimeout is the longest idle timeout a session may ask for
@@ -46,11 +54,13 @@ type Config struct {
 	PassivateAfter time.Duration
 
 	// LockTimeout is the longest a Do waits for its turn, in this process
-	// and across processes together. Default 10 seconds.
+	// and across processes together. Default 10 seconds; at most
+	// MaxDuration.
 	LockTimeout time.Duration
 
 	// SweepInterval is the cadence of the background sweeper. Default
-	// 5 minutes; negative disables it (Sweep can still be called).
+	// 5 minutes; negative disables it (Sweep can still be called); at most
+	// MaxDuration.
 	SweepInterval time.Duration
 
 	// MaxResident caps the number of resident sessions; past it the least
@@ -100,43 +110,63 @@ func (d Durability) String() string {
 	return fmt.Sprintf("Durability(%d)", int(d))
 }
 
-// withDefaults validates cfg and fills in its zero fields.
-func (cfg Config) withDefaults() (Config, error) {
+// Validate reports why cfg cannot work, or nil: a negative duration
+// (other than SweepInterval, where it disables the sweeper) or
+// MaxResident, a duration longer than MaxDuration, a MaxIdleTimeout or
+// MaxLifetime shorter than what every session gets, an unknown Durability.
+// Open and New return its error.
+func (cfg Config) Validate() error {
 	for _, d := range []struct {
-		name string
-		v    time.Duration
+		name     string
+		v        time.Duration
+		negative bool // a negative value means something
 	}{
-		{"IdleTimeout", cfg.IdleTimeout},
-		{"Lifetime", cfg.Lifetime},
-		{"MaxIdleTimeout", cfg.MaxIdleTimeout},
-		{"MaxLifetime", cfg.MaxLifetime},
-		{"PassivateAfter", cfg.PassivateAfter},
-		{"LockTimeout", cfg.LockTimeout},
+		{"IdleTimeout", cfg.IdleTimeout, false},
+		{"Lifetime", cfg.Lifetime, false},
+		{"MaxIdleTimeout", cfg.MaxIdleTimeout, false},
+		{"MaxLifetime", cfg.MaxLifetime, false},
+		{"PassivateAfter", cfg.PassivateAfter, false},
+		{"LockTimeout", cfg.LockTimeout, false},
+		{"SweepInterval", cfg.SweepInterval, true},
 	} {
-		if d.v < 0 {
-			return cfg, fmt.Errorf("engine: Config.%s is negative (%v)", d.name, d.v)
+		switch {
+		case d.v < 0 && !d.negative:
+			return fmt.Errorf("engine: Config.%s is negative (%v)", d.name, d.v)
+		case d.v > MaxDuration:
+			return fmt.Errorf("engine: Config.%s is %v, more than MaxDuration (%v): deadlines would overflow the clock", d.name, d.v, MaxDuration)
 		}
 	}
+	if idle := cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout); cfg.MaxIdleTimeout != 0 && cfg.MaxIdleTimeout < idle {
+		return fmt.Errorf("engine: Config.MaxIdleTimeout (%v) is shorter than IdleTimeout (%v)", cfg.MaxIdleTimeout, idle)
+	}
+	if cfg.MaxLifetime != 0 && cfg.MaxLifetime < cfg.Lifetime {
+		return fmt.Errorf("engine: Config.MaxLifetime (%v) is shorter than Lifetime (%v)", cfg.MaxLifetime, cfg.Lifetime)
+	}
 	if cfg.MaxResident < 0 {
-		return cfg, fmt.Errorf("engine: Config.MaxResident is negative (%d)", cfg.MaxResident)
+		return fmt.Errorf("engine: Config.MaxResident is negative (%d)", cfg.MaxResident)
 	}
 	if cfg.Durability < OnCommit || cfg.Durability > OnPassivate {
-		return cfg, fmt.Errorf("engine: unknown %v", cfg.Durability)
+		return fmt.Errorf("engine: Config.Durability: unknown %v", cfg.Durability)
 	}
+	return nil
+}
+
+// withDefaults validates cfg and fills in its zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	// Open and New come here first, once per engine: the codec's common
+	// types are registered before any value is encoded or decoded.
+	registerGobTypes()
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
-	switch {
-	case cfg.MaxIdleTimeout == 0:
+	if cfg.MaxIdleTimeout == 0 {
 		cfg.MaxIdleTimeout = cfg.IdleTimeout
-	case cfg.MaxIdleTimeout < cfg.IdleTimeout:
-		return cfg, fmt.Errorf("engine: Config.MaxIdleTimeout (%v) is shorter than IdleTimeout (%v)", cfg.MaxIdleTimeout, cfg.IdleTimeout)
 	}
-	switch {
-	case cfg.MaxLifetime == 0:
+	if cfg.MaxLifetime == 0 {
 		cfg.MaxLifetime = cfg.Lifetime
-	case cfg.Lifetime > 0 && cfg.MaxLifetime < cfg.Lifetime:
-		return cfg, fmt.Errorf("engine: Config.MaxLifetime (%v) is shorter than Lifetime (%v)", cfg.MaxLifetime, cfg.Lifetime)
 	}
 	if cfg.PassivateAfter == 0 {
 		cfg.PassivateAfter = DefaultPassivateAfter

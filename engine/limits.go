@@ -54,7 +54,7 @@ func (m *sessionMeta) lifetime(cfg *Config) time.Duration {
 // that asked for more.
 func (s *Session) SetIdleTimeout(d time.Duration) {
 	m := s.st.meta
-	m.ownIdle = max(d, 0)
+	m.ownIdle = min(max(d, 0), MaxDuration)
 	s.st.setMeta(m)
 }
 
@@ -75,7 +75,7 @@ func (s *Session) IdleTimeout() time.Duration {
 // turn commits.
 func (s *Session) SetLifetime(d time.Duration) {
 	m := s.st.meta
-	m.ownLifetime = max(d, 0)
+	m.ownLifetime = min(max(d, 0), MaxDuration)
 	s.st.setMeta(m)
 }
 
