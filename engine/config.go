@@ -78,6 +78,10 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 
+	// Codec encodes session values for the store and decodes them; see
+	// [Codec] for what it must promise. Nil means GobCodec (encoding/gob).
+	Codec Codec
+
 	// Now is the engine's clock. Nil means time.Now.
 	Now func() time.Time
 }

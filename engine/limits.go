@@ -148,26 +148,3 @@ func openEnvelope(data []byte) (sessionMeta, []byte, error) {
 	m.ownIdle, m.ownLifetime = d[0], d[1]
 	return m, rest, nil
 }
-
-// encodeData returns the stored form of st's values and limits: the
-// envelope and the codec's bytes.
-func (e *Engine) encodeData(st *sessionState) ([]byte, error) {
-	vals, err := encodeValues(st.values)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, 0, envelopeMax+len(vals))
-	buf = appendEnvelope(buf, &st.meta)
-	return append(buf, vals...), nil
-}
-
-// decodeData is the inverse of encodeData; it also reads data from before
-// envelopes.
-func (e *Engine) decodeData(data []byte) (sessionMeta, map[string]any, error) {
-	m, rest, err := openEnvelope(data)
-	if err != nil {
-		return m, nil, err
-	}
-	values, err := decodeValues(rest)
-	return m, values, err
-}

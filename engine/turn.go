@@ -176,7 +176,7 @@ func (e *Engine) commit(st *sessionState) error {
 		// A changed owner or limit is written now: other processes and
 		// operators find sessions by owner, and the expiry must follow.
 		if changed {
-			if _, err := encodeValues(st.values); err != nil { // report it now, not at passivation
+			if err := e.checkEncodes(st); err != nil { // report it now, not at passivation
 				st.rollback(0)
 				return opError("save", st.id, err)
 			}
