@@ -167,7 +167,7 @@ func decodeValues(data []byte) (map[string]any, error) {
 func (e *Engine) encodeData(st *sessionState) ([]byte, error) {
 	c := e.cfg.Codec
 	if c == nil {
-		return encodeValues(appendEnvelope(make([]byte, 0, 256), &st.meta), st.values)
+		return encodeValues(appendEnvelope(make([]byte, 0, 64), &st.meta), st.values)
 	}
 	vals, err := e.encodeCustom(c, st.values)
 	if err != nil {
