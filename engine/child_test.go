@@ -79,6 +79,8 @@ func runChild(role string) int {
 			return 1
 		}
 		fmt.Println(time.Since(start).Microseconds())
+	case "owner":
+		return ownerChild(eng)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", role)
 		return 2
