@@ -34,7 +34,7 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 	if rec.Expired(now) {
 		return nil, e.deleteExpired(lock, id)
 	}
-	meta, values, err := e.decodeData(rec.Data)
+	meta, values, err := decodeData(e.cfg.Codec, rec.Data)
 	if err != nil {
 		qerr := lock.Quarantine(err)
 		e.logCorrupt(qerr)

@@ -206,15 +206,15 @@ func (e *Engine) encodeCustom(c Codec, values map[string]any) ([]byte, error) {
 	return data, nil
 }
 
-// decodeData is the inverse of encodeData; it also reads data from before
-// envelopes (gob alone, whatever the codec).
-func (e *Engine) decodeData(data []byte) (sessionMeta, map[string]any, error) {
+// decodeData is the inverse of encodeData with codec c (nil for gob); it
+// also reads data from before envelopes (gob alone, whatever the codec).
+func decodeData(c Codec, data []byte) (sessionMeta, map[string]any, error) {
 	m, rest, err := openEnvelope(data)
 	if err != nil {
 		return m, nil, err
 	}
 	var values map[string]any
-	switch c := e.cfg.Codec; {
+	switch {
 	case c == nil || len(data) > 0 && data[0] != envelopeMark:
 		values, err = decodeValues(rest)
 	default:
