@@ -12,11 +12,14 @@
 // State is loaded by Config.Activate when the first turn needs it and saved
 // by Config.Passivate when the actor goes idle for PassivateAfter, when more
 // than MaxResident actors are loaded (least recently used first), when Retire
-// asks for it, and at Close. An actor that a caller finds just as it is being
-// removed is looked up again: a turn request is never lost and never served
-// by two incarnations.
+// asks for it, and at Shutdown or Close. An actor that a caller finds just as
+// it is being removed is looked up again: a turn request is never lost and
+// never served by two incarnations. Install puts state that is already loaded
+// under a fresh key (a value moving to a new key) and returns its turn
+// without calling Activate.
 //
 // Every method is safe for concurrent use. Errors callers branch on:
-// ErrClosed and ErrTimeout. A Runtime starts one goroutine; Close stops it
-// after passivating every actor.
+// ErrClosed, ErrTimeout and ErrExists. A Runtime starts one goroutine;
+// Shutdown (or Close) stops it, wakes every waiter with ErrClosed and
+// passivates every actor as its turn ends.
 package actor

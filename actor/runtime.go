@@ -1,7 +1,6 @@
 package actor
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,12 +10,18 @@ import (
 	"time"
 )
 
-// ErrClosed is returned by Acquire once Close has been called.
+// ErrClosed is returned by [Runtime.Acquire] and [Runtime.Install] once
+// Shutdown or Close has begun, and to every goroutine that was waiting for a
+// turn then.
 var ErrClosed = errors.New("actor: runtime closed")
 
-// ErrTimeout is returned by Acquire when the turn was not granted within
-// Config.Timeout.
+// ErrTimeout is returned by [Runtime.Acquire] when the turn was not granted
+// within Config.Timeout.
 var ErrTimeout = errors.New("actor: timed out waiting for the turn")
+
+// ErrExists is returned by [Runtime.Install] when the key already has an
+// actor.
+var ErrExists = errors.New("actor: key already has an actor")
 
 // Config configures a Runtime.
 type Config[K comparable, V any] struct {
@@ -29,7 +34,7 @@ type Config[K comparable, V any] struct {
 	// Passivate saves and releases the state of key. It runs while the turn
 	// is held by the runtime, never concurrently with a turn of the key. If it
 	// returns an error the actor stays resident and is retried later, except
-	// during Close, which reports the error and drops the actor. Required.
+	// during Shutdown, which reports the error and drops the actor. Required.
 	Passivate func(key K, v V) error
 
 	// PassivateAfter is how long an actor stays resident without a turn.
@@ -45,7 +50,8 @@ type Config[K comparable, V any] struct {
 	Timeout time.Duration
 
 	// OnError receives errors the runtime cannot return to a caller
-	// (passivation errors outside Close). Nil drops them.
+	// (passivation errors outside Shutdown, and those of turns that were
+	// still running when Shutdown's context ended). Nil drops them.
 	OnError func(key K, err error)
 }
 
@@ -56,7 +62,7 @@ type Runtime[K comparable, V any] struct {
 	cfg   Config[K, V]
 	epoch time.Time // origin of the monotonic stamps in actor.lastUsed
 
-	actors   sync.Map // K -> *actor[K, V]; never two live actors for one key
+	actors   actorMap[K, V] // never two live actors for one key
 	closed   atomic.Bool
 	resident atomic.Int64 // actors whose state is loaded
 
@@ -64,12 +70,16 @@ type Runtime[K comparable, V any] struct {
 	live      int        // actors in the map, loaded or not
 	liveZero  chan struct{}
 	retireQ   []*actor[K, V] // actors asked to passivate when idle
-	closeErrs []error        // passivation errors during Close
+	closeErrs []error        // passivation errors during Shutdown
+	drained   bool           // the first Shutdown has returned
 
-	waiters sync.Pool // of *waiter, reused so that a contended turn allocates nothing
+	lruMu sync.Mutex    // guards lru and the prev/next/listed fields of every actor
+	lru   lruList[K, V] // loaded actors, least recently used first
+
+	tickets sync.Pool // of *ticket, reused so that a contended turn allocates nothing
 
 	kick chan struct{} // capacity 1: wakes the janitor early
-	stop chan struct{} // closed by Close to stop the janitor
+	stop chan struct{} // closed by Shutdown: stops the janitor, wakes every waiter
 	done chan struct{} // closed when the janitor has returned
 }
 
@@ -78,7 +88,7 @@ type actor[K comparable, V any] struct {
 	rt       *Runtime[K, V]
 	key      K
 	turn     atomic.Uint64 // id of the live turn; 0 when none
-	lastUsed atomic.Int64  // rt.epoch-relative nanoseconds at the last turn's end
+	lastUsed atomic.Int64  // rt.epoch-relative nanoseconds at activation or the last turn's end
 
 	mu      sync.Mutex // guards the fields below
 	busy    bool       // a turn (or the runtime's passivation) owns the actor
@@ -86,22 +96,26 @@ type actor[K comparable, V any] struct {
 	dead    bool       // removed from the map; look the key up again
 	retire  bool       // passivate as soon as the current turn ends
 	queued  bool       // in rt.retireQ
-	waiters []*waiter  // FIFO of goroutines waiting for the turn
+	waiters []*ticket  // FIFO of goroutines waiting for the turn
+
+	// Guarded by rt.lruMu.
+	prev, next *actor[K, V]
+	listed     bool // in rt.lru
 
 	// Owned by whoever holds the turn.
 	value    V
 	nextTurn uint64
 }
 
-// waiter is one goroutine waiting in an actor's queue. Waiters are pooled:
+// ticket is one goroutine's place in an actor's queue. Tickets are pooled:
 // a contended turn then costs no allocation.
-type waiter struct {
+type ticket struct {
 	ready   chan struct{} // capacity 1, so that granting never blocks
 	granted bool          // guarded by the actor's mu
 	timer   *time.Timer   // nil until a wait needs a timeout
 }
 
-// New returns a running Runtime. Close stops it.
+// New returns a running Runtime. Close or Shutdown stops it.
 func New[K comparable, V any](cfg Config[K, V]) (*Runtime[K, V], error) {
 	if cfg.Activate == nil || cfg.Passivate == nil {
 		return nil, errors.New("actor: Config.Activate and Config.Passivate are required")
@@ -113,7 +127,7 @@ func New[K comparable, V any](cfg Config[K, V]) (*Runtime[K, V], error) {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	r.waiters.New = func() any { return &waiter{ready: make(chan struct{}, 1)} }
+	r.tickets.New = func() any { return &ticket{ready: make(chan struct{}, 1)} }
 	go r.janitor()
 	return r, nil
 }
@@ -130,9 +144,8 @@ func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nest
 		if r.closed.Load() {
 			return nil, false, ErrClosed
 		}
-		var a *actor[K, V]
-		if v, ok := r.actors.Load(key); ok {
-			a = v.(*actor[K, V])
+		a := r.actors.load(key)
+		if a != nil {
 			if t := findTurn(ctx, a); t != nil {
 				return t, true, nil
 			}
@@ -156,7 +169,7 @@ func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nest
 			a.mu.Unlock()
 			return r.begin(ctx, a, deadline)
 		}
-		w := r.waiters.Get().(*waiter)
+		w := r.tickets.Get().(*ticket)
 		w.granted = false
 		a.waiters = append(a.waiters, w)
 		a.mu.Unlock()
@@ -165,7 +178,7 @@ func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nest
 			deadline = time.Now().Add(r.cfg.Timeout)
 		}
 		err = r.wait(ctx, a, w, deadline)
-		r.waiters.Put(w)
+		r.tickets.Put(w)
 		if err != nil {
 			return nil, false, err
 		}
@@ -173,26 +186,52 @@ func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nest
 	}
 }
 
+// Install makes v the loaded state of key and returns a turn on it, which
+// the caller must Release; Activate is not called. It is meant for state
+// that moves to a fresh key (a session that gets a new ID): it never waits,
+// and fails with ErrExists if key already has an actor, or ErrClosed once
+// Shutdown has begun. The turn's context is ctx.
+func (r *Runtime[K, V]) Install(ctx context.Context, key K, v V) (*Turn[K, V], error) {
+	if err := r.addLive(); err != nil {
+		return nil, err
+	}
+	a := &actor[K, V]{rt: r, key: key, busy: true}
+	if !r.actors.loadOrStore(key, a) {
+		r.liveDone()
+		return nil, ErrExists
+	}
+	r.setLoaded(a, v)
+	return r.startTurn(ctx, a), nil
+}
+
 // create returns a new actor for key, or the one another goroutine
 // created first.
 func (r *Runtime[K, V]) create(key K) (*actor[K, V], error) {
-	r.mu.Lock()
-	if r.closed.Load() {
-		r.mu.Unlock()
-		return nil, ErrClosed
+	if err := r.addLive(); err != nil {
+		return nil, err
 	}
-	r.live++
-	r.mu.Unlock()
 	a := &actor[K, V]{rt: r, key: key}
-	if v, loaded := r.actors.LoadOrStore(key, a); loaded {
+	if !r.actors.loadOrStore(key, a) {
 		r.liveDone()
-		return v.(*actor[K, V]), nil
+		return r.actors.load(key), nil
 	}
 	return a, nil
 }
 
+// addLive counts an actor about to enter the map, unless the runtime is
+// closed.
+func (r *Runtime[K, V]) addLive() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	r.live++
+	return nil
+}
+
 // wait blocks until w is granted the turn of a, or gives up.
-func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *waiter, deadline time.Time) error {
+func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *ticket, deadline time.Time) error {
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		if w.timer == nil {
@@ -211,6 +250,8 @@ func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *waiter, dea
 		cause = ctx.Err()
 	case <-timeout:
 		cause = ErrTimeout
+	case <-r.stop:
+		cause = ErrClosed
 	}
 	a.mu.Lock()
 	if w.granted {
@@ -220,7 +261,7 @@ func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *waiter, dea
 		r.release(a)
 		return cause
 	}
-	a.waiters = slices.DeleteFunc(a.waiters, func(x *waiter) bool { return x == w })
+	a.waiters = slices.DeleteFunc(a.waiters, func(x *ticket) bool { return x == w })
 	a.mu.Unlock()
 	return cause
 }
@@ -238,10 +279,15 @@ func (r *Runtime[K, V]) begin(ctx context.Context, a *actor[K, V], deadline time
 			return nil, false, err
 		}
 	}
+	return r.startTurn(ctx, a), false, nil
+}
+
+// startTurn returns a new turn on a, whose turn the caller owns.
+func (r *Runtime[K, V]) startTurn(ctx context.Context, a *actor[K, V]) *Turn[K, V] {
 	a.nextTurn++
 	t := &Turn[K, V]{Context: ctx, a: a, id: a.nextTurn}
 	a.turn.Store(t.id)
-	return t, false, nil
+	return t
 }
 
 func (r *Runtime[K, V]) activate(ctx context.Context, a *actor[K, V], deadline time.Time) error {
@@ -261,14 +307,34 @@ func (r *Runtime[K, V]) activate(ctx context.Context, a *actor[K, V], deadline t
 		}
 		return err
 	}
+	r.setLoaded(a, v)
+	return nil
+}
+
+// setLoaded makes v the state of a, whose turn the caller owns, and counts
+// a as resident and most recently used.
+func (r *Runtime[K, V]) setLoaded(a *actor[K, V], v V) {
 	a.mu.Lock()
 	a.value = v
 	a.loaded = true
 	a.mu.Unlock()
+	r.lruMu.Lock()
+	a.lastUsed.Store(r.now())
+	r.lru.pushBack(a)
+	r.lruMu.Unlock()
 	if n := r.resident.Add(1); r.cfg.MaxResident > 0 && n > int64(r.cfg.MaxResident) {
 		r.wake()
 	}
-	return nil
+}
+
+// touch stamps a as used now and moves it to the recent end of the list.
+func (r *Runtime[K, V]) touch(a *actor[K, V]) {
+	r.lruMu.Lock()
+	a.lastUsed.Store(r.now())
+	if a.listed {
+		r.lru.moveToBack(a)
+	}
+	r.lruMu.Unlock()
 }
 
 // release ends the ownership of a by the caller: it passivates a if that was
@@ -298,7 +364,7 @@ func (r *Runtime[K, V]) handOff(a *actor[K, V]) {
 	a.busy = false
 	if !a.loaded {
 		a.dead = true
-		r.actors.CompareAndDelete(a.key, a)
+		r.actors.compareAndDelete(a.key, a)
 		r.liveDone()
 	}
 }
@@ -307,14 +373,18 @@ func (r *Runtime[K, V]) handOff(a *actor[K, V]) {
 func (r *Runtime[K, V]) passivate(a *actor[K, V]) {
 	if err := r.cfg.Passivate(a.key, a.value); err != nil {
 		if !r.closed.Load() {
-			if r.cfg.OnError != nil {
-				r.cfg.OnError(a.key, err)
-			}
+			r.report(a.key, err)
 			return // stay resident; retried on the next release or tick
 		}
 		r.mu.Lock()
-		r.closeErrs = append(r.closeErrs, err)
+		late := r.drained
+		if !late {
+			r.closeErrs = append(r.closeErrs, err)
+		}
 		r.mu.Unlock()
+		if late {
+			r.report(a.key, err)
+		}
 	}
 	var zero V
 	a.mu.Lock()
@@ -322,7 +392,16 @@ func (r *Runtime[K, V]) passivate(a *actor[K, V]) {
 	a.loaded = false
 	a.retire = false
 	a.mu.Unlock()
+	r.lruMu.Lock()
+	r.lru.remove(a)
+	r.lruMu.Unlock()
 	r.resident.Add(-1)
+}
+
+func (r *Runtime[K, V]) report(key K, err error) {
+	if r.cfg.OnError != nil {
+		r.cfg.OnError(key, err)
+	}
 }
 
 // tryPassivate passivates a if nobody holds or waits for its turn and
@@ -347,11 +426,10 @@ func (r *Runtime[K, V]) tryPassivate(a *actor[K, V], idle func(*actor[K, V]) boo
 // is idle: at once if no turn is running, else when the current turn ends.
 // It never blocks; the runtime's own goroutine does the work.
 func (r *Runtime[K, V]) Retire(key K) {
-	v, ok := r.actors.Load(key)
-	if !ok {
+	a := r.actors.load(key)
+	if a == nil {
 		return
 	}
-	a := v.(*actor[K, V])
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.dead {
@@ -371,42 +449,58 @@ func (r *Runtime[K, V]) Retire(key K) {
 // Resident returns the number of actors whose state is loaded.
 func (r *Runtime[K, V]) Resident() int { return int(r.resident.Load()) }
 
-// Close passivates every actor and stops the runtime's goroutine. It waits
-// for turns in progress to end; turns asked for afterwards fail with
-// ErrClosed. It returns the passivation errors it met, joined; the actors
-// concerned are dropped. Calling Close again waits for the first call to
-// finish and returns nil.
-func (r *Runtime[K, V]) Close() error {
-	if r.closed.Swap(true) {
-		<-r.done
-		r.waitDead()
-		return nil
+// Shutdown stops the runtime. From its start, Acquire and Install fail with
+// ErrClosed, and every goroutine waiting for a turn gets ErrClosed at once.
+// Idle actors are passivated at once; a turn in progress runs on, and its
+// actor is passivated when it ends. Shutdown waits for that until ctx ends,
+// then returns ctx's error: turns still running are not interrupted, their
+// actors are passivated when they end (on their own goroutines, errors going
+// to Config.OnError), and no goroutine of the runtime is left.
+//
+// Shutdown returns the passivation errors it met, joined; the actors
+// concerned are dropped. A later call waits in the same way for actors still
+// resident and returns nil, or its ctx's error.
+func (r *Runtime[K, V]) Shutdown(ctx context.Context) error {
+	first := !r.closed.Swap(true)
+	if first {
+		close(r.stop)
 	}
-	close(r.stop)
 	<-r.done
-	r.actors.Range(func(_, v any) bool {
-		r.tryPassivate(v.(*actor[K, V]), func(*actor[K, V]) bool { return true })
-		return true
+	if !first {
+		return r.waitDead(ctx)
+	}
+	r.actors.rangeAll(func(a *actor[K, V]) {
+		r.tryPassivate(a, func(*actor[K, V]) bool { return true })
 	})
-	r.waitDead()
+	werr := r.waitDead(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return errors.Join(r.closeErrs...)
+	r.drained = true
+	return errors.Join(append(r.closeErrs, werr)...)
 }
 
-// waitDead waits until no actor is left in the map.
-func (r *Runtime[K, V]) waitDead() {
+// Close is Shutdown with no deadline: it returns once every actor is
+// passivated.
+func (r *Runtime[K, V]) Close() error { return r.Shutdown(context.Background()) }
+
+// waitDead waits until no actor is left in the map, or ctx ends.
+func (r *Runtime[K, V]) waitDead(ctx context.Context) error {
 	r.mu.Lock()
 	if r.live == 0 {
 		r.mu.Unlock()
-		return
+		return nil
 	}
 	if r.liveZero == nil {
 		r.liveZero = make(chan struct{})
 	}
 	ch := r.liveZero
 	r.mu.Unlock()
-	<-ch
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (r *Runtime[K, V]) liveDone() {
@@ -464,42 +558,45 @@ func (r *Runtime[K, V]) retireQueued() {
 	}
 }
 
+// passivateIdle passivates the actors unused for PassivateAfter. They are
+// the front of the least-recently-used list, which is ordered by lastUsed.
 func (r *Runtime[K, V]) passivateIdle() {
 	limit := r.now() - int64(r.cfg.PassivateAfter)
 	idle := func(a *actor[K, V]) bool { return a.lastUsed.Load() <= limit }
-	r.actors.Range(func(_, v any) bool {
-		if a := v.(*actor[K, V]); idle(a) {
-			r.tryPassivate(a, idle)
-		}
-		return true
-	})
+	r.lruMu.Lock()
+	var old []*actor[K, V]
+	for a := r.lru.front; a != nil && idle(a); a = a.next {
+		old = append(old, a)
+	}
+	r.lruMu.Unlock()
+	for _, a := range old {
+		r.tryPassivate(a, idle)
+	}
 }
 
 // evictOverflow passivates least recently used idle actors until no more
-// than MaxResident remain.
+// than MaxResident remain. It walks the list from its least recently used
+// end and stops after as many idle actors as there are too many: no scan of
+// every actor, no sort.
 func (r *Runtime[K, V]) evictOverflow() {
 	over := int(r.resident.Load()) - r.cfg.MaxResident
 	if r.cfg.MaxResident <= 0 || over <= 0 {
 		return
 	}
-	type entry struct {
+	type victim struct {
 		a    *actor[K, V]
 		used int64
 	}
-	var idle []entry
-	r.actors.Range(func(_, v any) bool {
-		a := v.(*actor[K, V])
+	victims := make([]victim, 0, over)
+	r.lruMu.Lock()
+	for a := r.lru.front; a != nil && len(victims) < over; a = a.next {
 		if a.turn.Load() == 0 {
-			idle = append(idle, entry{a, a.lastUsed.Load()})
+			victims = append(victims, victim{a, a.lastUsed.Load()})
 		}
-		return true
-	})
-	slices.SortFunc(idle, func(x, y entry) int { return cmp.Compare(x.used, y.used) })
-	for _, e := range idle {
-		if r.resident.Load() <= int64(r.cfg.MaxResident) {
-			return
-		}
-		used := e.used
-		r.tryPassivate(e.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == used })
+	}
+	r.lruMu.Unlock()
+	for _, v := range victims {
+		used := v.used
+		r.tryPassivate(v.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == used })
 	}
 }

@@ -61,7 +61,7 @@ func (t *Turn[K, V]) Release() {
 	if !a.turn.CompareAndSwap(t.id, 0) {
 		return
 	}
-	a.lastUsed.Store(a.rt.now())
+	a.rt.touch(a)
 	a.rt.release(a)
 }
 

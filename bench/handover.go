@@ -5,15 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"time"
+
+	"github.com/lockstep-go/lockstep/internal/testkit"
 )
 
-// The hand-over child is this same binary, re-executed with these
-// variables set; main (or TestMain) runs childMain instead of the suite.
+// The hand-over child is this same binary, re-executed (by
+// internal/testkit) with these variables set; main (or TestMain) runs
+// childMain instead of the suite.
 const (
 	childEnv    = "LOCKSTEP_BENCH_CHILD" // the system's name
 	childDirEnv = "LOCKSTEP_BENCH_DIR"   // the session directory
@@ -60,55 +61,27 @@ func childMain() int {
 }
 
 // child is the parent's handle on a hand-over child process.
-type child struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
+type child struct{ *testkit.Child }
 
 func startChild(system, dir, id string) (*child, error) {
-	exe, err := os.Executable()
+	c, err := testkit.Start("handover", childEnv+"="+system, childDirEnv+"="+dir, childIDEnv+"="+id)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"="+system, childDirEnv+"="+dir, childIDEnv+"="+id)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
+	ch := &child{c}
+	if line, err := c.ReadLine(); err != nil || line != "ready" {
+		ch.stop()
+		return nil, fmt.Errorf("child did not start: %q %v; stderr:\n%s", line, err, c.Stderr())
 	}
-	outPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	c := &child{cmd: cmd, in: in, out: bufio.NewScanner(outPipe)}
-	if line, err := c.readLine(); err != nil || line != "ready" {
-		c.stop()
-		return nil, fmt.Errorf("child did not start: %q %v", line, err)
-	}
-	return c, nil
-}
-
-func (c *child) readLine() (string, error) {
-	if !c.out.Scan() {
-		if err := c.out.Err(); err != nil {
-			return "", err
-		}
-		return "", io.ErrUnexpectedEOF
-	}
-	return c.out.Text(), nil
+	return ch, nil
 }
 
 // write asks the child for one Write and returns its wall and CPU time.
 func (c *child) write() (wall, cpu time.Duration, err error) {
-	if _, err := io.WriteString(c.in, "write\n"); err != nil {
+	if err := c.Send("write"); err != nil {
 		return 0, 0, err
 	}
-	line, err := c.readLine()
+	line, err := c.ReadLine()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -119,18 +92,11 @@ func (c *child) write() (wall, cpu time.Duration, err error) {
 	return time.Duration(w), time.Duration(u), nil
 }
 
-// stop ends the child and waits for it.
+// stop ends the child and waits for it, killing it if it has not ended
+// after 10 s.
 func (c *child) stop() {
-	_, _ = io.WriteString(c.in, "quit\n")
-	_ = c.in.Close()
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-done
-	}
+	_ = c.Send("quit")
+	_ = c.Stop(10 * time.Second)
 }
 
 // runHandover alternates two processes (this one and a child) on one

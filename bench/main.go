@@ -1,7 +1,7 @@
 // Command bench runs lockstep's side-by-side benchmark suite: the same
 // workloads against lockstep and the session systems it replaces, in one run
 // on one machine, printed as Markdown tables and, on request, written as JSON
-// and as an SVG chart of the headline ratios against DESIGN.md's targets.
+// and as an SVG chart of the headline ratios against its targets (docs/benchmarks.md).
 //
 //	go -C bench run .              # full run, several minutes
 //	go -C bench run . -quick       # under a minute on 2 cores

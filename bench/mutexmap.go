@@ -73,10 +73,9 @@ func (m *mutexMapInst) Update(_ context.Context, id string, fn func(Values) erro
 func (m *mutexMapInst) Handler(app App) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.mu.Lock()
-		var id string
 		var s map[string]any
 		if c, err := r.Cookie(cookieName); err == nil {
-			id, s = c.Value, m.sessions[c.Value]
+			s = m.sessions[c.Value]
 		}
 		isNew := s == nil
 		if isNew {
@@ -84,7 +83,7 @@ func (m *mutexMapInst) Handler(app App) http.Handler {
 		}
 		body := app(r, mapValues(s))
 		if isNew && len(s) > 0 {
-			id = newToken()
+			id := newToken()
 			m.sessions[id] = s
 			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true})
 		}

@@ -8,17 +8,18 @@ import (
 	"strings"
 )
 
-// A Target is one line of DESIGN.md's targets table, checked against a run.
+// A Target is one line of the targets table (docs/benchmarks.md), checked
+// against a run.
 type Target struct {
 	What     string  // what is measured
-	Want     string  // the target, as DESIGN.md states it
+	Want     string  // the target, as docs/benchmarks.md states it
 	Measured string  // the measured value, with its inputs
 	Score    float64 // measured over target, oriented so that ≤ 1 is met; 0 if not measured
 	Met      bool
 	Chart    bool // whether the chart shows it (pass/fail lines are not drawn)
 }
 
-// Targets evaluates DESIGN.md's targets against rs.
+// Targets evaluates the targets of docs/benchmarks.md against rs.
 func Targets(rs *Results) []Target {
 	get := func(w, s, m string) (float64, bool) { return rs.Lookup(w, s, m) }
 	var ts []Target
@@ -122,7 +123,7 @@ func WriteTargets(w io.Writer, ts []Target) {
 		}
 		rows = append(rows, []string{t.What, t.Want, t.Measured, met})
 	}
-	fmt.Fprintf(w, "### targets (DESIGN.md)\n\n")
+	fmt.Fprintf(w, "### Measured against the targets\n\n")
 	writeMarkdown(w, rows, 4)
 	fmt.Fprintln(w)
 }
@@ -150,7 +151,7 @@ func Chart(ts []Target) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">lockstep against its targets (DESIGN.md)</text>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">lockstep against its targets (docs/benchmarks.md)</text>`+"\n")
 	fmt.Fprintf(&b, `<text x="10" y="38" fill="#444">bar = measured / target, log scale; a bar ending left of the dashed line meets its target</text>`+"\n")
 	for _, tick := range []float64{0.01, 0.1, 1, 10, 100} {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", x(tick), top-6, x(tick), top+rowH*len(rows))

@@ -10,8 +10,8 @@ import (
 	"github.com/lockstep-go/lockstep/engine"
 )
 
-// Semantic 5: a failing fn is rolled back, whatever it did, and its error
-// comes back unchanged.
+// Guarantee 5 (docs/architecture.md): a failing fn is rolled back, whatever
+// it did, and its error comes back unchanged.
 func TestRollbackOnError(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -68,8 +68,8 @@ func TestNestedRollback(t *testing.T) {
 	assertValues(t, e, id, map[string]any{"outer": 1})
 }
 
-// Semantic 6: a panicking fn is rolled back, the panic reaches the caller,
-// and the session serves the next Do.
+// Guarantee 6 (docs/architecture.md): a panicking fn is rolled back, the
+// panic reaches the caller, and the session serves the next Do.
 func TestPanicRollsBackAndActorSurvives(t *testing.T) {
 	e := newEngine(t, nil, engine.Config{})
 	id := mustCreate(t, e)

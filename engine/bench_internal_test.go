@@ -31,7 +31,7 @@ func BenchmarkActivation(b *testing.B) {
 				err := e.Do(ctx, id, func(ctx context.Context, s *Session) error {
 					s.Set("user", value)
 					s.Set("n", i)
-					ctx.(*actor.Turn[string, *state]).Retire() // passivate when this turn ends
+					ctx.(*actor.Turn[string, *sessionState]).Retire() // passivate when this turn ends
 					return nil
 				})
 				if err != nil {

@@ -30,9 +30,17 @@
 // encoded with encoding/gob, so custom types must be registered with
 // gob.Register and have exported fields (or their own gob encoding).
 //
+// Adapters that hold a turn across a whole request use the same path in
+// pieces: [Engine.Begin] (or [Engine.BeginLazy] for a visitor without a
+// session yet), [Turn.Do], [Turn.Commit] to write before the response's
+// first byte, and [Turn.End].
+//
 // Every method of Engine is safe for concurrent use; a Session is valid only
 // inside the fn it was passed to (or until Turn.End), on that goroutine.
-// Callers branch on ErrNotFound, ErrLockTimeout and ErrClosed with
-// errors.Is. Close must be called: it saves and unlocks every resident
-// session and stops the engine's goroutines.
+// Callers branch on [ErrNotFound], [ErrLockTimeout], [ErrClosed] and
+// [ErrTurnEnded] with errors.Is; failures from the store or the codec come
+// as an [*Error] naming the operation and the (redacted) session.
+// [Engine.Shutdown] or [Engine.Close] must be called: it wakes every waiter
+// with ErrClosed, saves and unlocks every resident session and stops the
+// engine's goroutines.
 package engine

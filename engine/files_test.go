@@ -3,8 +3,6 @@ package engine_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
@@ -14,12 +12,19 @@ import (
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
-func recordPath(dir, id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return filepath.Join(dir, "session-"+hex.EncodeToString(sum[:]))
+// openDir opens an engine on the session directory dir, closed when t ends.
+func openDir(t *testing.T, dir string, cfg engine.Config) *engine.Engine {
+	t.Helper()
+	e, err := engine.Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }
 
 // Open creates the directory 0700, and file names never contain the ID.
@@ -34,7 +39,7 @@ func TestOpenLayout(t *testing.T) {
 		t.Errorf("dir mode %o, want 700", perm)
 	}
 	id := mustCreate(t, e)
-	if _, err := os.Stat(recordPath(dir, id)); err != nil {
+	if _, err := os.Stat(testkit.RecordPath(dir, id)); err != nil {
 		t.Fatalf("record missing after Create: %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -53,12 +58,12 @@ func TestCorruptRecord(t *testing.T) {
 		corrupt func(t *testing.T, dir, id string)
 	}{
 		{"torn file", func(t *testing.T, dir, id string) {
-			p := recordPath(dir, id)
+			p := testkit.RecordPath(dir, id)
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, b[:len(b)/2], 0o600)
 		}},
 		{"bit flip", func(t *testing.T, dir, id string) {
-			p := recordPath(dir, id)
+			p := testkit.RecordPath(dir, id)
 			b, _ := os.ReadFile(p)
 			// A bit in every 64 bytes: every slot of the record is hit
 			// (one slot hit alone reads as the commit before).
@@ -99,10 +104,10 @@ func TestCorruptRecord(t *testing.T) {
 				t.Fatalf("Do on a corrupt record = %v, want ErrNotFound", err)
 			}
 			var ce *persist.CorruptError
-			if !errors.As(err, &ce) || !strings.Contains(err.Error(), filepath.Base(recordPath(dir, id))) {
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), filepath.Base(testkit.RecordPath(dir, id))) {
 				t.Fatalf("error %q does not name the file", err)
 			}
-			for _, p := range []string{recordPath(dir, id), recordPath(dir, id) + ".lock"} {
+			for _, p := range []string{testkit.RecordPath(dir, id), testkit.RecordPath(dir, id) + ".lock"} {
 				if _, err := os.Stat(p); !os.IsNotExist(err) {
 					t.Errorf("%s still in place: %v", filepath.Base(p), err)
 				}
@@ -136,7 +141,7 @@ func TestRecordDeletedBetweenTurns(t *testing.T) {
 	id := mustCreate(t, e)
 	set(t, e, id, "k", 1)
 	e.Close()
-	os.Remove(recordPath(dir, id))
+	os.Remove(testkit.RecordPath(dir, id))
 	e = openDir(t, dir, engine.Config{})
 	if err := increment(context.Background(), e, id); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("Do = %v, want ErrNotFound", err)
@@ -152,7 +157,7 @@ func TestDestroyRemovesFiles(t *testing.T) {
 	if err := e.Destroy(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{recordPath(dir, id), recordPath(dir, id) + ".lock"} {
+	for _, p := range []string{testkit.RecordPath(dir, id), testkit.RecordPath(dir, id) + ".lock"} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s still exists (%v)", filepath.Base(p), err)
 		}
@@ -211,7 +216,7 @@ func TestLockFileRemovedWhileResident(t *testing.T) {
 	e := openDir(t, dir, engine.Config{})
 	id := mustCreate(t, e)
 	set(t, e, id, "k", 1)
-	if err := os.Remove(recordPath(dir, id) + ".lock"); err != nil {
+	if err := os.Remove(testkit.RecordPath(dir, id) + ".lock"); err != nil {
 		t.Fatal(err)
 	}
 	err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
@@ -225,7 +230,7 @@ func TestLockFileRemovedWhileResident(t *testing.T) {
 	if got := get(t, e, id, "k"); got != 3 {
 		t.Fatalf("k = %v, want 3", got)
 	}
-	if _, err := os.Stat(recordPath(dir, id) + ".lock"); err != nil {
+	if _, err := os.Stat(testkit.RecordPath(dir, id) + ".lock"); err != nil {
 		t.Fatalf("lock file not recreated: %v", err)
 	}
 }

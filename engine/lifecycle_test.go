@@ -16,8 +16,9 @@ import (
 	"github.com/lockstep-go/lockstep/persist"
 )
 
-// Semantic 7: Create returns 256 random bits, base64url without padding,
-// and the session exists in the store before Create returns.
+// Guarantee 7 (docs/architecture.md): Create returns 256 random bits,
+// base64url without padding, and the session exists in the store before
+// Create returns.
 func TestCreate(t *testing.T) {
 	store := persist.NewMemory()
 	e := newEngine(t, store, engine.Config{})
@@ -66,8 +67,8 @@ func TestValidID(t *testing.T) {
 	}
 }
 
-// Semantic 8: malformed, unknown, expired or destroyed IDs are not found,
-// and a client-supplied ID is never adopted.
+// Guarantee 8 (docs/architecture.md): malformed, unknown, expired or
+// destroyed IDs are not found, and a client-supplied ID is never adopted.
 func TestNotFound(t *testing.T) {
 	store := newRecordingStore()
 	e := newEngine(t, store, engine.Config{})
@@ -98,8 +99,8 @@ func TestNotFound(t *testing.T) {
 	}
 }
 
-// Semantic 9: Destroy kills the session; a Do queued behind an inline
-// Destroy gets ErrNotFound.
+// Guarantee 9 (docs/architecture.md): Destroy kills the session; a Do queued
+// behind an inline Destroy gets ErrNotFound.
 func TestDoQueuedBehindInlineDestroy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := persist.NewMemory()
@@ -138,7 +139,8 @@ func TestDoQueuedBehindInlineDestroy(t *testing.T) {
 	})
 }
 
-// Semantic 9: a Do queued behind a Regenerate cannot resurrect the old ID.
+// Guarantee 9 (docs/architecture.md): a Do queued behind a Regenerate cannot
+// resurrect the old ID.
 func TestRegenerate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := persist.NewMemory()
@@ -231,7 +233,8 @@ type profile struct {
 	Since time.Time
 }
 
-// Semantic 10: values keep their Go types across passivation and restart.
+// Guarantee 10 (docs/architecture.md): values keep their Go types across
+// passivation and restart.
 func TestTypesSurviveRestart(t *testing.T) {
 	gob.Register(profile{})
 	store := persist.NewMemory()
@@ -280,8 +283,8 @@ func TestTypesSurviveRestart(t *testing.T) {
 	}
 }
 
-// Semantic 11: idle expiry counts from the last Do, Lifetime from Create,
-// resident or not.
+// Guarantee 11 (docs/architecture.md): idle expiry counts from the last Do,
+// Lifetime from Create, resident or not.
 func TestExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEngine(t, nil, engine.Config{IdleTimeout: time.Minute, PassivateAfter: 10 * time.Second, SweepInterval: -1})
@@ -358,7 +361,8 @@ func TestBackgroundSweeper(t *testing.T) {
 	})
 }
 
-// Semantic 12: passivation saves, releases the lock and drops the actor.
+// Guarantee 12 (docs/architecture.md): passivation saves, releases the lock
+// and drops the actor.
 func TestIdlePassivation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newRecordingStore()
@@ -438,7 +442,8 @@ func TestMaxResidentEvictsLRU(t *testing.T) {
 	})
 }
 
-// Semantic 12: Close passivates everything; later calls get ErrClosed.
+// Guarantee 12 (docs/architecture.md): Close passivates everything; later
+// calls get ErrClosed.
 func TestClose(t *testing.T) {
 	store := newRecordingStore()
 	e, err := engine.New(store, engine.Config{Durability: engine.OnPassivate})

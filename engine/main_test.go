@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/lockstep-go/lockstep/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
-	if role := os.Getenv(childRoleEnv); role != "" {
+	if role := testkit.Role(); role != "" {
 		os.Exit(runChild(role))
 	}
 	goleak.VerifyTestMain(m)

@@ -13,11 +13,11 @@ import (
 // valid only inside the fn of the Do (or the Turn) that handed it out, and
 // only on that goroutine: the turn is what makes it safe.
 type Session struct {
-	st *state
+	st *sessionState
 }
 
-// state is everything the actor of one session owns.
-type state struct {
+// sessionState is everything the actor of one session owns.
+type sessionState struct {
 	e       *Engine
 	id      string       // "" for a lazy session not created yet
 	lock    persist.Lock // nil for a lazy, destroyed or tombstone state
@@ -34,7 +34,7 @@ type state struct {
 
 	// extra holds turns taken during the current turn (on the new ID of a
 	// Regenerate, or of a lazy session's creation), released with it.
-	extra []*actor.Turn[string, *state]
+	extra []*actor.Turn[string, *sessionState]
 	ctx   context.Context // the current outermost turn's context
 	err   error           // a deferred error (lazy creation), returned at commit
 
@@ -50,8 +50,8 @@ type change struct {
 	created bool           // the lazy session was created here
 }
 
-func newState(e *Engine, id string, values map[string]any) *state {
-	st := &state{e: e, id: id, values: values}
+func newSessionState(e *Engine, id string, values map[string]any) *sessionState {
+	st := &sessionState{e: e, id: id, values: values}
 	st.sess.st = st
 	return st
 }
@@ -119,7 +119,7 @@ func (s *Session) Clear() {
 
 // rollback undoes the changes recorded after mark. A mark past the end
 // (the journal was cut by Regenerate or Destroy) undoes nothing.
-func (st *state) rollback(mark int) {
+func (st *sessionState) rollback(mark int) {
 	mark = min(mark, len(st.journal))
 	for i := len(st.journal) - 1; i >= mark; i-- {
 		c := st.journal[i]
@@ -138,14 +138,14 @@ func (st *state) rollback(mark int) {
 }
 
 // truncate forgets the journal after mark, dropping references to old values.
-func (st *state) truncate(mark int) {
+func (st *sessionState) truncate(mark int) {
 	mark = min(mark, len(st.journal))
 	clear(st.journal[mark:])
 	st.journal = st.journal[:mark]
 }
 
 // deadline returns when the session expires if it is not used again.
-func (st *state) deadline(cfg *Config) time.Time {
+func (st *sessionState) deadline(cfg *Config) time.Time {
 	d := st.used.Add(cfg.IdleTimeout)
 	if cfg.Lifetime > 0 {
 		d = minTime(d, st.created.Add(cfg.Lifetime))

@@ -4,17 +4,250 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"slices"
 	"sync/atomic"
 
 	"github.com/lockstep-go/lockstep/actor"
+	"github.com/lockstep-go/lockstep/persist"
 )
 
+// Do runs fn in a turn of session id: no other turn of the session runs
+// until fn returns. The ctx passed to fn carries the turn, so that a Do,
+// Regenerate or Destroy of the same session with it (or with a context
+// derived from it) runs inline at once, also when reached through other
+// sessions' turns.
+//
+// If fn returns an error or panics, every change it made is rolled back;
+// the error is returned as is and the panic goes on in the caller. When the
+// outermost turn ends, its changes are written as Config.Durability says;
+// if a value does not encode, or the write fails, they are rolled back and
+// Do returns the error (an [*Error] naming the key and type of a value that
+// does not encode).
+//
+// Do is [Engine.Begin], [Turn.Do] and [Turn.End] in one call, without the
+// Turn. It returns an error matching [ErrNotFound] if id is malformed,
+// unknown, expired or destroyed, [ErrLockTimeout] if the turn did not come
+// within Config.LockTimeout (or ctx's error if ctx ended first), [ErrClosed]
+// once Shutdown has begun, and the store's errors wrapped in an [*Error]
+// (a failed write; with the file store, persist.ErrLockLost if the
+// session's lock file was removed behind its back, after which the next Do
+// locks and loads it afresh).
+func (e *Engine) Do(ctx context.Context, id string, fn func(ctx context.Context, s *Session) error) error {
+	st, t, err := e.acquire(ctx, id)
+	if err != nil {
+		return err
+	}
+	if t == nil { // ctx already carries the turn; its owner commits
+		return e.run(ctx, st, fn)
+	}
+	return e.runOutermost(st, t, fn)
+}
+
+// acquire is the one path by which Do and Begin get a turn of session id.
+// If ctx already carries the turn, it returns the session's state and a nil
+// actor turn. Otherwise it waits for the turn, checks that the session
+// still lives and starts the turn, which the caller must end with
+// [Engine.end] (or finish).
+func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.Turn[string, *sessionState], error) {
+	if !ValidID(id) {
+		return nil, nil, notFound(id)
+	}
+	if st := e.inline(ctx, id); st != nil {
+		return st, nil, nil
+	}
+	t, nested, err := e.rt.Acquire(ctx, id)
+	if err != nil {
+		return nil, nil, e.acquireErr(id, err)
+	}
+	st := *t.State()
+	if nested { // ctx carries a turn of id's actor, which moved on
+		if st.gone || st.id != id {
+			return nil, nil, notFound(id)
+		}
+		return st, nil, nil
+	}
+	if st.gone { // a tombstone, shared: leave it alone
+		t.Retire()
+		t.Release()
+		return nil, nil, notFound(id)
+	}
+	if err := e.start(st); err != nil {
+		e.finish(st, t)
+		return nil, nil, err
+	}
+	return st, t, nil
+}
+
+// inline returns the state of session id if ctx carries a live turn on it.
+func (e *Engine) inline(ctx context.Context, id string) *sessionState {
+	if t := actor.Lookup(ctx, e.rt, func(st **sessionState) bool { return (*st).id == id && !(*st).gone }); t != nil {
+		return *t.State()
+	}
+	if h, ok := ctx.Value(lazyKey{}).(*held); ok && !h.ended.Load() && h.st.id == id && !h.st.gone {
+		return h.st
+	}
+	return nil
+}
+
+// acquireErr turns a runtime error into the engine's.
+func (e *Engine) acquireErr(id string, err error) error {
+	switch {
+	case errors.Is(err, actor.ErrClosed), errors.Is(err, ErrClosed):
+		return ErrClosed
+	case errors.Is(err, actor.ErrTimeout):
+		return lockTimeout(id)
+	case errors.Is(err, ErrNotFound), errors.As(err, new(*Error)):
+		return err // activate named the session
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return opError("acquire", id, err)
+	}
+	return opError("activate", id, err)
+}
+
+// start opens an outermost turn on st: it checks that the session is
+// alive and marks it used.
+func (e *Engine) start(st *sessionState) error {
+	now := e.cfg.Now()
+	if st.lock != nil && !now.Before(st.deadline(&e.cfg)) {
+		e.expire(st)
+		return notFound(st.id)
+	}
+	st.used = now
+	return nil
+}
+
+// runOutermost runs fn in the outermost turn t and ends the turn.
+func (e *Engine) runOutermost(st *sessionState, t *actor.Turn[string, *sessionState], fn func(context.Context, *Session) error) error {
+	ended := false
+	defer func() {
+		if !ended { // fn panicked, and run rolled back: release; the panic goes on
+			e.finish(st, t)
+		}
+	}()
+	err := e.run(t, st, fn)
+	err = e.end(st, t, err)
+	ended = true
+	return err
+}
+
+// run runs fn in a turn that is already held, rolling back its changes if
+// it fails or panics.
+func (e *Engine) run(ctx context.Context, st *sessionState, fn func(context.Context, *Session) error) (err error) {
+	mark := len(st.journal)
+	done := false
+	defer func() {
+		if !done {
+			st.rollback(mark)
+		}
+	}()
+	if err = fn(ctx, &st.sess); err != nil {
+		st.rollback(mark)
+	}
+	done = true
+	return err
+}
+
+// end commits the outermost turn t (nil for a lazy turn) on st and releases
+// it. err is the turn's own error, which wins over the commit's.
+func (e *Engine) end(st *sessionState, t *actor.Turn[string, *sessionState], err error) error {
+	if cerr := e.commit(st); cerr != nil && err == nil {
+		err = cerr
+	}
+	e.finish(st, t)
+	return err
+}
+
+// commit writes the changes of the turn so far, per Durability, and
+// forgets them: they can no longer be rolled back. If a value does not
+// encode, or the write fails, the changes are rolled back instead.
+func (e *Engine) commit(st *sessionState) error {
+	if err := st.err; err != nil {
+		st.err = nil
+		st.rollback(0)
+		return err
+	}
+	if st.gone || st.lock == nil {
+		st.truncate(0)
+		return nil
+	}
+	changed := len(st.journal) > 0
+	switch {
+	case st.stored && !changed && !st.dirty:
+	case st.stored && e.cfg.Durability == OnPassivate:
+		if changed {
+			if _, err := encodeValues(st.values); err != nil { // report it now, not at passivation
+				st.rollback(0)
+				return opError("save", st.id, err)
+			}
+		}
+		st.dirty = st.dirty || changed
+	default:
+		if err := e.save(st); err != nil {
+			st.rollback(0)
+			return err
+		}
+	}
+	st.truncate(0)
+	return nil
+}
+
+// save writes st's values to its lock. Nothing is written if a value does
+// not encode.
+func (e *Engine) save(st *sessionState) error {
+	data, err := encodeValues(st.values)
+	if err != nil {
+		return opError("save", st.id, err)
+	}
+	rec := persist.Record{Created: st.created, Expires: st.deadline(&e.cfg), Data: data}
+	if err := st.lock.Save(rec, e.cfg.Durability == OnCommitSync); err != nil {
+		if errors.Is(err, persist.ErrLockLost) {
+			st.lost = true // drop the actor: the next turn locks and loads again
+		}
+		return opError("save", st.id, err)
+	}
+	st.expires = rec.Expires
+	st.dirty = false
+	st.stored = true
+	return nil
+}
+
+// finish ends the outermost turn t (nil for a lazy turn) on st and the
+// turns taken inside it. Actors whose session is gone or moved to another ID
+// get the tombstone and are retired. Everything is decided before the first
+// release: from then on another goroutine may own st.
+func (e *Engine) finish(st *sessionState, t *actor.Turn[string, *sessionState]) {
+	st.ctx = nil
+	extra := st.extra
+	st.extra = nil
+	if t != nil {
+		e.settle(st, t)
+	}
+	for _, x := range extra {
+		e.settle(st, x)
+	}
+	for _, x := range extra {
+		x.Release()
+	}
+	if t != nil {
+		t.Release()
+	}
+}
+
+// settle gives t's actor the tombstone if its session is no longer st's.
+func (e *Engine) settle(st *sessionState, t *actor.Turn[string, *sessionState]) {
+	if st.gone || t.Key() != st.id {
+		*t.State() = e.tomb
+		t.Retire()
+	} else if st.lost {
+		t.Retire()
+	}
+}
+
 // Turn is a turn held across more than one call, for adapters that keep a
-// session's turn for a whole request (implicit locking). Begin takes it and
-// End releases it; in between, Do runs functions in it and Context carries
-// it, so that Engine.Do, Regenerate and Destroy with that context run
-// inline. A Turn belongs to one goroutine at a time.
+// session's turn for a whole request (implicit locking). [Engine.Begin] or
+// [Engine.BeginLazy] takes it and [Turn.End] releases it; in between,
+// [Turn.Do] runs functions in it, [Turn.Commit] writes what they changed,
+// and [Turn.Context] carries it, so that Engine.Do, Regenerate and Destroy
+// with that context run inline. A Turn belongs to one goroutine at a time.
 //
 // A Turn that becomes unreachable without End is rolled back and released
 // by the garbage collector's cleanup (and logged), so a forgotten End does
@@ -29,59 +262,45 @@ type Turn struct {
 // cleanup of an abandoned Turn can release it.
 type held struct {
 	e        *Engine
-	st       *state
-	t        *actor.Turn[string, *state] // nil for a lazy or borrowed turn
-	borrowed bool                        // the caller's context already held the turn
+	st       *sessionState
+	t        *actor.Turn[string, *sessionState] // nil for a lazy or borrowed turn
+	borrowed bool                               // the caller's context already held the turn
 	ended    atomic.Bool
 }
 
-var errTurnEnded = errors.New("engine: the turn has ended")
-
-// lazyKey carries the held of a lazy turn in its context.
+// lazyKey carries the held of a lazy turn in its context: the turn token of
+// a session that does not exist yet.
 type lazyKey struct{}
 
-// Begin takes the turn of session id, waiting and failing as Do does. With
-// id "", it returns a lazy turn on no session: the session reads as empty
-// and its first Set creates a new session, whose turn the Turn then holds.
-// With a ctx that already carries the turn of id, the Turn borrows it: Do
-// runs inline and End does nothing.
+// Begin takes the turn of session id, waiting and failing as [Engine.Do]
+// does. With a ctx that already carries the turn of id, the Turn borrows
+// it: Do runs inline, and Commit and End do nothing (the turn's owner
+// commits).
 func (e *Engine) Begin(ctx context.Context, id string) (*Turn, error) {
 	if e.closed() {
 		return nil, ErrClosed
 	}
-	if id == "" {
-		h := &held{e: e, st: newState(e, "", map[string]any{})}
-		ctx = context.WithValue(ctx, lazyKey{}, h)
-		h.st.ctx = ctx
-		return e.newTurn(h, ctx), nil
-	}
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if st := e.inline(ctx, id); st != nil {
-		return e.newTurn(&held{e: e, st: st, borrowed: true}, ctx), nil
-	}
-	t, nested, err := e.rt.Acquire(ctx, id)
+	st, t, err := e.acquire(ctx, id)
 	if err != nil {
-		return nil, e.acquireErr(id, err)
-	}
-	st := *t.State()
-	if nested {
-		if st.gone || st.id != id {
-			return nil, notFound(id)
-		}
-		return e.newTurn(&held{e: e, st: st, borrowed: true}, ctx), nil
-	}
-	if st.gone {
-		t.Retire()
-		t.Release()
-		return nil, notFound(id)
-	}
-	if err := e.start(st); err != nil {
-		e.finish(st, t)
 		return nil, err
 	}
+	if t == nil {
+		return e.newTurn(&held{e: e, st: st, borrowed: true}, ctx), nil
+	}
 	return e.newTurn(&held{e: e, st: st, t: t}, t), nil
+}
+
+// BeginLazy returns a turn on no session yet: the session reads as empty,
+// and its first Set creates a new session (taking its lock and its turn,
+// which the Turn then holds); [Turn.Commit] or [Turn.End] writes it.
+func (e *Engine) BeginLazy(ctx context.Context) (*Turn, error) {
+	if e.closed() {
+		return nil, ErrClosed
+	}
+	h := &held{e: e, st: newSessionState(e, "", map[string]any{})}
+	ctx = context.WithValue(ctx, lazyKey{}, h)
+	h.st.ctx = ctx
+	return e.newTurn(h, ctx), nil
 }
 
 func (e *Engine) newTurn(h *held, ctx context.Context) *Turn {
@@ -119,58 +338,41 @@ func (t *Turn) ID() string {
 
 // Do runs fn inline in the turn. If fn returns an error or panics, its
 // changes are rolled back (and the panic goes on); the other changes of the
-// turn stay, to be written by End.
+// turn stay, to be written by Commit or End. After End it returns
+// [ErrTurnEnded].
 func (t *Turn) Do(fn func(ctx context.Context, s *Session) error) error {
 	if t.h.ended.Load() {
-		return errTurnEnded
+		return ErrTurnEnded
 	}
-	return t.e.runNested(t.ctx, t.h.st, fn)
+	return t.e.run(t.ctx, t.h.st, fn)
 }
 
-// End writes the turn's changes as Config.Durability says and releases the
-// turn. If the write fails the changes are rolled back and End returns the
+// Commit makes the turn's changes so far durable, as the end of an
+// outermost [Engine.Do] would: it checks that every value encodes, writes
+// them as Config.Durability says (creating the session of a lazy turn whose
+// first Set happened), and keeps the turn held. The changes it committed
+// can no longer be rolled back. If a value does not encode or the write
+// fails, the changes are rolled back and Commit returns the error; the turn
+// stays held. A borrowed turn (see [Engine.Begin]) commits nothing: its
+// owner does. After End, Commit returns [ErrTurnEnded].
+func (t *Turn) Commit() error {
+	h := t.h
+	if h.ended.Load() {
+		return ErrTurnEnded
+	}
+	if h.borrowed {
+		return nil
+	}
+	return t.e.commit(h.st)
+}
+
+// End commits the turn's changes, as Commit does, and releases the turn.
+// If the commit fails the changes are rolled back and End returns the
 // error; the turn is released either way. Calling End again does nothing.
 func (t *Turn) End() error {
 	h := t.h
 	if h.ended.Swap(true) || h.borrowed {
 		return nil
 	}
-	err := t.e.commit(h.st)
-	t.e.finish(h.st, h.t)
-	return err
-}
-
-// materialize creates the session of a lazy turn, at its first Set, and
-// reports whether it did. It takes the new ID's turn and lock; the record is
-// written when the turn ends. An error is kept and returned then.
-func (e *Engine) materialize(st *state) bool {
-	if st.err != nil {
-		return false
-	}
-	id := newID()
-	st.created = e.cfg.Now()
-	st.used = st.created
-	a, err := e.adopt(st.ctx, st, id)
-	if err != nil {
-		st.err = err
-		return false
-	}
-	st.id, st.lock = id, a.lockOf
-	st.extra = append(st.extra, a.turn)
-	return true
-}
-
-// unmaterialize undoes materialize when the change that created the
-// session is rolled back: the lazy turn is on no session again.
-func (e *Engine) unmaterialize(st *state) {
-	i := slices.IndexFunc(st.extra, func(t *actor.Turn[string, *state]) bool { return t.Key() == st.id })
-	t := st.extra[i]
-	st.extra = slices.Delete(st.extra, i, i+1)
-	if err := st.lock.Delete(); err != nil {
-		e.cfg.Logger.Error("engine: undo session creation", "err", err)
-	}
-	st.id, st.lock = "", nil
-	*t.State() = e.tomb
-	t.Retire()
-	t.Release()
+	return t.e.end(h.st, h.t, nil)
 }

@@ -67,7 +67,7 @@ func TestLazyTurn(t *testing.T) {
 	store := persist.NewMemory()
 	e := newEngine(t, store, engine.Config{})
 
-	turn, err := e.Begin(context.Background(), "")
+	turn, err := e.BeginLazy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestLazyTurn(t *testing.T) {
 		t.Fatalf("read-only lazy turn left %d records, %d actors", store.Len(), e.Stats().Active)
 	}
 
-	turn, err = e.Begin(context.Background(), "")
+	turn, err = e.BeginLazy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestLazyTurn(t *testing.T) {
 func TestLazyTurnRolledBack(t *testing.T) {
 	store := persist.NewMemory()
 	e := newEngine(t, store, engine.Config{})
-	turn, _ := e.Begin(context.Background(), "")
+	turn, _ := e.BeginLazy(context.Background())
 	var created string
 	err := turn.Do(func(_ context.Context, s *engine.Session) error {
 		s.Set("x", 1)

@@ -12,7 +12,8 @@ import (
 	"github.com/lockstep-go/lockstep/engine"
 )
 
-// Semantic 1: turns of one session run one at a time; no update is lost.
+// Guarantee 1 (docs/architecture.md): turns of one session run one at a
+// time; no update is lost.
 func TestConcurrentIncrementsLoseNothing(t *testing.T) {
 	e := newEngine(t, nil, engine.Config{})
 	id := mustCreate(t, e)
@@ -34,7 +35,8 @@ func TestConcurrentIncrementsLoseNothing(t *testing.T) {
 	}
 }
 
-// Semantic 1: no two turns overlap, checked with an occupancy flag.
+// Guarantee 1 (docs/architecture.md): no two turns overlap, checked with an
+// occupancy flag.
 func TestTurnsNeverOverlap(t *testing.T) {
 	e := newEngine(t, nil, engine.Config{})
 	id := mustCreate(t, e)
@@ -65,7 +67,8 @@ func TestTurnsNeverOverlap(t *testing.T) {
 	}
 }
 
-// Semantic 2: a Do with the turn's ctx, or a context derived from it, runs inline.
+// Guarantee 2 (docs/architecture.md): a Do with the turn's ctx, or a context
+// derived from it, runs inline.
 func TestNestedDoRunsInline(t *testing.T) {
 	e := newEngine(t, nil, engine.Config{LockTimeout: time.Minute})
 	id := mustCreate(t, e)
@@ -73,7 +76,7 @@ func TestNestedDoRunsInline(t *testing.T) {
 	go func() {
 		done <- e.Do(context.Background(), id, func(ctx context.Context, s *engine.Session) error {
 			s.Set("outer", 1)
-			derived, cancel := context.WithCancel(context.WithValue(ctx, struct{}{}, "x"))
+			derived, cancel := context.WithCancel(context.WithValue(ctx, derivedKey{}, "x"))
 			defer cancel()
 			return e.Do(derived, id, func(ctx context.Context, s *engine.Session) error {
 				if v, _ := s.Get("outer"); v != 1 {
@@ -97,7 +100,8 @@ func TestNestedDoRunsInline(t *testing.T) {
 	}
 }
 
-// Semantic 2: call-chain re-entrancy through another session: A -> B -> A.
+// Guarantee 2 (docs/architecture.md): call-chain re-entrancy through another
+// session: A -> B -> A.
 func TestCallChainReentrancy(t *testing.T) {
 	e := newEngine(t, nil, engine.Config{LockTimeout: time.Minute})
 	a, b := mustCreate(t, e), mustCreate(t, e)
@@ -125,7 +129,8 @@ func TestCallChainReentrancy(t *testing.T) {
 	}
 }
 
-// Semantic 3: a context retained past its turn queues like any other.
+// Guarantee 3 (docs/architecture.md): a context retained past its turn
+// queues like any other.
 func TestRetainedContextQueues(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEngine(t, nil, engine.Config{LockTimeout: time.Second})
@@ -144,8 +149,8 @@ func TestRetainedContextQueues(t *testing.T) {
 	})
 }
 
-// Semantic 4: a Do that cannot get its turn in time fails, names the
-// session, and changes nothing.
+// Guarantee 4 (docs/architecture.md): a Do that cannot get its turn in time
+// fails, names the session, and changes nothing.
 func TestLockTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEngine(t, nil, engine.Config{LockTimeout: 50 * time.Millisecond})
@@ -231,3 +236,6 @@ func TestTurnsAreFIFO(t *testing.T) {
 		}
 	})
 }
+
+// derivedKey keys a value that derives a context from a turn's.
+type derivedKey struct{}

@@ -5,13 +5,10 @@ package httpadapter_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/httpadapter"
+	"github.com/lockstep-go/lockstep/internal/testkit"
 )
 
 func TestCounterAcrossRequests(t *testing.T) {
@@ -171,12 +169,6 @@ func TestMaliciousID(t *testing.T) {
 	}
 }
 
-// sessionFile is the record's path of session id in dir.
-func sessionFile(dir, id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return filepath.Join(dir, "session-"+hex.EncodeToString(sum[:]))
-}
-
 func TestSessionFileDeleted(t *testing.T) {
 	for _, mode := range modes() {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -187,8 +179,8 @@ func TestSessionFileDeleted(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := httpadapter.Middleware(eng, httpadapter.Config{Locking: mode})(app())
-			body, cookie := get(t, h, "/count", "")
-			body, cookie = get(t, h, "/count", cookie)
+			_, cookie := get(t, h, "/count", "")
+			body, cookie := get(t, h, "/count", cookie)
 			if body != "2" {
 				t.Fatalf("counter %s, want 2", body)
 			}
@@ -197,7 +189,7 @@ func TestSessionFileDeleted(t *testing.T) {
 			if err := eng.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Remove(sessionFile(dir, id)); err != nil {
+			if err := os.Remove(testkit.RecordPath(dir, id)); err != nil {
 				t.Fatal(err)
 			}
 			eng, err = engine.Open(dir, cfg)
@@ -219,7 +211,7 @@ func TestSessionFileDeleted(t *testing.T) {
 			if body != "2" {
 				t.Fatalf("counter %s, want 2", body)
 			}
-			if err := os.Remove(sessionFile(dir, strings.TrimPrefix(cookie, "session_id="))); err != nil {
+			if err := os.Remove(testkit.RecordPath(dir, strings.TrimPrefix(cookie, "session_id="))); err != nil {
 				t.Fatal(err)
 			}
 			if res := serve(t, h, "/count", cookie); res.code != http.StatusOK {

@@ -248,7 +248,7 @@ func (s *state) begin(ctx context.Context) error {
 		}
 		s.id = "" // a client-supplied ID is never adopted
 	}
-	t, err := eng.Begin(ctx, "")
+	t, err := eng.BeginLazy(ctx)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/gofrs/flock"
 )
 
@@ -49,11 +48,19 @@ type DirConfig struct {
 	// Nil means slog.Default().
 	Logger *slog.Logger
 
+	// SyncDeletes makes deletions durable: after Delete, Quarantine and a
+	// sweep's removal of an expired record, the directory is fsync'd, so
+	// that a destroyed or rotated session cannot come back after a power
+	// loss. engine.Open sets it for OnCommitSync. Default false.
+	SyncDeletes bool
+
 	// Test seams, set only by the package's own tests.
 	createTemp func(dir, pattern string) (storeFile, error)   // default: os.CreateTemp
 	openFile   func(name string, flag int) (storeFile, error) // default: os.OpenFile
 	afterFlock func(path string)                              // called after each successful flock, before the inode check
 	noWatch    bool                                           // run without the fsnotify watcher (polling only)
+	polled     func(listed bool)                              // called by the monitor after each poll; listed: it read the directory
+	syncDir    func(dir string) error                         // fsync of the directory after a deletion; default: syncDir
 }
 
 // Dir is a Store that keeps each session in files of one directory, which
@@ -61,19 +68,26 @@ type DirConfig struct {
 // docs/storage.md for the layout and protocols.
 //
 // All methods are safe for concurrent use. A Dir runs one goroutine (the
-// directory watcher) until Close.
+// monitor: directory watcher and poller) until Close.
 type Dir struct {
-	dir        string
-	log        *slog.Logger
-	createTemp func(dir, pattern string) (storeFile, error)
-	openFile   func(name string, flag int) (storeFile, error)
-	afterFlock func(path string)
+	dir         string
+	log         *slog.Logger
+	createTemp  func(dir, pattern string) (storeFile, error)
+	openFile    func(name string, flag int) (storeFile, error)
+	afterFlock  func(path string)
+	noWatch     bool
+	polled      func(listed bool)
+	syncDeletes bool
+	syncDir     func(dir string) error
 
-	watcher *fsnotify.Watcher // nil when notifications are unavailable
-	done    chan struct{}     // closed by Close
-	wg      sync.WaitGroup    // the watcher goroutine
-	closed  atomic.Bool
-	once    sync.Once
+	kick     chan struct{}  // capacity 1: tells the monitor that a key is held now
+	holdGen  atomic.Uint64  // counts keys taken, so that the poller lists the directory for new holders
+	watching atomic.Bool    // the monitor has a working watch on the directory
+	done     chan struct{}  // closed by Close
+	wg       sync.WaitGroup // the monitor goroutine
+	closeErr error          // the watcher's Close error, set by the monitor before it ends
+	closed   atomic.Bool
+	once     sync.Once
 
 	inodeRetries atomic.Int64 // locks dropped by the inode check (for tests)
 
@@ -94,8 +108,10 @@ type waiter struct {
 }
 
 // OpenDir opens the session directory dir, creating it (mode 0700) if it is
-// missing, and starts watching it for hand-over requests. The Dir must be
-// closed.
+// missing, and starts watching it for hand-over requests. Without a working
+// watch (inotify limits, the directory removed or replaced), the Dir polls
+// for hand-over requests of the keys it holds, and watches again as soon as
+// it can. The Dir must be closed.
 func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
 	if dir == "" {
 		return nil, errors.New("persist: open dir: empty path")
@@ -111,14 +127,19 @@ func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
 		return nil, fmt.Errorf("persist: open dir %s: not a directory", dir)
 	}
 	d := &Dir{
-		dir:        dir,
-		log:        cfg.Logger,
-		createTemp: cfg.createTemp,
-		openFile:   cfg.openFile,
-		afterFlock: cfg.afterFlock,
-		done:       make(chan struct{}),
-		holders:    make(map[string]*holder),
-		waiters:    make(map[string][]*waiter),
+		dir:         dir,
+		log:         cfg.Logger,
+		createTemp:  cfg.createTemp,
+		openFile:    cfg.openFile,
+		afterFlock:  cfg.afterFlock,
+		noWatch:     cfg.noWatch,
+		polled:      cfg.polled,
+		syncDeletes: cfg.SyncDeletes,
+		syncDir:     cfg.syncDir,
+		kick:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		holders:     make(map[string]*holder),
+		waiters:     make(map[string][]*waiter),
 	}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -129,39 +150,32 @@ func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
 	if d.openFile == nil {
 		d.openFile = openFile
 	}
-	if !cfg.noWatch {
-		w, err := fsnotify.NewWatcher()
-		if err == nil {
-			if err = w.Add(dir); err != nil {
-				_ = w.Close()
-			}
-		}
-		if err != nil {
-			// Correctness never depends on the watcher: waiters poll.
+	if d.syncDir == nil {
+		d.syncDir = syncDir
+	}
+	m := &monitor{d: d, ident: fi}
+	if !d.noWatch {
+		if err := m.startWatch(); err != nil {
+			// Correctness never depends on the watcher: the monitor polls.
 			d.log.Warn("persist: directory watcher unavailable, hand-over falls back to polling", "dir", dir, "err", err)
-		} else {
-			d.watcher = w
-			d.wg.Add(1)
-			go d.watch()
 		}
 	}
+	d.wg.Add(1)
+	go m.run()
 	return d, nil
 }
 
-// Close stops the watcher and waits for it to end. Locks still held stay
-// valid until released; Lock and Sweep return ErrClosed afterwards, and so
-// do Locks still waiting. Close is idempotent.
+// Close stops the monitor (watcher and poller) and waits for it to end.
+// Locks still held stay valid until released; Lock and Sweep return
+// ErrClosed afterwards, and so do Locks still waiting. Close is idempotent.
 func (d *Dir) Close() error {
 	var err error
 	d.once.Do(func() {
 		d.closed.Store(true)
 		close(d.done)
-		if d.watcher != nil {
-			err = d.watcher.Close()
-		}
 		d.wg.Wait()
-		if err != nil {
-			err = fmt.Errorf("persist: close watcher: %w", err)
+		if d.closeErr != nil {
+			err = fmt.Errorf("persist: close watcher: %w", d.closeErr)
 		}
 	})
 	return err
@@ -171,6 +185,8 @@ func (d *Dir) Close() error {
 // in this or another process, holds it. A waiting Lock asks the holder to
 // hand over (the holder's wanted is called) and is woken when it releases;
 // when no notification arrives it polls, from 1 ms backing off (x4) to 64 ms.
+// wanted is also called when the Dir sees that the directory on its path was
+// removed or replaced, which loses the locks held in the old one.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
 	if d.closed.Load() {
 		return nil, ErrClosed
@@ -313,7 +329,16 @@ func (d *Dir) tryLock(key string, wanted func(), create bool) (*dirLock, error) 
 	h := &holder{wanted: wanted}
 	d.mu.Lock()
 	d.holders[key] = h
+	first := len(d.holders) == 1
 	d.mu.Unlock()
+	d.holdGen.Add(1)
+	if first {
+		// The monitor checks the directory's identity while keys are held.
+		select {
+		case d.kick <- struct{}{}:
+		default:
+		}
+	}
 	return &dirLock{d: d, key: key, f: f, h: h}, nil
 }
 

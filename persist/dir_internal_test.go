@@ -214,7 +214,12 @@ func TestRescan(t *testing.T) {
 	dir := t.TempDir()
 	d := openTestDir(t, dir, DirConfig{noWatch: true})
 	wanted := make(chan struct{}, 1)
-	l, err := d.Lock(context.Background(), "id", func() { wanted <- struct{}{} })
+	l, err := d.Lock(context.Background(), "id", func() {
+		select {
+		case wanted <- struct{}{}:
+		default:
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

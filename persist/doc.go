@@ -23,7 +23,9 @@
 // taken asks the holder, through a request file in the directory that the
 // holder's fsnotify watcher sees, to hand it over (the holder's wanted
 // callback), and is woken when the holder releases; without notifications it
-// polls, from 1 ms backing off (x4) to 64 ms. Sweep removes expired records,
+// polls, from 1 ms backing off (x4) to 64 ms. A holder without a working
+// watch (inotify limits, the directory removed or replaced) polls for
+// requests every 50 ms and watches again as soon as it can. Sweep removes expired records,
 // orphaned lock files, abandoned temp files and stale request files, never
 // a lock file that someone holds. The file layout, record format and
 // protocols are described in docs/storage.md. The file store needs a local
@@ -33,7 +35,7 @@
 //
 // Every method of Dir and Memory is safe for concurrent use. A Lock is used
 // by one goroutine at a time. The wanted callback given to Lock is called
-// from the store's watcher goroutine and must not block.
+// from the Dir's monitor goroutine and must not block.
 //
 // # Errors
 //
@@ -47,8 +49,8 @@
 //
 // # Closing
 //
-// A Dir runs a watcher goroutine and must be closed with Close, which stops
-// it and waits for it. Every Lock must be released (Release, Delete or
+// A Dir runs a monitor goroutine (the directory watcher and poller) and
+// must be closed with Close, which stops it and waits for it. Every Lock must be released (Release, Delete or
 // Quarantine); a Lock still held after Close stays valid until released.
 // A Memory needs no Close, but has one to satisfy Store.
 package persist

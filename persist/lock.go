@@ -33,7 +33,7 @@ var _ Lock = (*dirLock)(nil)
 // moved to a quarantine name and reported as a *CorruptError.
 func (l *dirLock) Load() (Record, error) {
 	if l.released {
-		return Record{}, errReleased
+		return Record{}, ErrReleased
 	}
 	return l.loadRecord()
 }
@@ -43,7 +43,7 @@ func (l *dirLock) Load() (Record, error) {
 // saveRecord.
 func (l *dirLock) Save(rec Record, sync bool) error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	return l.saveRecord(rec, sync)
 }
@@ -80,7 +80,7 @@ func (l *dirLock) check() error {
 // then releases the lock.
 func (l *dirLock) Delete() error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	if err := l.check(); err != nil {
 		// Another locker may own the files now: leave them alone.
@@ -92,7 +92,7 @@ func (l *dirLock) Delete() error {
 	if err := os.Remove(l.d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("persist: delete %s: %w", name, err))
 	} else {
-		errs = append(errs, l.unlinkLockFile())
+		errs = append(errs, l.unlinkLockFile(), l.d.syncDeletion(name))
 	}
 	errs = append(errs, l.release())
 	return errors.Join(errs...)
@@ -102,7 +102,7 @@ func (l *dirLock) Delete() error {
 // it, and releases the lock.
 func (l *dirLock) Quarantine(cause error) error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	err := l.quarantine(cause)
 	var errs []error
@@ -118,7 +118,7 @@ func (l *dirLock) Quarantine(cause error) error {
 // Release releases the lock; the record and the lock file stay.
 func (l *dirLock) Release() error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	return l.release()
 }
@@ -133,6 +133,9 @@ func (l *dirLock) quarantine(cause error) *CorruptError {
 			cause = errors.Join(cause, fmt.Errorf("persist: quarantine %s: %w", recordName(l.key), err))
 		}
 		return &CorruptError{Path: path, Err: cause}
+	}
+	if err := l.d.syncDeletion(recordName(l.key)); err != nil {
+		cause = errors.Join(cause, err)
 	}
 	return &CorruptError{Path: path, Quarantine: q, Err: cause}
 }
@@ -212,6 +215,18 @@ func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) 
 	renamed = true
 	if sync {
 		return syncDir(d.dir)
+	}
+	return nil
+}
+
+// syncDeletion makes the removal (unlink or rename) of name durable when
+// the Dir syncs deletions: it fsyncs the directory.
+func (d *Dir) syncDeletion(name string) error {
+	if !d.syncDeletes {
+		return nil
+	}
+	if err := d.syncDir(d.dir); err != nil {
+		return fmt.Errorf("persist: sync deletion of %s: %w", name, err)
 	}
 	return nil
 }

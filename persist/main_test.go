@@ -3,16 +3,12 @@ package persist_test
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,13 +17,13 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
-// Child processes are this test binary re-executed with childEnv naming
-// their role; their parameters come in the other env variables below.
+// Child processes are this test binary re-executed in a role (see
+// internal/testkit); their parameters come in these env variables.
 const (
-	childEnv       = "LOCKSTEP_PERSIST_CHILD"
 	childDirEnv    = "LOCKSTEP_PERSIST_DIR"
 	childIDsEnv    = "LOCKSTEP_PERSIST_IDS"    // comma-separated session IDs
 	childNEnv      = "LOCKSTEP_PERSIST_N"      // iterations
@@ -36,7 +32,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if role := os.Getenv(childEnv); role != "" {
+	if role := testkit.Role(); role != "" {
 		if err := runChild(role); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(3)
@@ -48,6 +44,9 @@ func TestMain(m *testing.M) {
 
 // runChild plays one role in a cross-process test.
 func runChild(role string) error {
+	if role == "exhausted" {
+		return runExhausted(os.Getenv(childDirEnv), strings.Split(os.Getenv(childIDsEnv), ","))
+	}
 	d, err := persist.OpenDir(os.Getenv(childDirEnv), persist.DirConfig{})
 	if err != nil {
 		return err
@@ -178,76 +177,18 @@ func saveCounter(l persist.Lock, v uint64, sync bool) error {
 	return l.Save(persist.Record{Created: now, Expires: now.Add(time.Hour), Data: binary.BigEndian.AppendUint64(nil, v)}, sync)
 }
 
-// child is a running child process.
-type child struct {
-	cmd    *exec.Cmd
-	stdout *bufio.Scanner
-	stdin  io.WriteCloser
-	stderr *strings.Builder
-}
-
-// startChild re-executes the test binary in role with env added.
-func startChild(t *testing.T, role, dir string, ids []string, env ...string) *child {
+// startChild re-executes the test binary in role on dir and ids, with env
+// added; the child is killed when t ends if it is still running.
+func startChild(t *testing.T, role, dir string, ids []string, env ...string) *testkit.Child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+role, childDirEnv+"="+dir, childIDsEnv+"="+strings.Join(ids, ","))
-	cmd.Env = append(cmd.Env, env...)
-	c := &child{cmd: cmd, stderr: new(strings.Builder)}
-	cmd.Stderr = c.stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.stdout = bufio.NewScanner(out)
-	if c.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return c
-}
-
-// line reads the child's next line of output.
-func (c *child) line(t *testing.T) string {
-	t.Helper()
-	if !c.stdout.Scan() {
-		t.Fatalf("child ended early: %v; stderr: %s", c.stdout.Err(), c.stderr)
-	}
-	return c.stdout.Text()
-}
-
-// wait waits for the child and fails the test if it did not succeed.
-func (c *child) wait(t *testing.T) {
-	t.Helper()
-	_ = c.stdin.Close()
-	for c.stdout.Scan() {
-	}
-	if err := c.cmd.Wait(); err != nil {
-		t.Errorf("child %v: %v; stderr: %s", c.cmd.Env[len(os.Environ()):], err, c.stderr)
-	}
+	return testkit.StartT(t, role, append([]string{childDirEnv + "=" + dir, childIDsEnv + "=" + strings.Join(ids, ",")}, env...)...)
 }
 
 // newID returns a session ID as the engine makes them.
-func newID() string {
-	var b [32]byte
-	for i := range b {
-		b[i] = byte(rand.Uint32())
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
+func newID() string { return testkit.NewID() }
 
 // keyOf is the file-name key of a session ID.
-func keyOf(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
-}
+func keyOf(id string) string { return testkit.Key(id) }
 
 func openDir(t *testing.T, dir string) *persist.Dir {
 	t.Helper()

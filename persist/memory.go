@@ -2,14 +2,10 @@ package persist
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 )
-
-// errReleased is returned by the methods of a Lock that was already released.
-var errReleased = errors.New("persist: lock already released")
 
 // Memory is a Store that keeps records in the process's memory. It serialises
 // access within the process only and loses everything when the process ends.
@@ -134,7 +130,7 @@ type memLock struct {
 
 func (l *memLock) Load() (Record, error) {
 	if l.released {
-		return Record{}, errReleased
+		return Record{}, ErrReleased
 	}
 	l.m.mu.Lock()
 	rec, ok := l.m.records[l.id]
@@ -142,12 +138,14 @@ func (l *memLock) Load() (Record, error) {
 	if !ok {
 		return Record{}, ErrNotFound
 	}
+	// The caller owns what Load returns; the stored bytes stay as saved.
+	rec.Data = append([]byte(nil), rec.Data...)
 	return rec, nil
 }
 
 func (l *memLock) Save(rec Record, _ bool) error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	// The caller may reuse its buffer; the stored bytes are never modified.
 	rec.Data = append([]byte(nil), rec.Data...)
@@ -159,7 +157,7 @@ func (l *memLock) Save(rec Record, _ bool) error {
 
 func (l *memLock) Delete() error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	l.m.mu.Lock()
 	delete(l.m.records, l.id)
@@ -169,7 +167,7 @@ func (l *memLock) Delete() error {
 
 func (l *memLock) Quarantine(cause error) error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	if err := l.Delete(); err != nil {
 		return err
@@ -179,7 +177,7 @@ func (l *memLock) Quarantine(cause error) error {
 
 func (l *memLock) Release() error {
 	if l.released {
-		return errReleased
+		return ErrReleased
 	}
 	l.released = true
 	<-l.slot.ch

@@ -1,3 +1,8 @@
+//go:build unix
+
+// Cross-process tests: flock semantics between real processes and a real
+// kill -9, which these tests rely on as Unix provides them.
+
 package persist_test
 
 import (
@@ -10,10 +15,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
@@ -23,13 +31,13 @@ func TestProcessesIncrement(t *testing.T) {
 	const procs, n = 4, 150
 	dir, id := t.TempDir(), newID()
 	markers := t.TempDir()
-	var children []*child
+	var children []*testkit.Child
 	for range procs {
 		children = append(children, startChild(t, "incr", dir, []string{id},
 			childNEnv+"="+strconv.Itoa(n), childMarkerEnv+"="+markers))
 	}
 	for _, c := range children {
-		c.wait(t)
+		assert.NoError(t, c.Wait())
 	}
 	l := lock(t, openDir(t, dir), id)
 	defer l.Release()
@@ -51,7 +59,7 @@ func TestProcessHandOver(t *testing.T) {
 	c := startChild(t, "holder", dir, ids)
 	var lat []time.Duration
 	for _, id := range ids {
-		if got := c.line(t); got != "held" {
+		if got := c.Line(t); got != "held" {
 			t.Fatalf("child said %q, want held", got)
 		}
 		start := time.Now()
@@ -64,7 +72,7 @@ func TestProcessHandOver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.wait(t)
+	require.NoError(t, c.Wait())
 	slices.Sort(lat)
 	median, worst := lat[len(lat)/2], lat[len(lat)-1]
 	t.Logf("cross-process hand-over of an idle session, %d rounds: median %v, p90 %v, worst %v",
@@ -97,16 +105,18 @@ func TestProcessKilledWhileWriting(t *testing.T) {
 			}
 		}
 		for range 1 + rand.IntN(20) {
-			ack(c.line(t))
+			ack(c.Line(t))
 		}
 		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
-		if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
+		require.NoError(t, c.Kill())
+		for {
+			line, err := c.ReadLine()
+			if err != nil {
+				break
+			}
+			ack(line)
 		}
-		for c.stdout.Scan() {
-			ack(c.stdout.Text())
-		}
-		_ = c.cmd.Wait()
+		_ = c.Wait()
 
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -151,7 +161,7 @@ func TestProcessKilledWhileWriting(t *testing.T) {
 func TestProcessSweepNeverBreaksALiveLock(t *testing.T) {
 	dir, id := t.TempDir(), newID()
 	c := startChild(t, "hold", dir, []string{id})
-	if got := c.line(t); got != "held" {
+	if got := c.Line(t); got != "held" {
 		t.Fatalf("child said %q, want held", got)
 	}
 	lockPath := filepath.Join(dir, "session-"+keyOf(id)+".lock")
@@ -183,7 +193,7 @@ func TestProcessSweepNeverBreaksALiveLock(t *testing.T) {
 	if err != nil || !os.SameFile(before, after) {
 		t.Fatalf("the held lock file was removed or replaced: %v", err)
 	}
-	c.wait(t) // closes its stdin: it releases
+	require.NoError(t, c.Wait()) // closes its stdin: it releases
 	l := lock(t, other, id)
 	l.Release()
 	// Now it is an orphan, and goes.
@@ -237,13 +247,13 @@ func TestProcessesWithSweeper(t *testing.T) {
 			sweeps++
 		}
 	}()
-	var children []*child
+	var children []*testkit.Child
 	for range procs {
 		children = append(children, startChild(t, "incr", dir, ids,
 			childNEnv+"="+strconv.Itoa(n), childMarkerEnv+"="+markers, childDeleteEnv+"=7"))
 	}
 	for _, c := range children {
-		c.wait(t)
+		assert.NoError(t, c.Wait())
 	}
 	close(stop)
 	wg.Wait()

@@ -43,6 +43,10 @@ func (e *CorruptError) Is(target error) bool {
 // drop what it holds, release the Lock and lock again.
 var ErrLockLost = errors.New("persist: lock lost (lock file removed or replaced)")
 
+// ErrReleased is returned by every method of a Lock that was already
+// released (by Release, Delete or Quarantine); the call does nothing.
+var ErrReleased = errors.New("persist: lock already released")
+
 // Record is the stored form of one session. The store treats Data as opaque.
 type Record struct {
 	Created time.Time // when the session was created
@@ -69,6 +73,11 @@ func (r Record) Expired(now time.Time) bool {
 //     wanted (when it is not nil) from a goroutine of its own, without any of
 //     the store's locks held; the holder should release the lock soon.
 //     wanted may be called more than once and after Release; it must not block.
+//   - Save does not retain rec.Data once it returns, and the Data that Load
+//     returns belongs to the caller: neither side's later changes to those
+//     bytes reach the other. A Record round-trips as saved: Created and
+//     Expires (to the nanosecond, compared with time.Time.Equal), Owner
+//     and Data.
 //   - IDs reaching a Store have been validated by the caller; a store may
 //     still reject IDs it cannot represent.
 //   - Sweep removes what has expired at now and whatever litter the store
@@ -105,8 +114,8 @@ type Lock interface {
 	// decoded by the caller (cause says why), and releases the lock.
 	// It returns a *CorruptError describing where the record went.
 	Quarantine(cause error) error
-	// Release releases the lock; the record stays. Calling Release, Delete
-	// or Quarantine on a released Lock returns an error and does nothing.
+	// Release releases the lock; the record stays. Every method of a
+	// released Lock returns an error matching ErrReleased and does nothing.
 	Release() error
 }
 

@@ -1,0 +1,334 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/httpadapter"
+)
+
+type point struct{ X, Y int }
+
+func (p point) String() string { return fmt.Sprintf("(%d,%d)", p.X, p.Y) }
+
+// typed runs fn in a turn of a fresh session holding the values given.
+// The turn is rolled back, so the values need not be encodable.
+func typed(t *testing.T, values map[string]any, fn func(s *engine.Session)) {
+	t.Helper()
+	e := newEngine(t, nil, engine.Config{})
+	id := mustCreate(t, e)
+	errUndo := errors.New("undo")
+	err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+		for k, v := range values {
+			s.Set(k, v)
+		}
+		fn(s)
+		return errUndo
+	})
+	if !errors.Is(err, errUndo) {
+		t.Fatalf("Do: got %v, want %v", err, errUndo)
+	}
+}
+
+func TestGet(t *testing.T) {
+	values := map[string]any{
+		"int":   7,
+		"str":   "seven",
+		"point": point{1, 2},
+		"ptr":   &point{3, 4},
+		"nil":   nil,
+		"list":  []string{"a"},
+	}
+	check := func(t *testing.T, name string, got, want any, ok, wantOK bool) {
+		t.Helper()
+		if ok != wantOK || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: got %v, %v; want %v, %v", name, got, ok, want, wantOK)
+		}
+	}
+	typed(t, values, func(s *engine.Session) {
+		n, ok := engine.Get[int](s, "int")
+		check(t, "Get[int](int)", n, 7, ok, true)
+		str, ok := engine.Get[string](s, "str")
+		check(t, "Get[string](str)", str, "seven", ok, true)
+		p, ok := engine.Get[point](s, "point")
+		check(t, "Get[point](point)", p, point{1, 2}, ok, true)
+		pp, ok := engine.Get[*point](s, "ptr")
+		check(t, "Get[*point](ptr)", pp, &point{3, 4}, ok, true)
+		st, ok := engine.Get[fmt.Stringer](s, "point")
+		check(t, "Get[fmt.Stringer](point)", st, "(1,2)", ok, true)
+		l, ok := engine.Get[[]string](s, "list")
+		check(t, "Get[[]string](list)", l, []string{"a"}, ok, true)
+		a, ok := engine.Get[any](s, "nil")
+		check(t, "Get[any](nil)", a, nil, ok, true)
+
+		// Wrong types and missing keys: the zero value and false.
+		n64, ok := engine.Get[int64](s, "int") // an int is not an int64
+		check(t, "Get[int64](int)", n64, int64(0), ok, false)
+		n, ok = engine.Get[int](s, "str")
+		check(t, "Get[int](str)", n, 0, ok, false)
+		pp, ok = engine.Get[*point](s, "point") // a value is not a pointer
+		if pp != nil || ok {
+			t.Errorf("Get[*point](point): got %v, %v; want nil, false", pp, ok)
+		}
+		pp, ok = engine.Get[*point](s, "nil") // an untyped nil is no *point
+		if pp != nil || ok {
+			t.Errorf("Get[*point](nil): got %v, %v; want nil, false", pp, ok)
+		}
+		st, ok = engine.Get[fmt.Stringer](s, "int")
+		check(t, "Get[fmt.Stringer](int)", st, nil, ok, false)
+		str, ok = engine.Get[string](s, "missing")
+		check(t, "Get[string](missing)", str, "", ok, false)
+		a, ok = engine.Get[any](s, "missing")
+		check(t, "Get[any](missing)", a, nil, ok, false)
+
+		if got := s.Len(); got != len(values) {
+			t.Errorf("Len after Gets: got %d, want %d", got, len(values))
+		}
+	})
+}
+
+func TestPop(t *testing.T) {
+	typed(t, map[string]any{"flash": "saved", "n": 3}, func(s *engine.Session) {
+		if got, ok := engine.Pop[string](s, "flash"); got != "saved" || !ok {
+			t.Errorf("first Pop: got %q, %v; want saved, true", got, ok)
+		}
+		if got, ok := engine.Pop[string](s, "flash"); got != "" || ok {
+			t.Errorf("second Pop: got %q, %v; want \"\", false", got, ok)
+		}
+		if _, ok := s.Get("flash"); ok {
+			t.Error("flash still in the session after Pop")
+		}
+	})
+}
+
+func TestPopWrongTypeKeepsValue(t *testing.T) {
+	typed(t, map[string]any{"n": 3}, func(s *engine.Session) {
+		if got, ok := engine.Pop[string](s, "n"); got != "" || ok {
+			t.Errorf("Pop[string](int): got %q, %v; want \"\", false", got, ok)
+		}
+		if v, ok := s.Get("n"); v != 3 || !ok {
+			t.Errorf("after a Pop of the wrong type: got %v, %v; want 3, true (kept)", v, ok)
+		}
+		if got, ok := engine.Pop[int](s, "n"); got != 3 || !ok {
+			t.Errorf("Pop[int](int): got %d, %v; want 3, true", got, ok)
+		}
+		if got, ok := engine.Pop[int](s, "missing"); got != 0 || ok {
+			t.Errorf("Pop[int](missing): got %d, %v; want 0, false", got, ok)
+		}
+		if s.Len() != 0 {
+			t.Errorf("keys left: %v, want none", s.Keys())
+		}
+	})
+}
+
+// A Pop in a turn that fails or panics is undone with the rest of the
+// turn: the flash is there for the next request. A Pop in a turn that
+// succeeds is written to the store.
+func TestPopRollback(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := engine.Open(dir, engine.Config{SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() }) // after the Close below: a no-op
+	id := mustCreate(t, e)
+	set(t, e, id, "flash", "saved")
+
+	err = e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+		if _, ok := engine.Pop[string](s, "flash"); !ok {
+			t.Error("Pop in the failing turn found nothing")
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Do: got %v, want %v", err, errBoom)
+	}
+	if got := get(t, e, id, "flash"); got != "saved" {
+		t.Fatalf("after a failed turn: flash %v, want saved (Pop rolled back)", got)
+	}
+
+	func() {
+		defer func() {
+			if r := recover(); r != errBoom {
+				t.Errorf("recovered %v, want %v", r, errBoom)
+			}
+		}()
+		e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+			engine.Pop[string](s, "flash")
+			panic(errBoom)
+		})
+	}()
+	if got := get(t, e, id, "flash"); got != "saved" {
+		t.Fatalf("after a panicking turn: flash %v, want saved (Pop rolled back)", got)
+	}
+
+	// A nested Do that fails undoes its own Pop only.
+	err = e.Do(ctx, id, func(ctx context.Context, s *engine.Session) error {
+		s.Set("seen", true)
+		inner := e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+			engine.Pop[string](s, "flash")
+			return errBoom
+		})
+		if !errors.Is(inner, errBoom) {
+			t.Errorf("nested Do: got %v, want %v", inner, errBoom)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, e, id, "flash"); got != "saved" {
+		t.Fatalf("after a failed nested turn: flash %v, want saved", got)
+	}
+
+	var got string
+	err = e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+		got, _ = engine.Pop[string](s, "flash")
+		return nil
+	})
+	if err != nil || got != "saved" {
+		t.Fatalf("Pop: got %q, %v; want saved, nil", got, err)
+	}
+	// Reopened, the directory holds what was committed: no flash.
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := engine.Open(dir, engine.Config{SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e2.Close() })
+	if got := get(t, e2, id, "flash"); got != nil {
+		t.Errorf("after reopening: flash %v, want none (the Pop was committed)", got)
+	}
+	if got := get(t, e2, id, "seen"); got != true {
+		t.Errorf("after reopening: seen %v, want true", got)
+	}
+}
+
+// flashers is how many requests race for one flash message.
+const flashers = 20
+
+// Of concurrent turns that Pop one flash, exactly one gets it.
+func TestPopFlashConcurrent(t *testing.T) {
+	e := newEngine(t, nil, engine.Config{})
+	id := mustCreate(t, e)
+	for round := range 5 {
+		set(t, e, id, "flash", fmt.Sprint("saved ", round))
+		start := make(chan struct{})
+		seen := make(chan string, flashers)
+		var wg sync.WaitGroup
+		for range flashers {
+			wg.Go(func() {
+				<-start
+				err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+					if msg, ok := engine.Pop[string](s, "flash"); ok {
+						seen <- msg
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(seen)
+		var got []string
+		for msg := range seen {
+			got = append(got, msg)
+		}
+		if want := fmt.Sprint("saved ", round); len(got) != 1 || got[0] != want {
+			t.Fatalf("round %d: flash seen by %d turns (%q), want exactly one (%q)", round, len(got), got, want)
+		}
+	}
+}
+
+// The same through HTTP: of 20 concurrent requests of one session, in
+// either locking mode and with either store, exactly one shows the flash.
+func TestPopFlashConcurrentHTTP(t *testing.T) {
+	stores := map[string]func(t *testing.T) *engine.Engine{
+		"memory": func(t *testing.T) *engine.Engine { return newEngine(t, nil, engine.Config{}) },
+		"dir": func(t *testing.T) *engine.Engine {
+			e, err := engine.Open(t.TempDir(), engine.Config{SweepInterval: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := e.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+			return e
+		},
+	}
+	for name, open := range stores {
+		for _, mode := range []httpadapter.Locking{httpadapter.Implicit, httpadapter.Explicit} {
+			t.Run(name+"/"+mode.String(), func(t *testing.T) {
+				e := open(t)
+				id := mustCreate(t, e)
+				set(t, e, id, "flash", "saved")
+				h := httpadapter.Middleware(e, httpadapter.Config{Locking: mode})(
+					http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						var msg string
+						err := httpadapter.Do(r, func(_ context.Context, s *engine.Session) error {
+							msg, _ = engine.Pop[string](s, "flash")
+							return nil
+						})
+						if err != nil {
+							httpadapter.Error(w, r, err)
+							return
+						}
+						fmt.Fprint(w, msg)
+					}))
+				srv := httptest.NewServer(h)
+				defer srv.Close()
+
+				start := make(chan struct{})
+				bodies := make(chan string, flashers)
+				var wg sync.WaitGroup
+				for range flashers {
+					wg.Go(func() {
+						<-start
+						req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+						req.AddCookie(&http.Cookie{Name: httpadapter.DefaultCookieName, Value: id})
+						resp, err := srv.Client().Do(req)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						defer resp.Body.Close()
+						b, err := io.ReadAll(resp.Body)
+						if err != nil || resp.StatusCode != http.StatusOK {
+							t.Errorf("status %d: %s (%v)", resp.StatusCode, b, err)
+						}
+						bodies <- string(b)
+					})
+				}
+				close(start)
+				wg.Wait()
+				close(bodies)
+				shown := 0
+				for b := range bodies {
+					if b == "saved" {
+						shown++
+					} else if b != "" {
+						t.Errorf("body %q, want saved or nothing", b)
+					}
+				}
+				if shown != 1 {
+					t.Errorf("flash shown %d times in %d requests, want exactly once", shown, flashers)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/httpadapter"
+)
+
+// requireBrowserEnv, set to 1, makes a missing browser a failure (CI).
+const requireBrowserEnv = "LOCKSTEP_REQUIRE_BROWSER"
+
+// browserTimeout bounds the whole browser test, browser start included.
+const browserTimeout = 60 * time.Second
+
+// startBrowser starts a headless Chromium with a fresh profile, stopped when
+// the test ends, and returns its first tab. Without chromium in PATH it
+// skips the test, or fails it when requireBrowserEnv is 1.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exe, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv(requireBrowserEnv) == "1" {
+			t.Fatalf("no chromium in PATH, and %s=1: %v", requireBrowserEnv, err)
+		}
+		t.Skipf("skipped: no chromium in PATH (apt-get install chromium; %s=1 makes this a failure)", requireBrowserEnv)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelTab() // closes the browser and waits for its process
+		cancelAlloc()
+		cancel()
+	})
+	require.NoError(t, chromedp.Do(tab), "starting chromium")
+	return tab
+}
+
+// TestBrowser drives the application from a real browser, as its users
+// meet it: login, flash, concurrent fetch() calls, the cookie as stored,
+// and a cross-origin form.
+func TestBrowser(t *testing.T) {
+	tab := startBrowser(t)
+	srv, eng := serveApp(t)
+
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(sel)))
+		require.NoError(t, err, "text of %s", sel)
+		return s
+	}
+	present := func(sel string) bool {
+		t.Helper()
+		ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) !== null", sel)))
+		require.NoError(t, err)
+		return ok
+	}
+
+	// Log in: a form POST, a redirect, and the flash, once.
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(srv.URL+"/")))
+	assert.Equal(t, "1", text("#visits"))
+	require.NoError(t, chromedp.Do(tab, chromedp.SendKeys(chromedp.ID("name"), "ann")))
+	resp, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.ID("login")))
+	require.NoError(t, err)
+	require.EqualValues(t, http.StatusOK, resp.Status, "login, after the redirect: %s", resp.URL)
+	assert.Equal(t, "ann", text("#user"))
+	assert.Equal(t, "Welcome, ann.", text("#flash"))
+	require.NoError(t, chromedp.Do(tab, chromedp.Reload()))
+	assert.Equal(t, "ann", text("#user"))
+	assert.False(t, present("#flash"), "the flash is shown again after a reload")
+	assert.Equal(t, "3", text("#visits"))
+
+	// The session cookie, as the browser stored it.
+	cookies, err := chromedp.Call(tab, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL}})
+	require.NoError(t, err)
+	var cookie *network.Cookie
+	for _, c := range cookies.Cookies {
+		if c.Name == httpadapter.DefaultCookieName {
+			cookie = c
+		}
+	}
+	require.NotNil(t, cookie, "no session cookie in the browser: %v", cookies.Cookies)
+	assert.True(t, cookie.HTTPOnly, "HttpOnly")
+	assert.Equal(t, network.CookieSameSiteLax, cookie.SameSite)
+	assert.Equal(t, "/", cookie.Path)
+	assert.False(t, cookie.Secure, "Secure on plain HTTP")
+	assert.False(t, cookie.Session, "a browser-session cookie, want Max-Age")
+	expires := time.Unix(int64(cookie.Expires), 0)
+	assert.WithinDuration(t, time.Now().Add(idleTimeout), expires, time.Minute, "cookie expiry")
+	id := cookie.Value
+
+	// 20 increments at once, with fetch() from the page: none lost.
+	before := serverVisits(t, eng, id)
+	answers, err := chromedp.Run(tab, chromedp.Evaluate[[]int]("increment(20)", chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	want := make([]int, 20)
+	for i := range want {
+		want[i] = before + 1 + i
+	}
+	assert.Equal(t, want, answers, "the counter values the 20 fetch() calls answered")
+	assert.Equal(t, before+20, serverVisits(t, eng, id), "the counter in the session")
+	assert.Equal(t, fmt.Sprint(before+20), text("#visits"))
+
+	// A form on another origin (same site: another port of 127.0.0.1, so
+	// SameSite=Lax sends the cookie) posts to /logout: refused.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><form method=post action="%s/logout"><button id=attack>win a prize</button></form>`, srv.URL)
+	}))
+	defer evil.Close()
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(evil.URL)))
+	resp, err = chromedp.RunResponse(tab, chromedp.Click(chromedp.ID("attack")))
+	require.NoError(t, err)
+	assert.EqualValues(t, http.StatusForbidden, resp.Status, "cross-origin POST /logout")
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(srv.URL+"/")))
+	assert.Equal(t, "ann", text("#user"), "logged out by another origin's form")
+
+	// Log out: the cookie is gone from the browser.
+	resp, err = chromedp.RunResponse(tab, chromedp.Click(chromedp.ID("logout")))
+	require.NoError(t, err)
+	require.EqualValues(t, http.StatusOK, resp.Status)
+	assert.True(t, present("#login"), "the login form after logout")
+	cookies, err = chromedp.Call(tab, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL}})
+	require.NoError(t, err)
+	for _, c := range cookies.Cookies {
+		assert.NotEqual(t, id, c.Value, "the destroyed session's cookie is still in the browser")
+	}
+}
+
+// serverVisits reads the visit counter of session id in the engine.
+func serverVisits(t *testing.T, eng *engine.Engine, id string) int {
+	t.Helper()
+	var n int
+	err := eng.Do(context.Background(), id, func(ctx context.Context, s *engine.Session) error {
+		n, _ = engine.Get[int](s, keyVisits)
+		return nil
+	})
+	require.NoError(t, err)
+	return n
+}

@@ -1,0 +1,96 @@
+// Command app is a small web application on lockstep sessions. It shows
+// what a real application does with them:
+//
+//   - a visit counter, shown on the home page and incremented by fetch()
+//     calls from it: requests of one session that overlap lose nothing;
+//   - a login that regenerates the session ID, and a logout that destroys
+//     the session;
+//   - a flash message ("Welcome, ann.") taken with engine.Pop, so that it
+//     is shown exactly once, however many requests race for it;
+//   - cross-origin protection on every form and fetch (Go's
+//     http.CrossOriginProtection);
+//   - /session, the values of this session;
+//   - /debug/vars, the engine's counters with expvar;
+//   - /slow and /slow-implicit, which show what the locking modes do to
+//     concurrent requests of one session.
+//
+// Run it from the examples module:
+//
+//	go -C examples run ./app -addr 127.0.0.1:8080 -dir /tmp/lockstep-example
+//
+// Then open http://127.0.0.1:8080/. Sessions are files in -dir (by default
+// lockstep-example in the system's temporary directory). The server stops
+// cleanly on SIGINT or SIGTERM, saving the sessions in memory.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/lockstep-go/lockstep/engine"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	dir := flag.String("dir", filepath.Join(os.TempDir(), "lockstep-example"), "directory of the session files")
+	work := flag.Duration("work", 2*time.Second, "how long the slow pages work")
+	flag.Parse()
+	if err := run(*addr, *dir, *work); err != nil {
+		fmt.Fprintln(os.Stderr, "app:", err)
+		os.Exit(1)
+	}
+}
+
+// idleTimeout is how long a session lives unused, and its cookie's Max-Age.
+const idleTimeout = 30 * time.Minute
+
+func run(addr, dir string, work time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	eng, err := engine.Open(dir, engine.Config{IdleTimeout: idleTimeout})
+	if err != nil {
+		return err
+	}
+	defer eng.Close() // after the server has stopped: saves what is in memory
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           newHandler(eng, work),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	slog.Info("app: serving", "url", "http://"+ln.Addr().String()+"/", "sessions", dir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("app: shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := eng.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,18 @@
+// Package testkit holds what the tests of several lockstep packages share:
+// the child-process harness that re-executes the running binary in a role
+// (for real cross-process tests: separate flock owners, separate watchers,
+// a real kill -9), the file names the file store derives from a session ID,
+// and session IDs in the engine's form.
+//
+// A package whose tests start children checks Role first in its TestMain:
+//
+//	func TestMain(m *testing.M) {
+//		if role := testkit.Role(); role != "" {
+//			os.Exit(runChild(role)) // never returns to the tests
+//		}
+//		goleak.VerifyTestMain(m)
+//	}
+//
+// Everything here is safe for concurrent use. A Child must be ended with
+// Wait, Stop or Kill followed by Wait; StartT does that when the test ends.
+package testkit

@@ -1,0 +1,91 @@
+package testkit_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/lockstep-go/lockstep/internal/testkit"
+)
+
+func TestMain(m *testing.M) {
+	if role := testkit.Role(); role != "" {
+		os.Exit(runChild(role))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// runChild plays the roles of the tests below.
+func runChild(role string) int {
+	switch role {
+	case "echo": // says hello, then echoes each line until stdin ends
+		fmt.Println("hello", os.Getenv("TESTKIT_NAME"))
+		in := bufio.NewScanner(os.Stdin)
+		for in.Scan() {
+			fmt.Println(in.Text())
+		}
+		return 0
+	case "fail":
+		fmt.Fprintln(os.Stderr, "something broke")
+		return 3
+	case "hang": // ignores stdin's end
+		fmt.Println("hanging")
+		time.Sleep(time.Hour) // (a bare select{} would die as a deadlock)
+	}
+	return 2
+}
+
+func TestChildRoundTrip(t *testing.T) {
+	c := testkit.StartT(t, "echo", "TESTKIT_NAME=kit")
+	assert.Equal(t, "hello kit", c.Line(t))
+	require.NoError(t, c.Send("ping"))
+	assert.Equal(t, "ping", c.Line(t))
+	require.NoError(t, c.Wait())
+	_, err := c.ReadLine()
+	assert.Error(t, err, "ReadLine after the child ended")
+}
+
+func TestChildFailureCarriesStderr(t *testing.T) {
+	c := testkit.StartT(t, "fail")
+	err := c.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 3, exit.ExitCode())
+	assert.Contains(t, err.Error(), "something broke")
+	assert.Equal(t, err, c.Wait(), "a second Wait")
+}
+
+func TestChildKillAndStop(t *testing.T) {
+	c := testkit.StartT(t, "hang")
+	assert.Equal(t, "hanging", c.Line(t))
+	require.NoError(t, c.Kill())
+	var exit *exec.ExitError
+	if assert.ErrorAs(t, c.Wait(), &exit, "Wait after Kill") {
+		assert.Equal(t, -1, exit.ExitCode(), "exit code of a killed child")
+	}
+
+	c = testkit.StartT(t, "hang")
+	assert.Equal(t, "hanging", c.Line(t))
+	if assert.ErrorAs(t, c.Stop(10*time.Millisecond), &exit, "Stop of a child that does not end") {
+		assert.Equal(t, -1, exit.ExitCode(), "exit code of a child Stop killed")
+	}
+}
+
+func TestNames(t *testing.T) {
+	// SHA-256 of "abc", the FIPS 180-2 test vector.
+	const key = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	assert.Equal(t, key, testkit.Key("abc"))
+	assert.Equal(t, filepath.Join("d", "session-"+key), testkit.RecordPath("d", "abc"))
+	assert.Equal(t, filepath.Join("d", "session-"+key+".lock"), testkit.LockPath("d", "abc"))
+	id := testkit.NewID()
+	assert.Len(t, id, 43)
+	assert.NotEqual(t, id, testkit.NewID())
+}

@@ -1,0 +1,48 @@
+package persist
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Key returns the name a store gives the session id: the lowercase hex
+// SHA-256 of the ID. Stores name sessions by key so that a listing, a file
+// name or a log line never shows a live session ID; operators address
+// stored sessions by key.
+func Key(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// Info describes a stored session without its values.
+type Info struct {
+	Key     string    // the session's key (see [Key])
+	Owner   string    // Record.Owner; "" for none
+	Created time.Time // Record.Created
+	Expires time.Time // Record.Expires; zero for never
+	Bytes   int64     // size of the stored record
+	Locked  bool      // held by a holder (an engine) when it was listed
+}
+
+// Inspector is implemented by stores whose sessions can be found and read
+// without their IDs: by operators (cmd/lockstep) and by the engine's
+// Engine.DestroyOwner. persist.Memory and persist.Dir implement it.
+//
+// Contract, in addition to the Store's:
+//   - Sessions calls fn once for each stored session whose owner is owner
+//     (every session when owner is ""), in no particular order, without
+//     taking or waiting for any lock; it stops at fn's first error and
+//     returns it. Sessions saved or deleted while it runs may or may not be
+//     seen. Records that do not decode are skipped (and not moved aside).
+//   - Inspect reads the record of key without locking: a snapshot for
+//     display, which may be stale by the time it returns. It returns an
+//     error matching ErrNotFound when there is none.
+//   - LockKey is Lock for a session known only by its key; it asks a holder
+//     to hand the session over exactly as Lock does.
+type Inspector interface {
+	Sessions(ctx context.Context, owner string, fn func(Info) error) error
+	Inspect(ctx context.Context, key string) (Record, Info, error)
+	LockKey(ctx context.Context, key string, wanted func()) (Lock, error)
+}

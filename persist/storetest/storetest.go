@@ -1,0 +1,668 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/persist"
+)
+
+// Waits of the suite: brief is how long a Lock that must not succeed is
+// given; defaultPatience is how long the suite waits for what must happen,
+// unless Patience says otherwise.
+const (
+	brief           = 50 * time.Millisecond
+	defaultPatience = 10 * time.Second
+)
+
+// Option changes what Run checks, for a store that declares a property.
+type Option func(*config)
+
+type config struct {
+	handsOver bool
+	noOwner   bool
+	patience  time.Duration
+}
+
+// HandsOver declares that the store calls the wanted callback of a held
+// Lock when another Lock of the same store waits for its session, as
+// persist.Dir does (through its directory watcher). Run then checks that
+// it does. Without HandsOver, Run checks only that a store works with a
+// nil wanted, which is all persist.Memory promises.
+func HandsOver() Option { return func(c *config) { c.handsOver = true } }
+
+// WithoutOwner declares that the store does not keep Record.Owner yet; Run
+// then compares records without it. A store that keeps the whole contract
+// does not need it.
+func WithoutOwner() Option { return func(c *config) { c.noOwner = true } }
+
+// Patience sets how long Run waits for what must happen (a hand-over, a
+// Lock that must succeed, a Sweep that must not wait) before it fails the
+// subtest; the default is 10 s. A store that talks to a slow server may
+// need more.
+func Patience(d time.Duration) Option { return func(c *config) { c.patience = d } }
+
+// Run checks the persist.Store contract on stores returned by open, which
+// must return a new, empty store each time it is called. Each rule is a
+// subtest; a store that breaks one fails it. See the package doc for what
+// is checked.
+func Run(t *testing.T, open func(t *testing.T) persist.Store, opts ...Option) {
+	t.Helper()
+	s := &suite{open: open, cfg: config{patience: defaultPatience}}
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	for _, c := range []struct {
+		name string
+		fn   func(t *testing.T)
+	}{
+		{"LoadMissing", s.loadMissing},
+		{"SaveLoad", s.saveLoad},
+		{"DataNotShared", s.dataNotShared},
+		{"Exclusion", s.exclusion},
+		{"ContextEnds", s.contextEnds},
+		{"ConcurrentIncrements", s.concurrentIncrements},
+		{"IndependentSessions", s.independentSessions},
+		{"Delete", s.delete},
+		{"Quarantine", s.quarantine},
+		{"Released", s.released},
+		{"Destroy", s.destroy},
+		{"Regenerate", s.regenerate},
+		{"Sweep", s.sweep},
+		{"SweepSparesHeldLock", s.sweepSparesHeldLock},
+		{"Wanted", s.wanted},
+		{"Close", s.close},
+	} {
+		t.Run(c.name, c.fn)
+	}
+}
+
+type suite struct {
+	open func(t *testing.T) persist.Store
+	cfg  config
+}
+
+// store opens a store that is closed when t ends.
+func (s *suite) store(t *testing.T) persist.Store {
+	t.Helper()
+	st := s.open(t)
+	require.NotNil(t, st, "open returned a nil Store")
+	t.Cleanup(func() { assert.NoError(t, st.Close(), "Close") })
+	return st
+}
+
+// newID returns a session ID in the engine's form.
+func newID() string { return testkit.NewID() }
+
+// lock takes the lock of id, failing t if that takes longer than the patience.
+func (s *suite) lock(t *testing.T, st persist.Store, id string) persist.Lock {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
+	defer cancel()
+	l, err := st.Lock(ctx, id, nil)
+	require.NoError(t, err, "Lock")
+	require.NotNil(t, l, "Lock returned a nil Lock and no error")
+	return l
+}
+
+// lockBriefly tries to lock id for a brief moment; it returns the error,
+// releasing the Lock if it got one.
+func lockBriefly(st persist.Store, id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), brief)
+	defer cancel()
+	l, err := st.Lock(ctx, id, nil)
+	if l != nil {
+		_ = l.Release()
+	}
+	return err
+}
+
+// assertExcluded checks that id cannot be locked now.
+func assertExcluded(t *testing.T, st persist.Store, id string) {
+	t.Helper()
+	assert.ErrorIs(t, lockBriefly(st, id), context.DeadlineExceeded, "a second Lock of a held session: got %v, want it to wait until its context ends")
+}
+
+// record returns a record with every field set, data as its Data.
+func record(data string) persist.Record {
+	now := time.Now()
+	return persist.Record{
+		Created: now.Add(-time.Minute),
+		Expires: now.Add(time.Hour),
+		Owner:   "user-42",
+		Data:    []byte(data),
+	}
+}
+
+// assertRecord checks that got is want as the contract says it round-trips.
+func (s *suite) assertRecord(t *testing.T, want, got persist.Record) {
+	t.Helper()
+	assert.True(t, want.Created.Equal(got.Created), "Created: got %v, want %v", got.Created, want.Created)
+	assert.True(t, want.Expires.Equal(got.Expires), "Expires: got %v, want %v", got.Expires, want.Expires)
+	if !s.cfg.noOwner {
+		assert.Equal(t, want.Owner, got.Owner, "Owner")
+	}
+	assert.True(t, bytes.Equal(want.Data, got.Data), "Data: got %q, want %q", got.Data, want.Data)
+}
+
+// load locks id, loads its record and releases it.
+func (s *suite) load(t *testing.T, st persist.Store, id string) (persist.Record, error) {
+	t.Helper()
+	l := s.lock(t, st, id)
+	defer func() { assert.NoError(t, l.Release(), "Release") }()
+	return l.Load()
+}
+
+// save locks id, saves rec and releases it.
+func (s *suite) save(t *testing.T, st persist.Store, id string, rec persist.Record) {
+	t.Helper()
+	l := s.lock(t, st, id)
+	require.NoError(t, l.Save(rec, false), "Save")
+	require.NoError(t, l.Release(), "Release")
+}
+
+// assertNotFound checks that id has no record.
+func (s *suite) assertNotFound(t *testing.T, st persist.Store, id string) {
+	t.Helper()
+	_, err := s.load(t, st, id)
+	assert.ErrorIs(t, err, persist.ErrNotFound, "Load")
+}
+
+// async runs fn on a goroutine of its own; the returned function waits for
+// it, failing t if it takes longer than the patience. If it does, the wait
+// calls unstick (if any; it should make fn return) and waits on: the suite
+// never leaves a goroutine behind.
+func (s *suite) async(t *testing.T, what string, fn func()) (wait func(unstick ...func())) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	return func(unstick ...func()) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(s.cfg.patience):
+			t.Errorf("%s did not return within %v", what, s.cfg.patience)
+			for _, f := range unstick {
+				f()
+			}
+			<-done
+		}
+	}
+}
+
+// A session without a record can be locked; Load reports ErrNotFound, and
+// not ErrCorrupt.
+func (s *suite) loadMissing(t *testing.T) {
+	st := s.store(t)
+	l := s.lock(t, st, newID())
+	_, err := l.Load()
+	assert.ErrorIs(t, err, persist.ErrNotFound, "Load of a session never saved")
+	assert.NotErrorIs(t, err, persist.ErrCorrupt, "Load of a session never saved")
+	assert.NoError(t, l.Release(), "Release")
+}
+
+// Save replaces the record; it round-trips whole and outlives the Lock.
+func (s *suite) saveLoad(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	l := s.lock(t, st, id)
+	first, second := record("first"), record("second")
+	second.Owner = ""
+	require.NoError(t, l.Save(first, false), "Save")
+	got, err := l.Load()
+	require.NoError(t, err, "Load after Save")
+	s.assertRecord(t, first, got)
+
+	require.NoError(t, l.Save(second, true), "Save with sync")
+	got, err = l.Load()
+	require.NoError(t, err, "Load after the second Save")
+	s.assertRecord(t, second, got)
+	require.NoError(t, l.Release(), "Release")
+
+	got, err = s.load(t, st, id)
+	require.NoError(t, err, "Load under a new Lock")
+	s.assertRecord(t, second, got)
+
+	// The zero record: no times, no owner, no data.
+	other := newID()
+	s.save(t, st, other, persist.Record{})
+	got, err = s.load(t, st, other)
+	require.NoError(t, err, "Load of a zero record")
+	assert.True(t, got.Created.IsZero(), "Created: got %v, want the zero time", got.Created)
+	assert.True(t, got.Expires.IsZero(), "Expires: got %v, want the zero time (never)", got.Expires)
+	assert.Empty(t, got.Owner, "Owner")
+	assert.Empty(t, got.Data, "Data")
+}
+
+// Save does not keep the caller's bytes, and Load hands out bytes of the
+// caller's own.
+func (s *suite) dataNotShared(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	rec := record("original")
+	l := s.lock(t, st, id)
+	require.NoError(t, l.Save(rec, false), "Save")
+	copy(rec.Data, "XXXXXXXX") // the caller reuses its buffer
+	got, err := l.Load()
+	require.NoError(t, err, "Load")
+	assert.Equal(t, "original", string(got.Data), "Data after the caller changed the saved buffer")
+	copy(got.Data, "YYYYYYYY")
+	got, err = l.Load()
+	require.NoError(t, err, "Load")
+	assert.Equal(t, "original", string(got.Data), "Data after the caller changed a loaded buffer")
+	require.NoError(t, l.Release(), "Release")
+}
+
+// A held Lock excludes every other Lock of its session until it is
+// released; the waiter then sees what the holder saved.
+func (s *suite) exclusion(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	holder := s.lock(t, st, id)
+	assertExcluded(t, st, id)
+
+	var (
+		got    persist.Record
+		gotErr error
+	)
+	wait := s.async(t, "a Lock waiting for a released session", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
+		defer cancel()
+		l, err := st.Lock(ctx, id, nil)
+		if err != nil {
+			gotErr = err
+			return
+		}
+		got, gotErr = l.Load()
+		gotErr = errors.Join(gotErr, l.Release())
+	})
+	want := record("saved by the holder")
+	require.NoError(t, holder.Save(want, false), "Save")
+	require.NoError(t, holder.Release(), "Release")
+	wait()
+	require.NoError(t, gotErr, "the waiter's Lock and Load")
+	s.assertRecord(t, want, got)
+}
+
+// A Lock that gives up waiting returns an error matching its context's
+// error and no Lock, and leaves the session as it was.
+func (s *suite) contextEnds(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	holder := s.lock(t, st, id)
+
+	ctx, cancel := context.WithTimeout(context.Background(), brief)
+	l, err := st.Lock(ctx, id, nil)
+	cancel()
+	assert.Nil(t, l, "Lock that timed out returned a Lock")
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "Lock past its deadline")
+
+	ctx, cancel = context.WithCancel(context.Background())
+	var cancelled error
+	wait := s.async(t, "a cancelled Lock", func() {
+		l, err := st.Lock(ctx, id, nil)
+		if l != nil {
+			_ = l.Release()
+			err = errors.New("got the Lock of a held session")
+		}
+		cancelled = err
+	})
+	cancel()
+	wait()
+	assert.ErrorIs(t, cancelled, context.Canceled, "Lock whose context was cancelled")
+	assert.ErrorIs(t, cancelled, ctx.Err(), "Lock whose context was cancelled")
+
+	// The waiters that gave up left nothing behind: the holder still
+	// holds, and the session can be locked once it releases.
+	require.NoError(t, holder.Save(record("v"), false), "Save by the holder after waiters gave up")
+	require.NoError(t, holder.Release(), "Release")
+	l = s.lock(t, st, id)
+	assert.NoError(t, l.Release(), "Release")
+}
+
+// Goroutines that increment counters under their Locks lose no update,
+// and never find anyone else inside.
+func (s *suite) concurrentIncrements(t *testing.T) {
+	const workers, each = 8, 40
+	st := s.store(t)
+	ids := []string{newID(), newID()}
+	var inside [2]atomic.Int32
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			errs <- increments(st, ids, &inside, w, each, s.cfg.patience)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	var total uint64
+	for _, id := range ids {
+		rec, err := s.load(t, st, id)
+		require.NoError(t, err, "Load of a counter")
+		require.Len(t, rec.Data, 8, "counter record")
+		total += binary.BigEndian.Uint64(rec.Data)
+	}
+	assert.Equal(t, uint64(workers*each), total, "increments counted (lost updates)")
+}
+
+func increments(st persist.Store, ids []string, inside *[2]atomic.Int32, w, n int, patience time.Duration) error {
+	for i := range n {
+		k := (w + i) % len(ids)
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		l, err := st.Lock(ctx, ids[k], nil)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if others := inside[k].Add(1) - 1; others != 0 {
+			_ = l.Release()
+			return fmt.Errorf("%d other holders inside a locked session", others)
+		}
+		var v uint64
+		rec, err := l.Load()
+		switch {
+		case errors.Is(err, persist.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			v = binary.BigEndian.Uint64(rec.Data)
+		}
+		runtime.Gosched() // invite another goroutine in, should the Lock let it
+		rec = record("")
+		rec.Data = binary.BigEndian.AppendUint64(nil, v+1)
+		err = l.Save(rec, false)
+		inside[k].Add(-1)
+		if err := errors.Join(err, l.Release()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Locks of different sessions do not exclude each other.
+func (s *suite) independentSessions(t *testing.T) {
+	st := s.store(t)
+	a := s.lock(t, st, newID())
+	b := s.lock(t, st, newID()) // fails after the patience if a excluded it
+	assert.NoError(t, a.Release(), "Release")
+	assert.NoError(t, b.Release(), "Release")
+}
+
+// Delete removes the record and releases the Lock; deleting a session
+// without a record is no error.
+func (s *suite) delete(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	s.save(t, st, id, record("doomed"))
+	l := s.lock(t, st, id)
+	require.NoError(t, l.Delete(), "Delete")
+	s.assertNotFound(t, st, id) // and Delete released the lock
+
+	l = s.lock(t, st, newID())
+	assert.NoError(t, l.Delete(), "Delete of a session without a record")
+}
+
+// Quarantine moves the record aside, releases the Lock, and reports a
+// *CorruptError that matches ErrCorrupt, ErrNotFound and the cause.
+func (s *suite) quarantine(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	s.save(t, st, id, record("does not decode"))
+	l := s.lock(t, st, id)
+	cause := errors.New("storetest: the caller could not decode the data")
+	err := l.Quarantine(cause)
+	var ce *persist.CorruptError
+	require.ErrorAs(t, err, &ce, "Quarantine")
+	assert.ErrorIs(t, err, persist.ErrCorrupt, "Quarantine")
+	assert.ErrorIs(t, err, persist.ErrNotFound, "Quarantine")
+	assert.ErrorIs(t, err, cause, "Quarantine")
+	s.assertNotFound(t, st, id) // and Quarantine released the lock
+}
+
+// Every method of a released Lock returns ErrReleased and changes
+// nothing, however the Lock was released.
+func (s *suite) released(t *testing.T) {
+	for _, end := range []struct {
+		name    string
+		release func(l persist.Lock) error
+		remains bool // the record survives the release
+	}{
+		{"Release", persist.Lock.Release, true},
+		{"Delete", persist.Lock.Delete, false},
+		{"Quarantine", func(l persist.Lock) error {
+			if err := l.Quarantine(errors.New("storetest: quarantined")); !errors.Is(err, persist.ErrCorrupt) {
+				return fmt.Errorf("quarantine: got %v, want a *CorruptError", err)
+			}
+			return nil
+		}, false},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			st := s.store(t)
+			id := newID()
+			want := record("before the release")
+			l := s.lock(t, st, id)
+			require.NoError(t, l.Save(want, false), "Save")
+			require.NoError(t, end.release(l), end.name)
+
+			_, err := l.Load()
+			assert.ErrorIs(t, err, persist.ErrReleased, "Load of a released Lock")
+			assert.ErrorIs(t, l.Save(record("after the release"), false), persist.ErrReleased, "Save of a released Lock")
+			assert.ErrorIs(t, l.Release(), persist.ErrReleased, "Release of a released Lock")
+			assert.ErrorIs(t, l.Delete(), persist.ErrReleased, "Delete of a released Lock")
+			assert.ErrorIs(t, l.Quarantine(errors.New("again")), persist.ErrReleased, "Quarantine of a released Lock")
+
+			got, err := s.load(t, st, id)
+			if !end.remains {
+				assert.ErrorIs(t, err, persist.ErrNotFound, "Load after %s and calls on the released Lock", end.name)
+				return
+			}
+			require.NoError(t, err, "Load after Release and calls on the released Lock")
+			s.assertRecord(t, want, got)
+		})
+	}
+}
+
+// Destroy, as the engine does it: the holder deletes the record. A Lock
+// that was waiting meanwhile finds no record: it cannot resurrect the
+// session.
+func (s *suite) destroy(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	s.save(t, st, id, record("destroyed while another waits"))
+	wanted := make(chan struct{}, 1)
+	holder, err := st.Lock(context.Background(), id, func() { notify(wanted) })
+	require.NoError(t, err, "Lock")
+
+	var waiterErr error
+	wait := s.async(t, "a Lock waiting for a destroyed session", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
+		defer cancel()
+		l, err := st.Lock(ctx, id, nil)
+		if err != nil {
+			waiterErr = err
+			return
+		}
+		_, waiterErr = l.Load()
+		_ = l.Release()
+	})
+	if s.cfg.handsOver { // then the waiter is known to be waiting
+		select {
+		case <-wanted:
+		case <-time.After(s.cfg.patience):
+			t.Errorf("wanted not called within %v", s.cfg.patience)
+		}
+	}
+	require.NoError(t, holder.Delete(), "Delete")
+	wait()
+	assert.ErrorIs(t, waiterErr, persist.ErrNotFound, "Load by a Lock that waited while the session was deleted")
+}
+
+// Regenerate, as the engine does it: holding the old session, save its
+// record under a new ID, then delete the old one. The old ID is dead, the
+// new one has the data.
+func (s *suite) regenerate(t *testing.T) {
+	st := s.store(t)
+	oldID, nextID := newID(), newID()
+	want := record("moves to the new ID")
+	s.save(t, st, oldID, want)
+
+	old := s.lock(t, st, oldID)
+	rec, err := old.Load()
+	require.NoError(t, err, "Load")
+	fresh := s.lock(t, st, nextID) // a second session while holding the first
+	require.NoError(t, fresh.Save(rec, false), "Save under the new ID")
+	require.NoError(t, old.Delete(), "Delete of the old ID")
+	require.NoError(t, fresh.Release(), "Release")
+
+	s.assertNotFound(t, st, oldID)
+	got, err := s.load(t, st, nextID)
+	require.NoError(t, err, "Load of the new ID")
+	s.assertRecord(t, want, got)
+}
+
+// Sweep removes records expired at the time it is given, keeps the rest,
+// and skips a locked expired record (Busy) without waiting for it.
+func (s *suite) sweep(t *testing.T) {
+	st := s.store(t)
+	base := time.Now()
+	at := func(d time.Duration, data string) persist.Record {
+		r := record(data)
+		r.Created, r.Expires = base, base.Add(d)
+		return r
+	}
+	expired, later, never, locked := newID(), newID(), newID(), newID()
+	neverRec := record("never expires")
+	neverRec.Expires = time.Time{}
+	laterRec := at(3*time.Hour, "expires later")
+	s.save(t, st, expired, at(time.Hour, "expired"))
+	s.save(t, st, later, laterRec)
+	s.save(t, st, never, neverRec)
+	lockedRec := at(time.Hour, "expired but locked")
+	s.save(t, st, locked, lockedRec)
+	held := s.lock(t, st, locked)
+
+	now := base.Add(2 * time.Hour)
+	var (
+		rep persist.SweepReport
+		err error
+	)
+	wait := s.async(t, "Sweep with an expired session locked", func() {
+		rep, err = st.Sweep(context.Background(), now)
+	})
+	wait(func() { _ = held.Release() }) // Sweep must not wait for it
+	require.NoError(t, err, "Sweep")
+	assert.Equal(t, 1, rep.Expired, "Expired in %+v", rep)
+	assert.GreaterOrEqual(t, rep.Busy, 1, "Busy in %+v", rep)
+
+	s.assertNotFound(t, st, expired)
+	for _, c := range []struct {
+		id  string
+		rec persist.Record
+	}{{later, laterRec}, {never, neverRec}} {
+		got, err := s.load(t, st, c.id)
+		if assert.NoError(t, err, "Load of an unexpired record after Sweep") {
+			s.assertRecord(t, c.rec, got)
+		}
+	}
+	got, err := held.Load()
+	require.NoError(t, err, "Load through a Lock held during Sweep")
+	s.assertRecord(t, lockedRec, got)
+	require.NoError(t, held.Release(), "Release")
+
+	rep, err = st.Sweep(context.Background(), now)
+	require.NoError(t, err, "second Sweep")
+	assert.Equal(t, 1, rep.Expired, "Expired in the second Sweep once the lock was released: %+v", rep)
+	s.assertNotFound(t, st, locked)
+}
+
+// A Lock held on a session without a record (as the engine holds a
+// session it is creating) survives Sweep: it still excludes others, and
+// its Save is kept.
+func (s *suite) sweepSparesHeldLock(t *testing.T) {
+	st := s.store(t)
+	id := newID()
+	held := s.lock(t, st, id)
+	_, err := st.Sweep(context.Background(), time.Now().Add(time.Hour))
+	require.NoError(t, err, "Sweep")
+	assertExcluded(t, st, id)
+	want := record("saved after the Sweep")
+	require.NoError(t, held.Save(want, false), "Save through a Lock held during Sweep")
+	require.NoError(t, held.Release(), "Release")
+	got, err := s.load(t, st, id)
+	require.NoError(t, err, "Load")
+	s.assertRecord(t, want, got)
+}
+
+// A store that hands over calls the holder's wanted when another Lock
+// waits; the waiter gets the session once the holder releases.
+func (s *suite) wanted(t *testing.T) {
+	if !s.cfg.handsOver {
+		t.Skip("the store does not declare HandsOver")
+	}
+	st := s.store(t)
+	id := newID()
+	wanted := make(chan struct{}, 1)
+	holder, err := st.Lock(context.Background(), id, func() { notify(wanted) })
+	require.NoError(t, err, "Lock")
+
+	var waiterErr error
+	wait := s.async(t, "a Lock whose holder was asked to hand over", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
+		defer cancel()
+		l, err := st.Lock(ctx, id, nil)
+		if err == nil {
+			err = l.Release()
+		}
+		waiterErr = err
+	})
+	select {
+	case <-wanted:
+	case <-time.After(s.cfg.patience):
+		t.Errorf("wanted not called within %v while another Lock waited", s.cfg.patience)
+	}
+	require.NoError(t, holder.Release(), "Release")
+	wait()
+	assert.NoError(t, waiterErr, "the waiter's Lock after the hand-over")
+}
+
+// notify sends on a channel of capacity 1 without blocking: wanted must
+// not block, and may be called more than once.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Close leaves a held Lock valid until it is released.
+func (s *suite) close(t *testing.T) {
+	st := s.open(t)
+	require.NotNil(t, st, "open returned a nil Store")
+	l := s.lock(t, st, newID())
+	require.NoError(t, st.Close(), "Close")
+	want := record("saved after Close")
+	assert.NoError(t, l.Save(want, false), "Save through a Lock held across Close")
+	got, err := l.Load()
+	if assert.NoError(t, err, "Load through a Lock held across Close") {
+		s.assertRecord(t, want, got)
+	}
+	assert.NoError(t, l.Release(), "Release after Close")
+}
