@@ -13,20 +13,19 @@ import (
 	"github.com/lockstep-go/lockstep/persist/storetest"
 )
 
-// Memory keeps the Store contract; it is in-process only, so nobody needs
-// it to hand sessions over.
+// Memory keeps the Store contract and can be inspected; it is in-process
+// only, so nobody needs it to hand sessions over.
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) persist.Store { return persist.NewMemory() })
 }
 
-// Dir keeps the Store contract and hands sessions over. The record format
-// of this version has no room for Owner (WithoutOwner).
+// Dir keeps the Store contract, hands sessions over and can be inspected.
 func TestDirStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) persist.Store {
 		d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})
 		require.NoError(t, err)
 		return d
-	}, storetest.HandsOver(), storetest.WithoutOwner())
+	}, storetest.HandsOver())
 }
 
 func TestMemoryLen(t *testing.T) {
