@@ -45,3 +45,10 @@ func decodeValues(data []byte) (map[string]any, error) {
 	}
 	return values, nil
 }
+
+// DecodeValues decodes the Data of a stored record (persist.Record.Data)
+// into a session's values, as the engine does when it activates a session.
+// It is for tools that read stored sessions without their IDs, such as
+// cmd/lockstep's show. Values of custom types decode only in a program that
+// registered them with gob.Register, as in the program that stored them.
+func DecodeValues(data []byte) (map[string]any, error) { return decodeValues(data) }
