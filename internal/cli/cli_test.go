@@ -271,7 +271,7 @@ func TestRmHeld(t *testing.T) {
 			require.NoError(t, err)
 			r := f.run(t, "-timeout", "50ms", "rm", a1)
 			assert.Equal(t, 1, r.code)
-			assert.Contains(t, r.err, "lock "+a1+": ")
+			assert.Contains(t, r.err, "session "+a1+" is held and was not handed over within -timeout 50ms")
 			assert.Contains(t, r.err, "context deadline exceeded")
 			assert.Equal(t, 1, strings.Count(r.err, "\n"), "one line: %q", r.err)
 			rec, err := l.Load()

@@ -168,6 +168,9 @@ func destroy(ctx context.Context, e *env, key string, keep func(persist.Record) 
 	defer cancel()
 	l, err := e.store.LockKey(lctx, key, nil)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return false, fmt.Errorf("session %s is held and was not handed over within -timeout %v: %w", key, e.timeout, err)
+		}
 		return false, fmt.Errorf("lock %s: %w", key, err)
 	}
 	rec, err := l.Load()

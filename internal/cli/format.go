@@ -135,7 +135,7 @@ func printRecord(w io.Writer, now time.Time, info persist.Info, rec persist.Reco
 	}
 	locked := "no"
 	if info.Locked {
-		locked = "yes (held by a live engine)"
+		locked = "yes"
 	}
 	fmt.Fprintf(w, "key       %s\nowner     %s\ncreated   %s\nexpires   %s\nbytes     %d\nlocked    %s\n",
 		info.Key, owner, textTime(rec.Created, "-"), expires, info.Bytes, locked)
