@@ -17,8 +17,15 @@ import (
 const cookieName = "session_id"
 
 // benchApp is the application every system serves in the HTTP workloads.
-// work is the handler's "work" between reading and writing the counter.
-func benchApp(work time.Duration) App {
+// work is the handler's "work" between reading and writing the counter;
+// the time each work actually took (the sleep and the wake-up after it) is
+// added to worked, in nanoseconds.
+func benchApp(work time.Duration, worked *atomic.Int64) App {
+	sleep := func() {
+		t0 := time.Now()
+		time.Sleep(work)
+		worked.Add(int64(time.Since(t0)))
+	}
 	return func(r *http.Request, s Values) string {
 		switch r.URL.Path {
 		case "/read": // read-only
@@ -29,12 +36,12 @@ func benchApp(work time.Duration) App {
 			return itoa(n)
 		case "/slow": // CherryPy's concurrency test: read, work, write
 			n := counter(s)
-			time.Sleep(work)
+			sleep()
 			s.Set(counterKey, n+1)
 			return itoa(n + 1)
 		case "/add": // lost-updates: as /slow, and add a key of the request's own
 			n := counter(s)
-			time.Sleep(work)
+			sleep()
 			s.Set(counterKey, n+1)
 			s.Set("key-"+r.URL.Query().Get("k"), true)
 			return itoa(n + 1)
@@ -99,25 +106,30 @@ func (c *client) getInt(ctx context.Context, path, cookie string) (int, error) {
 	return strconv.Atoi(strings.Fields(body + " x")[0])
 }
 
-// serve starts a loopback server for inst running benchApp.
-func serve(inst Instance, work time.Duration) *httptest.Server {
-	return httptest.NewServer(inst.Handler(benchApp(work)))
+// A served system is one instance behind a loopback server running
+// benchApp, and a client for it.
+type served struct {
+	*client
+	worked atomic.Int64 // nanoseconds the app spent working (benchApp)
+	stop   func()
 }
 
-// serveSystem opens the system called name, serves it on loopback and
-// returns a client with conns connections to it; done undoes it all.
-func (e *env) serveSystem(name string, conns int) (c *client, done func(), err error) {
+// serveSystem opens the system called name, serves it on loopback with a
+// client of conns connections; stop undoes it all.
+func (e *env) serveSystem(name string, conns int) (*served, error) {
 	inst, _, closeInst, err := e.open(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	srv := serve(inst, e.p.Work)
-	c = newClient(srv.URL, conns)
-	return c, func() {
-		c.close()
+	s := &served{}
+	srv := httptest.NewServer(inst.Handler(benchApp(e.p.Work, &s.worked)))
+	s.client = newClient(srv.URL, conns)
+	s.stop = func() {
+		s.client.close()
 		srv.Close()
 		closeInst()
-	}, nil
+	}
+	return s, nil
 }
 
 // newSessions creates n sessions through the server (a first /write each,
@@ -142,11 +154,11 @@ func (c *client) newSessions(ctx context.Context, n int) ([]string, error) {
 // on one session and spread over ManySessions sessions.
 func runHTTP(path string) func(context.Context, *env, string) error {
 	return func(ctx context.Context, e *env, name string) error {
-		c, done, err := e.serveSystem(name, e.p.HTTPClients)
+		c, err := e.serveSystem(name, e.p.HTTPClients)
 		if err != nil {
 			return err
 		}
-		defer done()
+		defer c.stop()
 
 		for _, m := range []struct {
 			metric   string
