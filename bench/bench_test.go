@@ -233,6 +233,31 @@ func TestSystemsChart(t *testing.T) {
 	}
 }
 
+// TestOverhead checks that overhead averages the gaps between one work and
+// the next, leaving out the largest 5% (here the one preempted gap of 21).
+func TestOverhead(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	var spans []workSpan
+	at := t0
+	for i := range 21 {
+		gap := 10 * time.Microsecond
+		if i == 7 {
+			gap = 50 * time.Millisecond
+		}
+		at = at.Add(gap)
+		spans = append(spans, workSpan{start: at, end: at.Add(time.Millisecond)})
+		at = at.Add(time.Millisecond)
+	}
+	// Shuffled: overhead orders the spans by start.
+	spans[3], spans[11] = spans[11], spans[3]
+	if got := overhead(spans); got != 10 {
+		t.Errorf("overhead = %v µs, want 10", got)
+	}
+	if got := overhead(spans[:1]); got != 0 {
+		t.Errorf("overhead of one span = %v, want 0", got)
+	}
+}
+
 func TestMedian(t *testing.T) {
 	for _, tc := range []struct {
 		in   []float64

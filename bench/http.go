@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,13 +19,13 @@ const cookieName = "session_id"
 
 // benchApp is the application every system serves in the HTTP workloads.
 // work is the handler's "work" between reading and writing the counter;
-// the time each work actually took (the sleep and the wake-up after it) is
-// added to worked, in nanoseconds.
-func benchApp(work time.Duration, worked *atomic.Int64) App {
+// when each work began and ended (the sleep and the wake-up after it) is
+// recorded in log.
+func benchApp(work time.Duration, log *workLog) App {
 	sleep := func() {
 		t0 := time.Now()
 		time.Sleep(work)
-		worked.Add(int64(time.Since(t0)))
+		log.add(t0, time.Now())
 	}
 	return func(r *http.Request, s Values) string {
 		switch r.URL.Path {
@@ -50,6 +51,29 @@ func benchApp(work time.Duration, worked *atomic.Int64) App {
 		}
 		return ""
 	}
+}
+
+// A workLog records when each request's work began and ended. It is safe
+// for concurrent use.
+type workLog struct {
+	mu    sync.Mutex
+	spans []workSpan
+}
+
+// A workSpan is one request's work.
+type workSpan struct{ start, end time.Time }
+
+func (l *workLog) add(start, end time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.spans = append(l.spans, workSpan{start, end})
+}
+
+// all returns the spans recorded so far.
+func (l *workLog) all() []workSpan {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.spans)
 }
 
 // client is a keep-alive HTTP client for one loopback server. It keeps no
@@ -110,8 +134,8 @@ func (c *client) getInt(ctx context.Context, path, cookie string) (int, error) {
 // benchApp, and a client for it.
 type served struct {
 	*client
-	worked atomic.Int64 // nanoseconds the app spent working (benchApp)
-	stop   func()
+	work workLog // the app's work (benchApp)
+	stop func()
 }
 
 // serveSystem opens the system called name, serves it on loopback with a
@@ -122,7 +146,7 @@ func (e *env) serveSystem(name string, conns int) (*served, error) {
 		return nil, err
 	}
 	s := &served{}
-	srv := httptest.NewServer(inst.Handler(benchApp(e.p.Work, &s.worked)))
+	srv := httptest.NewServer(inst.Handler(benchApp(e.p.Work, &s.work)))
 	s.client = newClient(srv.URL, conns)
 	s.stop = func() {
 		s.client.close()

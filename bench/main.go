@@ -5,7 +5,7 @@
 // targets (docs/benchmarks.md).
 //
 //	go -C bench run .              # full run, several minutes
-//	go -C bench run . -quick       # under a minute on 2 cores
+//	go -C bench run . -quick       # about 2 minutes on 2 cores
 //	go -C bench run . -smoke       # one iteration of everything, for CI
 //	go -C bench run . -json out.json -systems-svg systems.svg -svg targets.svg
 //	go -C bench run . -only do-read,lost-updates -systems lockstep,scs-memstore
@@ -30,7 +30,7 @@ func main() {
 		os.Exit(childMain())
 	}
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	quick := fs.Bool("quick", false, "shorter measurements: under a minute on 2 cores")
+	quick := fs.Bool("quick", false, "shorter measurements: about 2 minutes on 2 cores")
 	smoke := fs.Bool("smoke", false, "one iteration of everything (for CI): a few seconds, numbers meaningless")
 	jsonFile := fs.String("json", "", "also write every result to this file as a JSON array")
 	svgFile := fs.String("svg", "", "also write an SVG chart of the targets (measured over target) to this file")
