@@ -22,10 +22,12 @@ var ErrClosed = errors.New("persist: store closed")
 // Polling bounds of a waiting Lock when no notification arrives: the first
 // retry comes after minPoll, each next one after four times as long, up to
 // maxPoll. Every wake-up costs a waiting process CPU time, so the steps are
-// few: notifications, not polls, make hand-overs fast.
+// few: notifications, not polls, make hand-overs fast. maxPoll is 32 ms so
+// that a hand-over between two processes that both run without a watcher
+// (the holder polls every 50 ms) still completes within about 100 ms.
 const (
 	minPoll = time.Millisecond
-	maxPoll = 64 * time.Millisecond
+	maxPoll = 32 * time.Millisecond
 )
 
 // refreshEvery is how often a waiting Lock touches its hand-over request

@@ -19,7 +19,8 @@ func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) persist.Store { return persist.NewMemory() })
 }
 
-// Dir keeps the Store contract, hands sessions over and can be inspected.
+// Dir keeps the Store contract, Owner included, hands sessions over and can
+// be inspected.
 func TestDirStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) persist.Store {
 		d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})

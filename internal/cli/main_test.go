@@ -11,7 +11,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if role := testkit.Role(); role != "" {
+	if role := testkit.Role(); role == "cli" {
+		os.Exit(runCLI())
+	} else if role != "" {
 		if err := runChild(role); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(3)

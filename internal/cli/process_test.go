@@ -20,7 +20,17 @@ import (
 	"github.com/lockstep-go/lockstep/persist"
 )
 
-const childDirEnv = "LOCKSTEP_CLI_DIR"
+const (
+	childDirEnv  = "LOCKSTEP_CLI_DIR"
+	childArgsEnv = "LOCKSTEP_CLI_ARGS" // the "cli" role's arguments, one a line
+)
+
+// runCLI plays the "cli" role: the command line, as cmd/lockstep runs it,
+// in a process of its own (which has registered no gob type).
+func runCLI() int {
+	args := append([]string{"-dir", os.Getenv(childDirEnv)}, strings.Split(os.Getenv(childArgsEnv), "\n")...)
+	return cli.Main(context.Background(), "lockstep", args, os.Stdout, os.Stderr, cli.Dir())
+}
 
 // runChild plays the "engine" role: an engine on the directory that runs
 // the commands it reads on stdin, one a line, and answers each on stdout:
@@ -127,4 +137,34 @@ func TestLiveEngine(t *testing.T) {
 	// drops it when it commits.)
 	assert.Regexp(t, `^`+persist.Key(bob)+`  .*  locked$`, r.lines()[0])
 	require.NoError(t, c.Wait())
+}
+
+// show decodes the value types the engine stores without registration
+// (maps, []any, time.Time) in a process that registered nothing, as
+// cmd/lockstep is.
+func TestShowCommonTypes(t *testing.T) {
+	dir := t.TempDir()
+	d, err := persist.OpenDir(dir, persist.DirConfig{})
+	require.NoError(t, err)
+	eng, err := engine.New(d, engine.Config{}) // registers the common types here
+	require.NoError(t, err)
+	require.NoError(t, eng.Close())
+	when := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+	key := put(t, d, testkit.NewID(), "gina", created, expires, encode(t, map[string]any{
+		"when": when, "prefs": map[string]any{"lang": "en"}, "tags": []any{"a", 1},
+	}))
+	require.NoError(t, d.Close())
+
+	cmd, err := testkit.Command("cli", childDirEnv+"="+dir, childArgsEnv+"=show\n"+key)
+	require.NoError(t, err)
+	out, err := cmd.Output()
+	require.NoError(t, err, "lockstep show in a process of its own")
+	for _, want := range []string{
+		"values    3\n",
+		`  prefs  map[string]interface {}  map[string]interface {}{"lang":"en"}` + "\n",
+		`  tags   []interface {}           []interface {}{"a", 1}` + "\n",
+		"  when   time.Time                2025-06-01T10:00:00Z\n",
+	} {
+		assert.Contains(t, string(out), want)
+	}
 }
