@@ -225,3 +225,24 @@ func decodeData(c Codec, data []byte) (sessionMeta, map[string]any, error) {
 	}
 	return m, values, err
 }
+
+// DecodeValues decodes the Data of a stored record (persist.Record.Data)
+// into a session's values, as the engine does when it activates a session.
+// It is for tools that read stored sessions without their IDs, such as
+// cmd/lockstep's show. Values of custom types decode only in a program that
+// registered them with gob.Register, as in the program that stored them;
+// the common types that the engine registers itself (maps, []any,
+// time.Time, ...) are registered by DecodeValues too. Data written with a
+// Config.Codec of the application's needs that codec: see DecodeValuesWith.
+func DecodeValues(data []byte) (map[string]any, error) {
+	return DecodeValuesWith(nil, data)
+}
+
+// DecodeValuesWith is DecodeValues for an engine whose Config.Codec is c
+// (nil for GobCodec). The session's own limits, stored beside its values,
+// are skipped; data written before they were stored decodes too.
+func DecodeValuesWith(c Codec, data []byte) (map[string]any, error) {
+	registerGobTypes()
+	_, values, err := decodeData(c, data)
+	return values, err
+}

@@ -190,10 +190,14 @@ func (d *Dir) Close() error {
 // wanted is also called when the Dir sees that the directory on its path was
 // removed or replaced, which loses the locks held in the old one.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
+	return d.lockKey(ctx, keyOf(id), wanted)
+}
+
+// lockKey is Lock for the session of key.
+func (d *Dir) lockKey(ctx context.Context, key string, wanted func()) (Lock, error) {
 	if d.closed.Load() {
 		return nil, ErrClosed
 	}
-	key := keyOf(id)
 	l, err := d.tryLock(key, wanted, true)
 	if l != nil || err != nil {
 		return l, err
