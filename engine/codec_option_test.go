@@ -147,3 +147,28 @@ func TestCodecOldAndForeignData(t *testing.T) {
 	assert.ErrorIs(t, err, engine.ErrNotFound)
 	assert.ErrorIs(t, err, persist.ErrCorrupt)
 }
+
+// DecodeValues and DecodeValuesWith read a stored record's values as the
+// engine wrote them, past the session's own limits.
+func TestDecodeValues(t *testing.T) {
+	for _, c := range []engine.Codec{nil, &taggedCodec{}} {
+		store := persist.NewMemory()
+		e := newEngine(t, store, engine.Config{Codec: c, MaxIdleTimeout: 24 * time.Hour})
+		id := mustCreate(t, e)
+		require.NoError(t, e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+			s.Set("n", 7)
+			s.SetIdleTimeout(time.Hour)
+			return nil
+		}))
+		rec, _, err := store.Inspect(context.Background(), persist.Key(id))
+		require.NoError(t, err)
+		values, err := engine.DecodeValuesWith(c, rec.Data)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"n": 7}, values)
+		if c == nil {
+			values, err = engine.DecodeValues(rec.Data)
+			require.NoError(t, err)
+			assert.Equal(t, map[string]any{"n": 7}, values)
+		}
+	}
+}

@@ -114,7 +114,7 @@ func TestOwnLifetime(t *testing.T) {
 // Durability, written with the stored expiry when the turn commits.
 func TestLimitsJournaledAndWritten(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newInspectingStore()
+		store := persist.NewMemory()
 		e := newEngine(t, store, engine.Config{IdleTimeout: time.Minute, MaxIdleTimeout: time.Hour, Durability: engine.OnPassivate, PassivateAfter: time.Hour, SweepInterval: -1})
 		id := mustCreate(t, e)
 		err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
@@ -128,7 +128,7 @@ func TestLimitsJournaledAndWritten(t *testing.T) {
 		assert.Equal(t, time.Minute, idle, "rolled back")
 
 		setLimits(t, e, id, time.Hour, 0)
-		rec, ok := store.record(id)
+		rec, ok := stored(t, store, id)
 		require.True(t, ok)
 		assert.Equal(t, time.Now().Add(time.Hour), rec.Expires, "the stored expiry follows at commit")
 	})

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -79,35 +78,40 @@ func TestSetOwnerRollback(t *testing.T) {
 // and a restart, and is written when the turn commits even under
 // OnPassivate.
 func TestOwnerStored(t *testing.T) {
-	for _, d := range []engine.Durability{engine.OnCommit, engine.OnPassivate} {
-		t.Run(d.String(), func(t *testing.T) {
-			store := newInspectingStore()
-			cfg := engine.Config{Durability: d, PassivateAfter: time.Hour}
-			e := newEngine(t, store, cfg)
-			id := mustCreate(t, e)
-			set(t, e, id, "n", 1)
-			setOwner(t, e, id, "alice")
-			rec, ok := store.record(id)
-			require.True(t, ok)
-			assert.Equal(t, "alice", rec.Owner, "written at commit, resident")
-
-			set(t, e, id, "n", 2) // a value alone waits for passivation under OnPassivate
-			require.NoError(t, e.Close())
-
-			e2 := newEngine(t, store, cfg)
-			assert.Equal(t, "alice", owner(t, e2, id), "after a restart")
-			assert.Equal(t, 2, get(t, e2, id, "n"))
-
-			setOwner(t, e2, id, "")
-			rec, _ = store.record(id)
-			assert.Empty(t, rec.Owner, "cleared")
-		})
+	for name, open := range inspectors(t) {
+		for _, d := range []engine.Durability{engine.OnCommit, engine.OnPassivate} {
+			t.Run(name+"/"+d.String(), func(t *testing.T) {
+				testOwnerStored(t, open(), d)
+			})
+		}
 	}
+}
+
+func testOwnerStored(t *testing.T, store persist.Store, d engine.Durability) {
+	cfg := engine.Config{Durability: d, PassivateAfter: time.Hour}
+	e := newEngine(t, store, cfg)
+	id := mustCreate(t, e)
+	set(t, e, id, "n", 1)
+	setOwner(t, e, id, "alice")
+	rec, ok := stored(t, store, id)
+	require.True(t, ok)
+	assert.Equal(t, "alice", rec.Owner, "written at commit, resident")
+
+	set(t, e, id, "n", 2) // a value alone waits for passivation under OnPassivate
+	require.NoError(t, e.Close())
+
+	e2 := newEngine(t, store, cfg)
+	assert.Equal(t, "alice", owner(t, e2, id), "after a restart")
+	assert.Equal(t, 2, get(t, e2, id, "n"))
+
+	setOwner(t, e2, id, "")
+	rec, _ = stored(t, store, id)
+	assert.Empty(t, rec.Owner, "cleared")
 }
 
 // A lazy turn's SetOwner creates the session, as its first Set does.
 func TestSetOwnerLazy(t *testing.T) {
-	store := newInspectingStore()
+	store := persist.NewMemory()
 	e := newEngine(t, store, engine.Config{})
 	turn, err := e.BeginLazy(context.Background())
 	require.NoError(t, err)
@@ -124,7 +128,12 @@ func TestSetOwnerLazy(t *testing.T) {
 // DestroyOwner destroys the owner's sessions, resident or not, and only
 // theirs; a turn queued behind the revocation gets ErrNotFound.
 func TestDestroyOwner(t *testing.T) {
-	store := newInspectingStore()
+	for name, open := range inspectors(t) {
+		t.Run(name, func(t *testing.T) { testDestroyOwner(t, open()) })
+	}
+}
+
+func testDestroyOwner(t *testing.T, store persist.Store) {
 	other := newEngine(t, store, engine.Config{})
 	e := newEngine(t, store, engine.Config{PassivateAfter: time.Hour})
 	var alice []string
@@ -171,7 +180,7 @@ func TestDestroyOwner(t *testing.T) {
 	}
 	for _, id := range alice {
 		assert.ErrorIs(t, increment(context.Background(), e, id), engine.ErrNotFound)
-		_, ok := store.record(id)
+		_, ok := stored(t, store, id)
 		assert.False(t, ok, "no record left")
 	}
 	assert.Equal(t, "bob", owner(t, e, bob))
@@ -187,7 +196,7 @@ func TestDestroyOwner(t *testing.T) {
 // revocation gets ErrNotFound.
 func TestDestroyOwnerQueuedTurns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newInspectingStore()
+		store := persist.NewMemory()
 		e := newEngine(t, store, engine.Config{PassivateAfter: time.Hour})
 		id := mustCreate(t, e)
 		setOwner(t, e, id, "alice")
@@ -221,7 +230,7 @@ func TestDestroyOwnerQueuedTurns(t *testing.T) {
 		for range cap(queued) {
 			assert.ErrorIs(t, <-queued, engine.ErrNotFound)
 		}
-		_, ok := store.record(id)
+		_, ok := stored(t, store, id)
 		assert.False(t, ok, "nothing written back")
 	})
 }
@@ -229,7 +238,7 @@ func TestDestroyOwnerQueuedTurns(t *testing.T) {
 // Called with the ctx of a turn on one of the owner's sessions,
 // DestroyOwner destroys that session inline.
 func TestDestroyOwnerInline(t *testing.T) {
-	store := newInspectingStore()
+	store := persist.NewMemory()
 	e := newEngine(t, store, engine.Config{})
 	id, other := mustCreate(t, e), mustCreate(t, e)
 	setOwner(t, e, id, "alice")
@@ -253,14 +262,14 @@ func TestDestroyOwnerInline(t *testing.T) {
 func TestDestroyOwnerChecksOwner(t *testing.T) {
 	for _, where := range []string{"other engine", "this engine"} {
 		t.Run(where, func(t *testing.T) {
-			store := newInspectingStore()
+			store := &lockKeyHook{Memory: persist.NewMemory()}
 			e := newEngine(t, store, engine.Config{})
 			id := mustCreate(t, e)
 			setOwner(t, e, id, "alice")
 			require.NoError(t, e.Close()) // not resident: DestroyOwner goes through the store
 
 			e2 := newEngine(t, store, engine.Config{PassivateAfter: time.Hour})
-			store.beforeLockKey = func() {
+			store.before = func() {
 				if where == "this engine" {
 					setOwner(t, e2, id, "bob") // and resident in e2 from now on
 					return
@@ -284,7 +293,7 @@ func TestDestroyOwnerErrors(t *testing.T) {
 	assert.ErrorIs(t, err, engine.ErrNoInspector)
 	assert.ErrorIs(t, err, errors.ErrUnsupported)
 
-	e2 := newEngine(t, newInspectingStore(), engine.Config{})
+	e2 := newEngine(t, persist.NewMemory(), engine.Config{})
 	_, err = e2.DestroyOwner(context.Background(), "")
 	assert.Error(t, err)
 	require.NoError(t, e2.Close())
@@ -292,116 +301,42 @@ func TestDestroyOwnerErrors(t *testing.T) {
 	assert.ErrorIs(t, err, engine.ErrClosed)
 }
 
-// inspectingStore is a Memory store with a persist.Inspector of its own,
-// which tracks the records saved through it.
-type inspectingStore struct {
+// stored returns the record of session id as the store holds it, read
+// without its lock.
+func stored(t testing.TB, store persist.Store, id string) (persist.Record, bool) {
+	t.Helper()
+	rec, _, err := store.(persist.Inspector).Inspect(context.Background(), persist.Key(id))
+	if errors.Is(err, persist.ErrNotFound) {
+		return persist.Record{}, false
+	}
+	require.NoError(t, err)
+	return rec, true
+}
+
+// inspectors returns the stores DestroyOwner works on, by name: a new one
+// of each kind per call.
+func inspectors(t *testing.T) map[string]func() persist.Store {
+	return map[string]func() persist.Store{
+		"memory": func() persist.Store { return persist.NewMemory() },
+		"dir": func() persist.Store {
+			d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})
+			require.NoError(t, err)
+			t.Cleanup(func() { d.Close() })
+			return d
+		},
+	}
+}
+
+// lockKeyHook is a store whose next LockKey calls before first.
+type lockKeyHook struct {
 	*persist.Memory
-	mu            sync.Mutex
-	recs          map[string]idRecord // by key
-	beforeLockKey func()              // called once by the next LockKey, if set
+	before func()
 }
 
-type idRecord struct {
-	id  string
-	rec persist.Record
-}
-
-func newInspectingStore() *inspectingStore {
-	return &inspectingStore{Memory: persist.NewMemory(), recs: map[string]idRecord{}}
-}
-
-var _ persist.Inspector = (*inspectingStore)(nil)
-
-func (s *inspectingStore) record(id string) (persist.Record, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.recs[persist.Key(id)]
-	return r.rec, ok
-}
-
-func (s *inspectingStore) Lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
-	l, err := s.Memory.Lock(ctx, id, wanted)
-	if err != nil {
-		return nil, err
+func (h *lockKeyHook) LockKey(ctx context.Context, key string, wanted func()) (persist.Lock, error) {
+	if f := h.before; f != nil {
+		h.before = nil
+		f()
 	}
-	return &inspectingLock{Lock: l, s: s, id: id}, nil
-}
-
-func (s *inspectingStore) Sessions(ctx context.Context, owner string, fn func(persist.Info) error) error {
-	s.mu.Lock()
-	var infos []persist.Info
-	for k, r := range s.recs {
-		if owner == "" || r.rec.Owner == owner {
-			infos = append(infos, persist.Info{Key: k, Owner: r.rec.Owner, Created: r.rec.Created, Expires: r.rec.Expires, Bytes: int64(len(r.rec.Data))})
-		}
-	}
-	s.mu.Unlock()
-	for _, info := range infos {
-		if err := fn(info); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
-func (s *inspectingStore) Inspect(_ context.Context, key string) (persist.Record, persist.Info, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.recs[key]
-	if !ok {
-		return persist.Record{}, persist.Info{}, persist.ErrNotFound
-	}
-	return r.rec, persist.Info{Key: key, Owner: r.rec.Owner}, nil
-}
-
-func (s *inspectingStore) LockKey(ctx context.Context, key string, wanted func()) (persist.Lock, error) {
-	s.mu.Lock()
-	r, ok := s.recs[key]
-	hook := s.beforeLockKey
-	s.beforeLockKey = nil
-	s.mu.Unlock()
-	if hook != nil {
-		hook()
-	}
-	id := r.id
-	if !ok {
-		id = key // no such session: a lock on nothing
-	}
-	return s.Lock(ctx, id, wanted)
-}
-
-type inspectingLock struct {
-	persist.Lock
-	s  *inspectingStore
-	id string
-}
-
-func (l *inspectingLock) Save(rec persist.Record, sync bool) error {
-	if err := l.Lock.Save(rec, sync); err != nil {
-		return err
-	}
-	l.s.mu.Lock()
-	l.s.recs[persist.Key(l.id)] = idRecord{id: l.id, rec: rec}
-	l.s.mu.Unlock()
-	return nil
-}
-
-func (l *inspectingLock) forget() {
-	l.s.mu.Lock()
-	delete(l.s.recs, persist.Key(l.id))
-	l.s.mu.Unlock()
-}
-
-func (l *inspectingLock) Delete() error {
-	err := l.Lock.Delete()
-	if err == nil {
-		l.forget()
-	}
-	return err
-}
-
-func (l *inspectingLock) Quarantine(cause error) error {
-	err := l.Lock.Quarantine(cause)
-	l.forget()
-	return err
+	return h.Memory.LockKey(ctx, key, wanted)
 }
