@@ -3,8 +3,10 @@
 //
 //   - a visit counter, shown on the home page and incremented by fetch()
 //     calls from it: requests of one session that overlap lose nothing;
-//   - a login that regenerates the session ID, and a logout that destroys
-//     the session;
+//   - a login that regenerates the session ID and makes the user the
+//     session's owner, a logout that destroys the session, and "log out
+//     everywhere" and "password changed", which destroy every session of
+//     the user (Engine.DestroyOwner);
 //   - a flash message ("Welcome, ann.") taken with engine.Pop, so that it
 //     is shown exactly once, however many requests race for it;
 //   - cross-origin protection on every form and fetch (Go's
