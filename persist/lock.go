@@ -18,7 +18,11 @@ type dirLock struct {
 	f        *flock.Flock
 	h        *holder
 	released bool
+	waited   bool // Lock had to wait for another holder (a hand-over)
 }
+
+// Waited reports whether Lock had to wait for another holder to release.
+func (l *dirLock) Waited() bool { return l.waited }
 
 var _ Lock = (*dirLock)(nil)
 

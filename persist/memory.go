@@ -38,7 +38,7 @@ func (m *Memory) Lock(ctx context.Context, id string, _ func()) (Lock, error) {
 	}
 	select {
 	case slot.ch <- struct{}{}:
-		return &memLock{m: m, id: id, slot: slot}, nil
+		return &memLock{m: m, id: id, slot: slot, waited: true}, nil
 	case <-ctx.Done():
 		m.unref(id, slot)
 		return nil, fmt.Errorf("persist: lock session: %w", ctx.Err())
@@ -126,7 +126,11 @@ type memLock struct {
 	id       string
 	slot     *memSlot
 	released bool
+	waited   bool // Lock had to wait for another holder
 }
+
+// Waited reports whether Lock had to wait for another holder.
+func (l *memLock) Waited() bool { return l.waited }
 
 func (l *memLock) Load() (Record, error) {
 	if l.released {
