@@ -12,11 +12,19 @@ import (
 // activate loads session id for its actor, taking the store's lock. It is
 // the actor runtime's Activate hook; ctx is bounded by LockTimeout.
 func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error) {
-	lock, err := e.lock(ctx, id, func() { e.rt.Retire(id) })
+	st := newSessionState(e, id, nil)
+	lock, err := e.lock(ctx, id, func() {
+		st.wanted.Store(true)
+		e.rt.Retire(id)
+	})
 	if err != nil {
 		return nil, err
 	}
-	rec, err := lock.Load()
+	var rec persist.Record
+	err = e.withFiles(func() (err error) {
+		rec, err = lock.Load()
+		return err
+	})
 	if errors.Is(err, persist.ErrNotFound) {
 		// Unknown, or corrupt and moved aside: leave no lock file behind.
 		lock.Delete()
@@ -35,6 +43,7 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 		if err := lock.Delete(); err != nil {
 			e.cfg.Logger.Error("engine: delete expired session", "session", redact(id), "err", err)
 		}
+		e.count.expired.Add(1)
 		return nil, notFound(id)
 	}
 	values, err := decodeValues(rec.Data)
@@ -43,12 +52,13 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 		e.logCorrupt(qerr)
 		return nil, fmt.Errorf("%w: %w", notFound(id), qerr)
 	}
-	st := newSessionState(e, id, values)
+	st.values = values
 	st.lock = lock
 	st.created = rec.Created
-	st.expires = rec.Expires
+	st.setExpires(rec.Expires, &e.cfg)
 	st.used = now
 	st.stored = true
+	e.count.activations.Add(1)
 	return st, nil
 }
 
@@ -60,22 +70,23 @@ func (e *Engine) logCorrupt(err error) {
 }
 
 // passivate saves a session's pending changes and releases its lock. It is
-// the actor runtime's Passivate hook.
+// the actor runtime's Passivate hook. A session whose lock was lost is
+// dropped without a write: another locker may own the record now.
 func (e *Engine) passivate(id string, st *sessionState) error {
 	if st.gone || st.lock == nil {
 		return nil
 	}
 	now := e.cfg.Now()
-	if !now.Before(st.deadline(&e.cfg)) {
+	if !st.lost && !now.Before(st.deadline(&e.cfg)) {
 		e.expire(st)
 		return nil
 	}
 	var err error
-	if !st.lost && (st.dirty || !st.stored || st.deadline(&e.cfg).Sub(st.expires) >= e.touchStep()) {
-		err = e.save(st)
+	if !st.lost && (st.dirty || !st.stored || st.deadline(&e.cfg).Sub(st.expires).Abs() >= e.touchStep()) {
+		err = e.save(st, true)
 		switch {
 		case st.lost: // nothing left to keep
-			e.cfg.Logger.Error("engine: session dropped: its lock was lost", "err", err)
+			e.cfg.Logger.Warn("engine: session dropped: its lock was lost", "err", err)
 			err = nil
 		case err != nil && !e.closed():
 			return err // stay resident; passivation is tried again later
@@ -83,15 +94,22 @@ func (e *Engine) passivate(id string, st *sessionState) error {
 	}
 	// When closing, a failed save is reported by Shutdown and the lock is
 	// released all the same: a process that stops must not keep it.
-	if rerr := st.lock.Release(); rerr != nil && err == nil {
+	if rerr := st.lock.Release(); rerr != nil && err == nil && !st.lost {
 		err = opError("release", id, rerr)
 	}
 	st.lock = nil
+	if !st.lost {
+		e.count.passivations.Add(1)
+		if st.wanted.Load() {
+			e.count.handOversGiven.Add(1)
+		}
+	}
 	return err
 }
 
-// touchStep is how far a session's expiry must move before passivation
-// writes it although nothing changed: reads do not cost a write each.
+// touchStep is how far a session's stored expiry must be from its deadline
+// (behind it after reads, or ahead of it by the slack of a resident
+// session's writes) before passivation writes it although nothing changed.
 func (e *Engine) touchStep() time.Duration {
 	return max(time.Second, e.cfg.IdleTimeout/64)
 }
