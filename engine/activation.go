@@ -92,18 +92,18 @@ func (e *Engine) passivate(id string, st *sessionState) error {
 			return err // stay resident; passivation is tried again later
 		}
 	}
+	if !st.lost { // counted before the release, which the next holder may see at once
+		e.count.passivations.Add(1)
+		if st.wanted.Load() {
+			e.count.handOversGiven.Add(1)
+		}
+	}
 	// When closing, a failed save is reported by Shutdown and the lock is
 	// released all the same: a process that stops must not keep it.
 	if rerr := st.lock.Release(); rerr != nil && err == nil && !st.lost {
 		err = opError("release", id, rerr)
 	}
 	st.lock = nil
-	if !st.lost {
-		e.count.passivations.Add(1)
-		if st.wanted.Load() {
-			e.count.handOversGiven.Add(1)
-		}
-	}
 	return err
 }
 
