@@ -15,6 +15,9 @@ import (
 // runChild runs a child role and returns the exit code.
 func runChild(role string) int {
 	dir, id := os.Getenv("LOCKSTEP_DIR"), os.Getenv("LOCKSTEP_ID")
+	if code, ok := runPlatformChild(role, dir); ok {
+		return code
+	}
 	n, _ := strconv.Atoi(os.Getenv("LOCKSTEP_N"))
 	lockTimeout := time.Minute
 	if d, err := time.ParseDuration(os.Getenv("LOCKSTEP_LOCK_TIMEOUT")); err == nil {

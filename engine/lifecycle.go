@@ -30,7 +30,7 @@ func (e *Engine) Create(ctx context.Context) (string, error) {
 	st.created = e.cfg.Now()
 	st.used = st.created
 	st.lock = lock
-	if err := e.save(st, false); err != nil {
+	if err := e.save(st, false, true); err != nil {
 		lock.Release()
 		return "", err
 	}
@@ -123,7 +123,7 @@ func (e *Engine) move(ctx context.Context, st *sessionState, id string, write bo
 	if write { // Regenerate: the new record exists before the old one dies
 		prev := st.lock
 		st.lock = lock
-		err := e.save(st, false)
+		err := e.save(st, false, true)
 		st.lock = prev
 		if err != nil {
 			lock.Release()

@@ -176,5 +176,3 @@ func (l *logSignal) lines() []string {
 	defer l.mu.Unlock()
 	return append([]string(nil), l.all...)
 }
-
-

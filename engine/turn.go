@@ -212,7 +212,7 @@ func (e *Engine) commit(st *sessionState, t *actor.Turn[string, *sessionState]) 
 		}
 		st.dirty = st.dirty || changed
 	default:
-		if err := e.save(st, leaving(t)); err != nil {
+		if err := e.save(st, leaving(t), true); err != nil {
 			st.rollback(0)
 			e.count.commitsFailed.Add(1)
 			return err
@@ -231,7 +231,7 @@ func (e *Engine) commit(st *sessionState, t *actor.Turn[string, *sessionState]) 
 // turn (what it read may be stale); another failure (a full disk) is
 // logged, and tried again no sooner than touchStep later.
 func (e *Engine) refresh(st *sessionState, t *actor.Turn[string, *sessionState]) error {
-	err := e.save(st, leaving(t))
+	err := e.save(st, leaving(t), true)
 	switch {
 	case err == nil:
 		e.count.refreshes.Add(1)
@@ -254,8 +254,9 @@ func leaving(t *actor.Turn[string, *sessionState]) bool {
 // save writes st's values to its lock. Nothing is written if a value does
 // not encode. With exact, the stored expiry is the session's deadline;
 // without (the session stays resident), it runs ahead of it by
-// IdleTimeout/8 (see refreshSlack).
-func (e *Engine) save(st *sessionState, exact bool) error {
+// IdleTimeout/8 (see refreshSlack). With shed, a write that runs out of
+// file descriptors passivates idle sessions and tries again (withFiles).
+func (e *Engine) save(st *sessionState, exact, shed bool) error {
 	data, err := encodeValues(st.values)
 	if err != nil {
 		return opError("save", st.id, err)
@@ -265,7 +266,12 @@ func (e *Engine) save(st *sessionState, exact bool) error {
 		expires = st.storedDeadline(&e.cfg)
 	}
 	rec := persist.Record{Created: st.created, Expires: expires, Data: data}
-	err = e.withFiles(func() error { return st.lock.Save(rec, e.cfg.Durability == OnCommitSync) })
+	write := func() error { return st.lock.Save(rec, e.cfg.Durability == OnCommitSync) }
+	if shed {
+		err = e.withFiles(write)
+	} else {
+		err = write()
+	}
 	if err != nil {
 		// A write that finds its lock file (or the directory) gone: another
 		// locker may be in. Nothing was written; drop the actor, so that the
