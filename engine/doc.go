@@ -26,6 +26,15 @@
 // sweeper deletes expired records. Regenerate moves it to a new ID and
 // Destroy deletes it; no turn queued behind them can bring the old ID back.
 //
+// A session whose store lock was lost (with the file store: its lock file
+// or directory removed or replaced behind the engine's back) is dropped from
+// memory on whichever path notices (a write, Destroy, Regenerate, expiry,
+// the store's request to let go); its next turn locks and loads it again.
+// Regenerate then fails rather than hand out a new ID while the old one can
+// still be served. Engine.Stats counts turns, waits, lock timeouts,
+// hand-overs, commits and more; docs/architecture.md shows how to publish
+// them with expvar or as Prometheus text.
+//
 // Values keep their Go types across passivation and restarts: they are
 // encoded with encoding/gob, so custom types must be registered with
 // gob.Register and have exported fields (or their own gob encoding).
