@@ -13,9 +13,17 @@ require (
 )
 
 require (
+	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/gofrs/flock v0.13.2 // indirect
+	github.com/gomodule/redigo v1.8.0
 	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/lockstep-go/lockstep/persist/redisstore v0.0.0-00010101000000-000000000000
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
+
+replace github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore

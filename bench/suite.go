@@ -74,14 +74,15 @@ var mainSystems = []string{
 
 var workloads = []workload{
 	{"do-read", mainSystems, runDo(false)},
-	{"do-write", append(slices.Clone(mainSystems), "lockstep-onpassivate"), runDo(true)},
-	{"http-read", mainSystems, runHTTP("/read")},
-	{"http-write", mainSystems, runHTTP("/write")},
-	{"contended-5x30", append(slices.Clone(mainSystems), "lockstep-onpassivate"), runContended},
-	{"lost-updates", mainSystems, runLostUpdates},
-	{"handover", []string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, runHandover},
+	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, []string{"redis-set"}), runDo(true)},
+	{"http-read", slices.Concat(mainSystems, redisNames), runHTTP("/read")},
+	{"http-write", slices.Concat(mainSystems, redisNames), runHTTP("/write")},
+	{"contended-5x30", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames), runContended},
+	{"lost-updates", slices.Concat(mainSystems, redisNames), runLostUpdates},
+	{"handover", slices.Concat([]string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, redisNames), runHandover},
 	{"memory-per-session", []string{"lockstep-memory", "lockstep", "mutex-map", "scs-memstore"}, runMemory},
 	{"activation", activationSystems, runActivation},
+	{"commit-sync", commitSystems, runCommitSync},
 }
 
 // systemByName returns the system called name, or nil.
@@ -107,7 +108,7 @@ func peerSystems() []System {
 	}
 }
 
-func allSystems() []System { return append(lockstepSystems(), peerSystems()...) }
+func allSystems() []System { return slices.Concat(lockstepSystems(), peerSystems(), redisSystems()) }
 
 // env is what workloads share during a run.
 type env struct {
@@ -154,6 +155,9 @@ func Run(ctx context.Context, p Params, log io.Writer) (*Results, error) {
 		return nil, err
 	}
 	e := &env{p: p, rs: &Results{}, log: log}
+	if needsRedis(p) {
+		defer startRedis(log)()
+	}
 	var errs []error
 	for _, wl := range workloads {
 		if p.Only != nil && !slices.Contains(p.Only, wl.name) {
@@ -170,6 +174,10 @@ func Run(ctx context.Context, p Params, log io.Writer) (*Results, error) {
 			fmt.Fprintf(log, "%-20s %-22s ", wl.name, name)
 			err := wl.run(ctx, e, name)
 			fmt.Fprintf(log, "%6.2fs", time.Since(start).Seconds())
+			if errors.Is(err, errSkip) {
+				fmt.Fprintf(log, "  %v", err)
+				err = nil
+			}
 			if err != nil {
 				err = fmt.Errorf("%s on %s: %w", wl.name, name, err)
 				fmt.Fprintf(log, "  FAILED: %v", err)

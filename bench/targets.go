@@ -100,7 +100,7 @@ func Targets(rs *Results) []Target {
 		atMost("activation + passivation, "+m.system+", vs "+m.bare, "≤ 2x", v/bare, 2, ok1 && ok2,
 			fmt.Sprintf("%.2fx (%.0f µs vs %.0f µs)", v/bare, v/1e3, bare/1e3))
 	}
-	return ts
+	return append(ts, redisTargets(rs)...)
 }
 
 func measured(ok bool, s string) string {

@@ -106,10 +106,19 @@ func (e *Engine) passivate(id string, st *sessionState) error {
 	}
 	// When closing, a failed save is reported by Shutdown and the lock is
 	// released all the same: a process that stops must not keep it.
-	if rerr := st.lock.Release(); rerr != nil && err == nil && !st.lost {
-		err = opError("release", id, rerr)
-	}
+	rerr := st.lock.Release()
 	st.lock = nil
+	if rerr != nil && !st.lost {
+		if !e.closed() {
+			// The lock is gone either way, so the state must go too: kept
+			// resident without a lock, its next turns would commit nothing.
+			e.cfg.Logger.Error("engine: session released with an error", "err", opError("release", id, rerr))
+			return err
+		}
+		if err == nil {
+			err = opError("release", id, rerr)
+		}
+	}
 	return err
 }
 

@@ -15,14 +15,21 @@ const (
 	DefaultMaxResident    = 10000 // where the descriptor limit is unknown, and the most the derived default gives
 )
 
+// MaxDuration bounds every duration of Config. A session's deadline is
+// stored as nanoseconds since 1970 in a signed 64-bit integer, which ends
+// in 2262; longer durations would overflow it (and the cookie's Max-Age),
+// and a session would be lost at its next load. A hundred years keeps
+// deadlines representable until the 22nd century.
+const MaxDuration = 100 * 365 * 24 * time.Hour
+
 // Config configures an Engine. The zero value is a working configuration.
 type Config struct {
 	// IdleTimeout expires a session this long after its last Do.
-	// Default 60 minutes.
+	// Default 60 minutes; at most MaxDuration.
 	IdleTimeout time.Duration
 
 	// Lifetime expires a session this long after Create, however busy it
-	// is. Zero means no absolute limit.
+	// is. Zero means no absolute limit; at most MaxDuration.
 	Lifetime time.Duration
 
 	// PassivateAfter is how long a resident session stays loaded (and, with
@@ -33,11 +40,13 @@ type Config struct {
 	PassivateAfter time.Duration
 
 	// LockTimeout is the longest a Do waits for its turn, in this process
-	// and across processes together. Default 10 seconds.
+	// and across processes together. Default 10 seconds; at most
+	// MaxDuration.
 	LockTimeout time.Duration
 
 	// SweepInterval is the cadence of the background sweeper. Default
-	// 5 minutes; negative disables it (Sweep can still be called).
+	// 5 minutes; negative disables it (Sweep can still be called); at most
+	// MaxDuration.
 	SweepInterval time.Duration
 
 	// MaxResident caps the number of resident sessions; past it the least
@@ -69,11 +78,13 @@ type Config struct {
 type Durability int
 
 const (
-	// OnCommit writes (atomically) a Do that changed the session before Do
-	// returns. Survives a crash of the process.
+	// OnCommit writes a Do that changed the session before Do returns
+	// (with the file store, in place into the record's spare slot: a
+	// page-cache write). Survives a crash of the process.
 	OnCommit Durability = iota
-	// OnCommitSync is OnCommit plus fsync of the file and its directory
-	// before Do returns. Survives a power loss.
+	// OnCommitSync is OnCommit plus one fdatasync before Do returns, and
+	// a sync of the directory after a file is created, renamed or removed
+	// (Destroy, Regenerate, expiry). Survives a power loss.
 	OnCommitSync
 	// OnPassivate writes only at passivation, Regenerate, Destroy and
 	// Close. A crash loses the changes made since the session was loaded.
@@ -93,27 +104,46 @@ func (d Durability) String() string {
 	return fmt.Sprintf("Durability(%d)", int(d))
 }
 
-// withDefaults validates cfg and fills in its zero fields.
-func (cfg Config) withDefaults() (Config, error) {
+// Validate reports why cfg cannot work, or nil: a negative duration
+// (other than SweepInterval, where it disables the sweeper) or
+// MaxResident, a duration longer than MaxDuration, an unknown Durability.
+// Open and New return its error.
+func (cfg Config) Validate() error {
 	for _, d := range []struct {
-		name string
-		v    time.Duration
+		name     string
+		v        time.Duration
+		negative bool // a negative value means something
 	}{
-		{"IdleTimeout", cfg.IdleTimeout},
-		{"Lifetime", cfg.Lifetime},
-		{"PassivateAfter", cfg.PassivateAfter},
-		{"LockTimeout", cfg.LockTimeout},
+		{"IdleTimeout", cfg.IdleTimeout, false},
+		{"Lifetime", cfg.Lifetime, false},
+		{"PassivateAfter", cfg.PassivateAfter, false},
+		{"LockTimeout", cfg.LockTimeout, false},
+		{"SweepInterval", cfg.SweepInterval, true},
 	} {
-		if d.v < 0 {
-			return cfg, fmt.Errorf("engine: Config.%s is negative (%v)", d.name, d.v)
+		switch {
+		case d.v < 0 && !d.negative:
+			return fmt.Errorf("engine: Config.%s is negative (%v)", d.name, d.v)
+		case d.v > MaxDuration:
+			return fmt.Errorf("engine: Config.%s is %v, more than MaxDuration (%v): deadlines would overflow the clock", d.name, d.v, MaxDuration)
 		}
 	}
 	if cfg.MaxResident < 0 {
-		return cfg, fmt.Errorf("engine: Config.MaxResident is negative (%d)", cfg.MaxResident)
+		return fmt.Errorf("engine: Config.MaxResident is negative (%d)", cfg.MaxResident)
 	}
 	if cfg.Durability < OnCommit || cfg.Durability > OnPassivate {
-		return cfg, fmt.Errorf("engine: unknown %v", cfg.Durability)
+		return fmt.Errorf("engine: Config.Durability: unknown %v", cfg.Durability)
 	}
+	return nil
+}
+
+// withDefaults validates cfg and fills in its zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	// Open and New come here first, once per engine: the codec's common
+	// types are registered before any value is encoded or decoded.
+	registerGobTypes()
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}

@@ -36,8 +36,21 @@
 // them with expvar or as Prometheus text.
 //
 // Values keep their Go types across passivation and restarts: they are
-// encoded with encoding/gob, so custom types must be registered with
-// gob.Register and have exported fields (or their own gob encoding).
+// encoded with encoding/gob. The basic types, slices of them,
+// map[string]any, []any, []map[string]any, maps from string to string,
+// int, int64, float64, bool and []string, map[int]string, map[int]int,
+// time.Time, []time.Time and time.Duration need nothing; custom types must
+// be registered with gob.Register and have exported fields (or their own
+// gob encoding). A value that cannot be encoded fails the Do that stored
+// it with an EncodeError naming its key and type, and nothing is written.
+//
+// gob does not keep pointers: it stores what a pointer points to, and a
+// loaded value (after passivation, a restart or a hand-over) has the type
+// registered for what it points to. A *int or **int comes back as an int;
+// for a custom type T, gob.Register(T{}) brings both T and *T back as T,
+// and gob.Register(&T{}) brings both back as *T. A nil pointer cannot be
+// stored; a nil value can. While the session stays resident, Get returns
+// exactly what Set stored.
 //
 // Adapters that hold a turn across a whole request use the same path in
 // pieces: [Engine.Begin] (or [Engine.BeginLazy] for a visitor without a

@@ -1,6 +1,7 @@
 package httpadapter
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,31 +10,58 @@ import (
 	"github.com/lockstep-go/lockstep/engine"
 )
 
-// cookieID returns the value of the first cookie named name, in h's Cookie
-// header lines, whose value is a well-formed session ID, and whether any
-// cookie of that name was present. Malformed values are skipped, so that a
-// stray cookie of the same name (another application's, on another path)
-// does not hide ours. It does not allocate.
-func cookieID(h http.Header, name string) (id string, present bool) {
-	for _, line := range h["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || trimSpace(k) != name {
-				continue
+// maxCookieIDs is how many well-formed session IDs one request may offer
+// in cookies of the session's name. Each costs a store lookup when it
+// names no live session; browsers send a handful at most (one per path
+// and domain that set one), so more are ignored rather than looked up.
+const maxCookieIDs = 8
+
+// cookieIDs walks, in order, the well-formed session IDs among the
+// cookies of one name in a request's Cookie header lines, without
+// allocating. Malformed values are skipped, so that a stray cookie of the
+// same name (another application's, on another path) does not hide ours.
+// The zero value has nothing to walk; start with newCookieIDs.
+type cookieIDs struct {
+	lines   []string // Cookie header lines not started yet
+	rest    string   // the rest of the current line
+	taken   int      // IDs returned so far
+	present bool     // a cookie of the name was seen, well-formed or not
+}
+
+func newCookieIDs(h http.Header) cookieIDs {
+	return cookieIDs{lines: h["Cookie"]}
+}
+
+// next returns the next well-formed ID in a cookie named name, or "" when
+// there is none left (or maxCookieIDs were returned).
+func (c *cookieIDs) next(name string) string {
+	if c.taken >= maxCookieIDs {
+		return ""
+	}
+	for {
+		if c.rest == "" {
+			if len(c.lines) == 0 {
+				return ""
 			}
-			present = true
-			v = trimSpace(v)
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if engine.ValidID(v) {
-				return v, true
-			}
+			c.rest, c.lines = c.lines[0], c.lines[1:]
+			continue
+		}
+		var part string
+		part, c.rest, _ = strings.Cut(c.rest, ";")
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || trimSpace(k) != name {
+			continue
+		}
+		c.present = true
+		v = trimSpace(v)
+		if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		if engine.ValidID(v) {
+			c.taken++
+			return v
 		}
 	}
-	return "", present
 }
 
 // trimSpace trims the spaces and tabs that may surround a cookie's name
@@ -48,14 +76,53 @@ func trimSpace(s string) string {
 	return s
 }
 
-// prepare runs when the response header is about to be written: it sets,
+// prepare runs before the first byte of the response (its header, or a
+// flush): in Implicit mode it commits the held turn, then it sets,
 // refreshes or expires the session cookie if the request touched the
-// session, and marks the header written.
-func (s *state) prepare() {
+// session, and marks the header written. If the commit fails the
+// ErrorHandler answers instead; prepare then reports false, now and on
+// every later call, and the handler's response must be dropped.
+func (s *requestState) prepare() bool {
 	if s.wroteHeader {
-		return
+		return s.failed == nil
+	}
+	if err := s.commitEarly(); err != nil {
+		s.replace(err)
+		return false
 	}
 	s.wroteHeader = true
+	s.setCookie()
+	return true
+}
+
+// commitEarly commits, before the response starts, the changes of an
+// Implicit turn. A Do still running (the handler writes from inside fn)
+// is left alone: its changes are committed when the handler returns, so
+// that fn's error can still roll them back.
+func (s *requestState) commitEarly() error {
+	if s.turn == nil || s.depth > 0 || s.a.cfg.Locking != Implicit {
+		return nil
+	}
+	return s.commit()
+}
+
+// replace answers the request with the ErrorHandler for err, a failed
+// commit, in place of the handler's response.
+func (s *requestState) replace(err error) {
+	s.wroteHeader = true
+	s.failed = err
+	s.setCookie()
+	s.a.cfg.ErrorHandler(s.rw, s.req, err)
+}
+
+// errNotSaved is what the writer returns once the response was replaced.
+func (s *requestState) errNotSaved() error {
+	return fmt.Errorf("%w: %w", ErrNotSaved, s.failed)
+}
+
+// setCookie sets, refreshes or expires the session cookie in the header
+// about to be written, if the request touched the session.
+func (s *requestState) setCookie() {
 	if !s.parsed { // the session was never touched
 		return
 	}
@@ -70,7 +137,7 @@ func (s *state) prepare() {
 	switch {
 	case id != "" && (id != s.clientID || s.used && !a.cfg.BrowserSession):
 		cookie = a.cfg.CookieName + "=" + id + a.attrs[tls]
-	case id == "" && s.destroyed && s.clientSent:
+	case id == "" && s.destroyed && s.cookies.present:
 		cookie = a.cfg.CookieName + "=" + a.expired[tls]
 	}
 	h := s.rw.Header()

@@ -31,6 +31,12 @@
 // calls Set: the first Set creates a session with a fresh ID, and the
 // response carries its cookie. A client-supplied ID is never adopted.
 //
+// A request may carry several cookies of the session's name (a browser
+// sends one per path and domain that set one, most specific path first):
+// the first that names a live session is used, so a stale cookie does not
+// hide the live one. Malformed values are skipped without a lookup, and
+// only the first eight well-formed ones are looked up.
+//
 // The cookie is HttpOnly, SameSite=Lax, Path=/, Secure on TLS requests (or
 // always with Config.Secure), and has Max-Age equal to the engine's
 // IdleTimeout unless Config.BrowserSession: every response of a request
@@ -50,8 +56,23 @@
 // Do of a request takes the session's turn and holds it until the handler
 // returns: requests of one session that use it run one after the other,
 // and everything they do between their first Do and their return sees no
-// interference. The changes of all their Do calls are committed when the
-// handler returns. Requests that never call Do are not serialised.
+// interference. Requests that never call Do are not serialised.
+//
+// Implicit mode commits before the response starts, as CherryPy saves in
+// before_finalize: the changes of the Do calls that returned are saved
+// before the first byte of the response goes out (WriteHeader, Write,
+// ReadFrom, Flush or Hijack on the ResponseWriter, or the handler's return
+// if it wrote nothing), so that a client never gets a success for changes
+// that were not saved. If that commit fails (a value that cannot be
+// encoded, a full disk) its changes are rolled back and Config.ErrorHandler
+// answers the request in place of the handler, whose later writes are
+// dropped and return an error matching ErrNotSaved. A new session is
+// stored by the Do whose Set created it: if it cannot be, that Do returns
+// the error and no cookie is sent. Changes made after the response
+// started (or inside a Do that is still running when it starts: fn's
+// error must still be able to roll them back) are committed when the
+// handler returns; the client cannot learn of a failure then, so it is
+// logged at Warn and counted in Adapter.Stats.
 //
 // In Explicit mode the turn is held only inside Do, and each outermost Do
 // commits when it returns. Requests of one session overlap everywhere
@@ -72,11 +93,11 @@
 //
 // # Concurrency
 //
-// Middleware, Do, Regenerate, Destroy and Error are safe to use from many
+// New, Middleware, Do, Regenerate, Destroy and Error are safe to use from many
 // requests at once. Within one request they belong to the handler's
 // goroutine, as the http.ResponseWriter does: do not call them from two
-// goroutines at a time, nor after the handler returned (they then return
-// ErrRequestDone). Put Middleware inside http.TimeoutHandler, not outside
+// goroutines at a time. Called after the handler returned (from a
+// goroutine that outlived it) they return ErrRequestDone. Put Middleware inside http.TimeoutHandler, not outside
 // it. The package starts no goroutines and holds nothing that needs to be
 // closed; close the Engine after the server has shut down.
 //
@@ -88,9 +109,19 @@
 // context's error if the client went away, or a store error. Hand the
 // ones you do not handle to Error, which answers with Config.ErrorHandler
 // (by default 503 with Retry-After for lock timeouts and a closed engine,
-// 500 otherwise). The middleware calls ErrorHandler itself only when
-// committing an Implicit turn fails after the handler returned without
-// writing a response; once the response has been written such errors are
-// logged to the engine's Logger. A request that did not pass through
-// Middleware gets ErrNoMiddleware.
+// 500 otherwise). The middleware calls ErrorHandler itself when the commit
+// before the response fails (Implicit mode, see above); failures after the
+// response started are logged to the engine's Logger and counted. A
+// request that did not pass through Middleware gets ErrNoMiddleware.
+//
+// # Configuration
+//
+// New checks its Config (Config.Validate) and returns an error for one that
+// cannot work: a cookie that http.Cookie.Valid refuses or that browsers
+// would drop (the __Host- and __Secure- prefix rules, SameSite=None
+// without Secure). Middleware, whose signature has no error, panics with
+// that error instead, when the server is wired up; use New for a
+// configuration that comes from outside the program. The engine's own
+// Config is checked by engine.Open and engine.New (durations that would
+// overflow the clock and the cookie's Max-Age are refused there).
 package httpadapter

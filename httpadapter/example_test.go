@@ -162,3 +162,30 @@ func ExampleDo_explicit() {
 	// report for ""
 	// 1 cookie
 }
+
+// New checks a configuration that comes from outside the program (a file,
+// flags) and returns an error where Middleware would panic. The Adapter
+// it returns also counts what it could only log.
+func ExampleNew() {
+	eng, err := engine.New(persist.NewMemory(), engine.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer eng.Close()
+
+	// A __Host- cookie must be Secure: browsers drop it otherwise.
+	_, err = httpadapter.New(eng, httpadapter.Config{CookieName: "__Host-sid"})
+	fmt.Println(err != nil)
+
+	a, err := httpadapter.New(eng, httpadapter.Config{CookieName: "__Host-sid", Secure: true})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	handler := a.Wrap(mux) // serve it with http.ListenAndServe
+	_ = handler
+	fmt.Println(a.Stats().LostCommits)
+	// Output:
+	// true
+	// 0
+}

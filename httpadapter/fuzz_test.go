@@ -15,8 +15,10 @@ import (
 // FuzzCookie sends raw Cookie headers through the middleware, with "GOOD"
 // in them replaced by the ID of a live session. Whatever the header, the
 // request must not fail or panic, must see either no session or the live
-// one (only if the header carries its ID), and a Set must end up in the
-// live session or a fresh one, never in a client-chosen ID.
+// one (only if the header carries its ID, and always if it carries it in
+// one of the first well-formed session cookies, whatever precedes it), and
+// a Set must end up in the live session or a fresh one, never in a
+// client-chosen ID.
 func FuzzCookie(f *testing.F) {
 	for _, seed := range []string{
 		"session_id=GOOD",
@@ -26,6 +28,8 @@ func FuzzCookie(f *testing.F) {
 		`session_id="GOOD"`,
 		"a=b; session_id=GOOD; c=d",
 		"session_id=junk; session_id=GOOD",
+		"session_id=" + strings.Repeat("A", 43) + "; session_id=GOOD",
+		"session_id=" + strings.Repeat("A", 43) + `;session_id="GOOD"`,
 		"session_id=GOOD; session_id=" + strings.Repeat("A", 43),
 		"session_id=" + strings.Repeat("A", 43),
 		"session_id=" + strings.Repeat("A", 42) + "B", // non-canonical last character
@@ -73,6 +77,9 @@ func FuzzCookie(f *testing.F) {
 			if got.err != nil || rec.Code != http.StatusOK {
 				t.Fatalf("%s %q: %d %v", path, header, rec.Code, got.err)
 			}
+			if offered(header, good) && got.id != good {
+				t.Fatalf("%s %q: got session %q, want the live one it offers", path, header, got.id)
+			}
 			switch {
 			case got.id == good:
 				if !strings.Contains(header, good) {
@@ -100,4 +107,33 @@ func FuzzCookie(f *testing.F) {
 			}
 		}
 	})
+}
+
+// offered reports whether header offers id in one of the first eight
+// well-formed cookies named session_id (the middleware looks no further).
+// It parses the header independently of the middleware, the simple way.
+func offered(header, id string) bool {
+	n := 0
+	for _, part := range strings.Split(header, ";") {
+		name, value, ok := strings.Cut(part, "=")
+		if !ok || strings.Trim(name, " \t") != httpadapter.DefaultCookieName {
+			continue
+		}
+		value = strings.Trim(value, " \t")
+		if unq, ok := strings.CutPrefix(value, `"`); ok && len(unq) > 0 {
+			if unq, ok = strings.CutSuffix(unq, `"`); ok {
+				value = unq
+			}
+		}
+		if !engine.ValidID(value) {
+			continue
+		}
+		if value == id {
+			return true
+		}
+		if n++; n == 8 {
+			return false
+		}
+	}
+	return false
 }

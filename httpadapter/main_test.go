@@ -252,3 +252,10 @@ func create(t testing.TB, eng *engine.Engine, n int) (id, cookie string) {
 	}
 	return id, httpadapter.DefaultCookieName + "=" + id
 }
+
+// httptestServe runs a GET of path without a cookie through h.
+func httptestServe(h http.Handler, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}

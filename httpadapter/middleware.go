@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
@@ -24,16 +25,62 @@ var (
 	// has been written: the new ID's cookie could not reach the client,
 	// which would lose its session. Regenerate before writing the response.
 	ErrHeaderWritten = errors.New("httpadapter: the response header was already written")
+
+	// ErrNotSaved is returned (wrapping the cause) by the ResponseWriter's
+	// Write, ReadFrom, Flush and Hijack once committing the session before
+	// the response failed (Implicit mode): the ErrorHandler has answered
+	// the request instead, and the handler's response is dropped.
+	ErrNotSaved = errors.New("httpadapter: the session could not be saved; the ErrorHandler answered the request")
 )
 
-// adapter is what Middleware shares between the requests it serves.
-type adapter struct {
+// Adapter is the middleware for one Engine and Config: Wrap puts it in
+// front of a handler, Stats counts what it could only log. It is safe for
+// concurrent use by any number of requests.
+type Adapter struct {
 	eng *engine.Engine
 	cfg Config
 	log *slog.Logger
 	// The cookie's attributes after its value, without and with Secure
 	// (for TLS requests): for a live cookie and for an expired one.
 	attrs, expired [2]string
+
+	lostCommits atomic.Uint64 // see Stats.LostCommits
+}
+
+// Stats counts what an Adapter could not report to a client.
+type Stats struct {
+	// LostCommits counts requests whose last changes to their session were
+	// not saved and whose client could not be told: the commit at the end
+	// of the request failed after the response had started (Implicit
+	// mode), or after the handler panicked. Each is also logged.
+	LostCommits uint64
+}
+
+// New returns the Adapter for eng and cfg, or an error if eng is nil or
+// cfg is invalid (see Config.Validate).
+func New(eng *engine.Engine, cfg Config) (*Adapter, error) {
+	if eng == nil {
+		return nil, errors.New("httpadapter: nil engine")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ecfg := eng.Config()
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = defaultErrorHandler(ecfg.Logger)
+	}
+	a := &Adapter{eng: eng, cfg: cfg, log: ecfg.Logger}
+	maxAge := 0
+	if !cfg.BrowserSession {
+		// engine.Config.Validate bounds IdleTimeout: no overflow.
+		maxAge = int((ecfg.IdleTimeout + time.Second - 1) / time.Second)
+	}
+	for i, secure := range []bool{false, true} {
+		a.attrs[i] = cookieAttrs(&cfg, maxAge, false, secure)
+		a.expired[i] = cookieAttrs(&cfg, 0, true, secure)
+	}
+	return a, nil
 }
 
 // Middleware returns net/http middleware that makes the session named by
@@ -44,40 +91,37 @@ type adapter struct {
 // Engine (with different Locking, say) if they use the same cookie; one
 // request should pass through only one of them.
 //
-// A request that never calls Do, Regenerate or Destroy costs two small
-// allocations (the per-request state and the request copy that carries
-// it) and touches neither the engine nor the cookie.
-//
-// Middleware panics if eng is nil or cfg is invalid (a CookieName that is
-// not a cookie token, an unknown Locking): both are programming errors,
-// found when the server is wired up, as with http.ServeMux.Handle.
+// Middleware is New followed by Adapter.Wrap, for a configuration known
+// to be valid: it panics, with New's error, if eng is nil or cfg is
+// invalid, as http.ServeMux.Handle panics on a bad pattern, so that the
+// mistake shows when the server is wired up. Use New to get the error
+// instead (a configuration read from a file), and to read Stats.
 func Middleware(eng *engine.Engine, cfg Config) func(http.Handler) http.Handler {
-	if eng == nil {
-		panic("httpadapter: Middleware with a nil engine")
-	}
-	ecfg := eng.Config()
-	cfg, err := cfg.withDefaults(ecfg.Logger)
+	a, err := New(eng, cfg)
 	if err != nil {
 		panic(err.Error())
 	}
-	a := &adapter{eng: eng, cfg: cfg, log: ecfg.Logger}
-	maxAge := 0
-	if !cfg.BrowserSession {
-		maxAge = int((ecfg.IdleTimeout + time.Second - 1) / time.Second)
-	}
-	for i, secure := range []bool{false, true} {
-		a.attrs[i] = cookieAttrs(&cfg, maxAge, false, secure)
-		a.expired[i] = cookieAttrs(&cfg, 0, true, secure)
-	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			a.serve(next, w, r)
-		})
-	}
+	return a.Wrap
 }
 
-func (a *adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	s := &state{a: a, parent: r.Context(), rw: w}
+// Wrap returns next behind the middleware (see Middleware).
+//
+// A request that never calls Do, Regenerate or Destroy costs two small
+// allocations (the per-request state and the request copy that carries
+// it) and touches neither the engine nor the cookie.
+func (a *Adapter) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.serve(next, w, r)
+	})
+}
+
+// Stats returns the Adapter's counters.
+func (a *Adapter) Stats() Stats {
+	return Stats{LostCommits: a.lostCommits.Load()}
+}
+
+func (a *Adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	s := &requestState{a: a, parent: r.Context(), rw: w}
 	r = r.WithContext(s)
 	s.req = r
 	var ww http.ResponseWriter = (*writer)(s)
@@ -92,16 +136,16 @@ func (a *adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Reques
 	}()
 	next.ServeHTTP(ww, r)
 	finished = true
-	s.finish(ww)
+	s.finish()
 }
 
-// state is one request's view of its session. It is also the request's
+// requestState is one request's view of its session. It is also the request's
 // context (to save an allocation) and, converted to writer or
 // hijackWriter, its ResponseWriter. Like a ResponseWriter it belongs to
 // the handler's goroutine: Do, Regenerate and Destroy must not be called
 // concurrently for one request.
-type state struct {
-	a      *adapter
+type requestState struct {
+	a      *Adapter
 	parent context.Context
 	rw     http.ResponseWriter // the wrapped writer
 	req    *http.Request       // the request as the handler got it
@@ -111,26 +155,32 @@ type state struct {
 	depth int          // Do calls in progress
 	dead  bool         // the held turn's session was destroyed: end the turn when depth is back to 0
 
-	parsed     bool   // the cookie has been read (the session was touched)
-	clientSent bool   // the request had a cookie with our name
-	clientID   string // its value, if it is a well-formed ID, else ""
-	id         string // the session's ID while no turn is held ("" for none)
-	used       bool   // a turn on an existing session was taken: refresh the cookie
-	destroyed  bool   // Destroy ran: expire the cookie
+	parsed    bool      // the cookie has been read (the session was touched)
+	cookies   cookieIDs // the IDs in the request's session cookies, from the next one on
+	clientID  string    // the client's ID in use: the last one taken from cookies
+	id        string    // the session's ID while no turn is held ("" for none)
+	used      bool      // a turn on an existing session was taken: refresh the cookie
+	destroyed bool      // Destroy ran: expire the cookie
 
 	wroteHeader bool   // the response header is written (or the connection hijacked)
 	sentID      string // the session ID when the header was written
-	done        bool   // the handler has returned
+	failed      error  // the commit before the response failed: the ErrorHandler answered
+
+	// done is set as soon as the handler has returned, before the request
+	// is finished: a goroutine that outlives the handler may call Do,
+	// Regenerate or Destroy, and must then get ErrRequestDone without
+	// touching anything else.
+	done atomic.Bool
 }
 
 type stateKey struct{}
 
-// Deadline, Done, Err and Value make state the request's context: the
+// Deadline, Done, Err and Value make requestState the request's context: the
 // parent context with the state under stateKey.
-func (s *state) Deadline() (time.Time, bool) { return s.parent.Deadline() }
-func (s *state) Done() <-chan struct{}       { return s.parent.Done() }
-func (s *state) Err() error                  { return s.parent.Err() }
-func (s *state) Value(key any) any {
+func (s *requestState) Deadline() (time.Time, bool) { return s.parent.Deadline() }
+func (s *requestState) Done() <-chan struct{}       { return s.parent.Done() }
+func (s *requestState) Err() error                  { return s.parent.Err() }
+func (s *requestState) Value(key any) any {
 	if key == (stateKey{}) {
 		return s
 	}
@@ -139,41 +189,60 @@ func (s *state) Value(key any) any {
 
 // stateOf returns the state Middleware put in r's context, if any: the
 // context itself, or found under stateKey if the handler derived another.
-func stateOf(r *http.Request) (*state, bool) {
+func stateOf(r *http.Request) (*requestState, bool) {
 	ctx := r.Context()
-	if s, ok := ctx.(*state); ok {
+	if s, ok := ctx.(*requestState); ok {
 		return s, true
 	}
-	s, ok := ctx.Value(stateKey{}).(*state)
+	s, ok := ctx.Value(stateKey{}).(*requestState)
 	return s, ok
 }
 
 // from returns the state of r.
-func from(r *http.Request) (*state, error) {
+func from(r *http.Request) (*requestState, error) {
 	s, ok := stateOf(r)
 	switch {
 	case !ok:
 		return nil, ErrNoMiddleware
-	case s.done:
+	case s.done.Load():
 		return nil, ErrRequestDone
 	}
 	s.load()
 	return s, nil
 }
 
-// load reads the session cookie, once.
-func (s *state) load() {
+// load reads the first session ID from the cookies, once.
+func (s *requestState) load() {
 	if s.parsed {
 		return
 	}
 	s.parsed = true
-	s.clientID, s.clientSent = cookieID(s.req.Header, s.a.cfg.CookieName)
+	s.cookies = newCookieIDs(s.req.Header)
+	s.nextCookie()
+}
+
+// notFound moves on after s.id was found to name no live session: to the
+// client's next ID if s.id was one the client sent that this request has
+// not used yet, else to no session (the session it used is gone).
+func (s *requestState) notFound() {
+	if s.used {
+		s.id = ""
+		return
+	}
+	s.nextCookie()
+}
+
+// nextCookie moves on to the next ID the client sent, after the current
+// one named no live session; s.id is "" when there is none left. A
+// client-supplied ID is never adopted: it is used only if it is live.
+func (s *requestState) nextCookie() {
+	s.clientID = s.cookies.next(s.a.cfg.CookieName)
 	s.id = s.clientID
 }
 
 // current returns the session's ID as it stands: the held turn's, or the
 // last one known.
-func (s *state) current() string {
+func (s *requestState) current() string {
 	if s.turn != nil {
 		return s.turn.ID()
 	}
@@ -191,7 +260,8 @@ func (s *state) current() string {
 // with the response. A request that only reads creates nothing.
 //
 // In Implicit mode the first Do takes the turn and keeps it until the
-// handler returns; in Explicit mode each outermost Do takes it and
+// handler returns, and its changes are committed before the response
+// starts; in Explicit mode each outermost Do takes it and
 // commits and releases it when fn returns. A Do inside another Do of the
 // same request runs inline in both modes. If fn returns an error or
 // panics, its changes are rolled back and the error (or panic) goes on to
@@ -199,7 +269,10 @@ func (s *state) current() string {
 //
 // Do returns what fn returns, or an error matching engine.ErrLockTimeout
 // (the turn did not come in time), engine.ErrClosed, the request
-// context's error, or an error committing the session (Explicit mode).
+// context's error, or an error committing the session (Explicit mode;
+// in Implicit mode, only for the Do whose Set created a new session that
+// could not be stored: see the package documentation for when Implicit
+// mode commits).
 // Hand these to Error to answer the request as the ErrorHandler says.
 // Outside Middleware, Do returns ErrNoMiddleware.
 //
@@ -222,10 +295,15 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 		if !outer || s.turn == nil {
 			return
 		}
-		if s.a.cfg.Locking == Explicit || s.dead {
+		switch {
+		case s.a.cfg.Locking == Explicit || s.dead:
 			if eerr := s.endTurn(); err == nil {
 				err = eerr
 			}
+		case s.lazy && err == nil:
+			// Implicit: a session this Do created is stored now, so that
+			// a failure to create it is this Do's error.
+			err = s.commit()
 		}
 	}()
 	// If fn fails after its Set created the session in a lazy turn, the
@@ -235,9 +313,9 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 
 // begin takes the turn of the request's session, or a lazy turn if it has
 // none.
-func (s *state) begin(ctx context.Context) error {
+func (s *requestState) begin(ctx context.Context) error {
 	eng := s.a.eng
-	if s.id != "" {
+	for s.id != "" {
 		t, err := eng.Begin(ctx, s.id)
 		if err == nil {
 			s.turn, s.lazy, s.used = t, false, true
@@ -246,7 +324,7 @@ func (s *state) begin(ctx context.Context) error {
 		if !errors.Is(err, engine.ErrNotFound) {
 			return err
 		}
-		s.id = "" // a client-supplied ID is never adopted
+		s.notFound()
 	}
 	t, err := eng.BeginLazy(ctx)
 	if err != nil {
@@ -256,8 +334,18 @@ func (s *state) begin(ctx context.Context) error {
 	return nil
 }
 
+// commit makes the held turn's changes durable, keeping the turn. After
+// it, the session of a lazy turn exists (or, if it failed, does not).
+func (s *requestState) commit() error {
+	err := s.turn.Commit()
+	if err == nil && s.turn.ID() != "" {
+		s.lazy = false // the session is stored: a later failure does not undo it
+	}
+	return err
+}
+
 // endTurn commits and releases the held turn and records the session's ID.
-func (s *state) endTurn() error {
+func (s *requestState) endTurn() error {
 	t := s.turn
 	s.turn, s.dead = nil, false
 	id := t.ID() // read before End: afterwards the state is another turn's
@@ -298,16 +386,19 @@ func Regenerate(r *http.Request) error {
 		_, err := s.a.eng.Regenerate(s.turn.Context(), s.turn.ID())
 		return err
 	}
-	newID, err := s.a.eng.Regenerate(r.Context(), s.id)
-	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		s.id = "" // gone meanwhile: nothing to regenerate
-		return nil
-	case err != nil:
-		return err
+	for s.id != "" {
+		newID, err := s.a.eng.Regenerate(r.Context(), s.id)
+		switch {
+		case errors.Is(err, engine.ErrNotFound):
+			s.notFound()
+		case err != nil:
+			return err
+		default:
+			s.id, s.used = newID, true
+			return nil
+		}
 	}
-	s.id, s.used = newID, true
-	return nil
+	return nil // no live session: nothing to regenerate
 }
 
 // Destroy deletes the request's session and expires its cookie. Call it at
@@ -340,11 +431,18 @@ func Destroy(r *http.Request) error {
 		}
 		return s.endTurn()
 	}
-	err = s.a.eng.Destroy(r.Context(), id)
-	if err != nil && !errors.Is(err, engine.ErrNotFound) {
-		return err
+	for s.id != "" {
+		err := s.a.eng.Destroy(r.Context(), s.id)
+		switch {
+		case errors.Is(err, engine.ErrNotFound):
+			s.notFound()
+		case err != nil:
+			return err
+		default:
+			s.id = ""
+			return nil
+		}
 	}
-	s.id = ""
 	return nil
 }
 
@@ -365,38 +463,55 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	s.a.cfg.ErrorHandler(w, r, err)
 }
 
-// finish ends the request after its handler returned normally: it commits
-// the held turn and makes sure the cookie goes out with the header.
-func (s *state) finish(w http.ResponseWriter) {
+// finish ends the request after its handler returned normally: it
+// commits and releases the held turn and makes sure the cookie goes out
+// with the header. If the handler wrote nothing, a failed commit is the
+// response; afterwards it is logged and counted.
+func (s *requestState) finish() {
+	s.done.Store(true)
+	id := s.current()
 	var err error
 	if s.turn != nil {
 		err = s.endTurn()
 	}
 	switch {
-	case s.wroteHeader:
-		if err != nil {
-			s.a.log.Error("httpadapter: commit session after the response was written", "method", s.req.Method, "path", s.req.URL.Path, "err", err)
-		} else if s.parsed && s.current() != s.sentID {
-			s.a.log.Warn("httpadapter: session ID changed after the response header was written; the client did not get the cookie",
-				"method", s.req.Method, "path", s.req.URL.Path)
-		}
+	case !s.wroteHeader && err != nil:
+		s.replace(err)
+	case !s.wroteHeader: // the server sends our header
+		s.wroteHeader = true
+		s.setCookie()
 	case err != nil:
-		s.a.cfg.ErrorHandler(w, s.req, err)
-	default:
-		s.prepare() // the handler wrote nothing: the server sends our header
+		s.lost("httpadapter: session changes made after the response started were not saved", id, err)
+	case s.parsed && s.failed == nil && s.current() != s.sentID:
+		s.a.log.Warn("httpadapter: session ID changed after the response header was written; the client did not get the cookie",
+			"session", redact(id), "method", s.req.Method, "path", s.req.URL.Path)
 	}
-	s.done = true
 }
 
 // abort ends the request after its handler panicked: it ends the held turn
 // (which commits the Do calls that returned, as Explicit mode would have)
 // and leaves the response alone.
-func (s *state) abort() {
-	s.done = true
+func (s *requestState) abort() {
+	s.done.Store(true)
 	if s.turn == nil {
 		return
 	}
+	id := s.current()
 	if err := s.endTurn(); err != nil {
-		s.a.log.Error("httpadapter: commit session of a panicking handler", "method", s.req.Method, "path", s.req.URL.Path, "err", err)
+		s.lost("httpadapter: session changes of a panicking handler were not saved", id, err)
 	}
+}
+
+// lost logs and counts a commit whose failure the client cannot learn.
+func (s *requestState) lost(msg, id string, err error) {
+	s.a.lostCommits.Add(1)
+	s.a.log.Warn(msg, "session", redact(id), "method", s.req.Method, "path", s.req.URL.Path, "err", err)
+}
+
+// redact shortens a session ID for logs: IDs are bearer secrets.
+func redact(id string) string {
+	if len(id) > 6 {
+		return id[:6] + "…"
+	}
+	return id
 }

@@ -8,16 +8,18 @@ import (
 )
 
 // writer is the ResponseWriter that Middleware hands to the handler: it
-// sets the session cookie before the header goes out. It is the request's
+// commits the session (Implicit mode) and sets its cookie before the
+// response starts, and drops the handler's response if that commit failed
+// and the ErrorHandler answered instead. It is the request's
 // state under another type, so wrapping costs no allocation. Unwrap
 // keeps http.ResponseController working (Flush, Hijack, deadlines,
 // full duplex).
-type writer state
+type writer requestState
 
 // hijackWriter is writer for a ResponseWriter that can be hijacked
 // (HTTP/1.x), so that a type assertion to http.Hijacker answers as the
 // wrapped writer would.
-type hijackWriter state
+type hijackWriter requestState
 
 var (
 	_ http.Flusher    = (*writer)(nil)
@@ -30,25 +32,34 @@ var (
 // Header returns the wrapped writer's header map.
 func (w *writer) Header() http.Header { return w.rw.Header() }
 
-// WriteHeader sets the session cookie, then writes the header. An
-// informational (1xx) header other than 101 goes out without it.
+// WriteHeader commits and sets the session cookie, then writes the
+// header. An informational (1xx) header other than 101 goes out without
+// either.
 func (w *writer) WriteHeader(code int) {
 	if code >= 200 || code == http.StatusSwitchingProtocols {
-		(*state)(w).prepare()
+		if !(*requestState)(w).prepare() {
+			return
+		}
 	}
 	w.rw.WriteHeader(code)
 }
 
-// Write sets the session cookie if the header is not written yet, then
-// writes b.
+// Write commits and sets the session cookie if the header is not written
+// yet, then writes b.
 func (w *writer) Write(b []byte) (int, error) {
-	(*state)(w).prepare()
+	s := (*requestState)(w)
+	if !s.prepare() {
+		return 0, s.errNotSaved()
+	}
 	return w.rw.Write(b)
 }
 
 // WriteString lets io.WriteString use the wrapped writer's WriteString.
 func (w *writer) WriteString(str string) (int, error) {
-	(*state)(w).prepare()
+	s := (*requestState)(w)
+	if !s.prepare() {
+		return 0, s.errNotSaved()
+	}
 	if sw, ok := w.rw.(io.StringWriter); ok {
 		return sw.WriteString(str)
 	}
@@ -57,21 +68,27 @@ func (w *writer) WriteString(str string) (int, error) {
 
 // ReadFrom lets io.Copy use the wrapped writer's ReadFrom (sendfile).
 func (w *writer) ReadFrom(src io.Reader) (int64, error) {
-	(*state)(w).prepare()
+	s := (*requestState)(w)
+	if !s.prepare() {
+		return 0, s.errNotSaved()
+	}
 	if rf, ok := w.rw.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
 	}
 	return io.Copy(writerOnly{w.rw}, src)
 }
 
-// Flush sets the session cookie if the header is not written yet, then
-// flushes the wrapped writer if it can.
+// Flush commits and sets the session cookie if the header is not written
+// yet, then flushes the wrapped writer if it can.
 func (w *writer) Flush() { _ = w.FlushError() }
 
 // FlushError is Flush reporting the wrapped writer's error; it is what
 // http.ResponseController.Flush calls.
 func (w *writer) FlushError() error {
-	(*state)(w).prepare()
+	s := (*requestState)(w)
+	if !s.prepare() {
+		return s.errNotSaved()
+	}
 	return http.NewResponseController(w.rw).Flush()
 }
 
@@ -87,13 +104,24 @@ func (w *hijackWriter) FlushError() error                     { return (*writer)
 func (w *hijackWriter) Unwrap() http.ResponseWriter           { return w.rw }
 func (w *hijackWriter) ReadFrom(src io.Reader) (int64, error) { return (*writer)(w).ReadFrom(src) }
 
-// Hijack hands the connection over to the handler. No cookie is sent on a
-// hijacked connection; in Implicit mode the session's turn is still held
-// until the handler returns.
+// Hijack commits the session (Implicit mode), then hands the connection
+// over to the handler. No cookie is sent on a hijacked connection; in
+// Implicit mode the session's turn is still held until the handler
+// returns. If the commit fails, the ErrorHandler answers and Hijack
+// returns an error matching ErrNotSaved.
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s := (*requestState)(w)
+	if s.failed != nil {
+		return nil, nil, s.errNotSaved()
+	}
+	if !s.wroteHeader {
+		if err := s.commitEarly(); err != nil {
+			s.replace(err)
+			return nil, nil, s.errNotSaved()
+		}
+	}
 	c, rw, err := w.rw.(http.Hijacker).Hijack()
 	if err == nil {
-		s := (*state)(w)
 		s.wroteHeader, s.sentID = true, s.current()
 	}
 	return c, rw, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -23,10 +22,12 @@ var ErrClosed = errors.New("persist: store closed")
 // Polling bounds of a waiting Lock when no notification arrives: the first
 // retry comes after minPoll, each next one after four times as long, up to
 // maxPoll. Every wake-up costs a waiting process CPU time, so the steps are
-// few: notifications, not polls, make hand-overs fast.
+// few: notifications, not polls, make hand-overs fast. maxPoll is 32 ms so
+// that a hand-over between two processes that both run without a watcher
+// (the holder polls every 50 ms) still completes within about 100 ms.
 const (
 	minPoll = time.Millisecond
-	maxPoll = 64 * time.Millisecond
+	maxPoll = 32 * time.Millisecond
 )
 
 // refreshEvery is how often a waiting Lock touches its hand-over request
@@ -56,19 +57,12 @@ type DirConfig struct {
 	SyncDeletes bool
 
 	// Test seams, set only by the package's own tests.
-	createTemp func(dir, pattern string) (tempFile, error) // default: os.CreateTemp
-	afterFlock func(path string)                           // called after each successful flock, before the inode check
-	noWatch    bool                                        // run without the fsnotify watcher (polling only)
-	polled     func(listed bool)                           // called by the monitor after each poll; listed: it read the directory
-	syncDir    func(dir string) error                      // fsync of the directory after a deletion; default: syncDir
-}
-
-// tempFile is what Save writes a new record into.
-type tempFile interface {
-	io.Writer
-	Sync() error
-	Close() error
-	Name() string
+	createTemp func(dir, pattern string) (storeFile, error)   // default: os.CreateTemp
+	openFile   func(name string, flag int) (storeFile, error) // default: os.OpenFile
+	afterFlock func(path string)                              // called after each successful flock, before the inode check
+	noWatch    bool                                           // run without the fsnotify watcher (polling only)
+	polled     func(listed bool)                              // called by the monitor after each poll; listed: it read the directory
+	syncDir    func(dir string) error                         // fsync of the directory after a deletion; default: syncDir
 }
 
 // Dir is a Store that keeps each session in files of one directory, which
@@ -80,7 +74,8 @@ type tempFile interface {
 type Dir struct {
 	dir         string
 	log         *slog.Logger
-	createTemp  func(dir, pattern string) (tempFile, error)
+	createTemp  func(dir, pattern string) (storeFile, error)
+	openFile    func(name string, flag int) (storeFile, error)
 	afterFlock  func(path string)
 	noWatch     bool
 	polled      func(listed bool)
@@ -137,6 +132,7 @@ func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
 		dir:         dir,
 		log:         cfg.Logger,
 		createTemp:  cfg.createTemp,
+		openFile:    cfg.openFile,
 		afterFlock:  cfg.afterFlock,
 		noWatch:     cfg.noWatch,
 		polled:      cfg.polled,
@@ -151,7 +147,10 @@ func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
 		d.log = slog.Default()
 	}
 	if d.createTemp == nil {
-		d.createTemp = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
+		d.createTemp = createTemp
+	}
+	if d.openFile == nil {
+		d.openFile = openFile
 	}
 	if d.syncDir == nil {
 		d.syncDir = syncDir

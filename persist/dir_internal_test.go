@@ -13,10 +13,10 @@ import (
 	"time"
 )
 
-// faultyFile is a temp file whose writes fail with err after limit bytes,
-// and whose Sync fails with syncErr.
+// faultyFile is a store file whose writes fail with err after limit bytes,
+// and whose Datasync fails with syncErr.
 type faultyFile struct {
-	*os.File
+	osFile
 	limit   int
 	err     error
 	syncErr error
@@ -32,11 +32,32 @@ func (f *faultyFile) Write(b []byte) (int, error) {
 	return n, f.err
 }
 
-func (f *faultyFile) Sync() error {
+func (f *faultyFile) WriteAt(b []byte, off int64) (int, error) {
+	if len(b) <= f.limit {
+		f.limit -= len(b)
+		return f.File.WriteAt(b, off)
+	}
+	n, _ := f.File.WriteAt(b[:f.limit], off)
+	f.limit = 0
+	return n, f.err
+}
+
+func (f *faultyFile) Datasync() error {
 	if f.syncErr != nil {
 		return f.syncErr
 	}
-	return f.File.Sync()
+	return f.osFile.Datasync()
+}
+
+// faultyTemp returns a createTemp seam whose files are faultyFiles.
+func faultyTemp(limit int, err, syncErr error) func(dir, pattern string) (storeFile, error) {
+	return func(dir, pattern string) (storeFile, error) {
+		f, cerr := os.CreateTemp(dir, pattern)
+		if cerr != nil {
+			return nil, cerr
+		}
+		return &faultyFile{osFile: osFile{f}, limit: limit, err: err, syncErr: syncErr}, nil
+	}
 }
 
 func openTestDir(t *testing.T, dir string, cfg DirConfig) *Dir {
@@ -65,35 +86,26 @@ func mustLock(t *testing.T, d *Dir, id string) Lock {
 func TestSaveFaults(t *testing.T) {
 	tests := []struct {
 		name       string
-		createTemp func(dir, pattern string) (tempFile, error)
+		createTemp func(dir, pattern string) (storeFile, error)
 		sync       bool
 		want       error
 	}{
-		{"disk full in header", func(dir, pattern string) (tempFile, error) {
-			f, err := os.CreateTemp(dir, pattern)
-			return &faultyFile{File: f, limit: 10, err: syscall.ENOSPC}, err
-		}, false, syscall.ENOSPC},
-		{"disk full in data", func(dir, pattern string) (tempFile, error) {
-			f, err := os.CreateTemp(dir, pattern)
-			return &faultyFile{File: f, limit: headerLen + 100, err: syscall.ENOSPC}, err
-		}, true, syscall.ENOSPC},
-		{"read-only directory", func(dir, pattern string) (tempFile, error) {
+		{"disk full in header", faultyTemp(10, syscall.ENOSPC, nil), false, syscall.ENOSPC},
+		{"disk full in data", faultyTemp(fileHeaderLen+100, syscall.ENOSPC, nil), true, syscall.ENOSPC},
+		{"read-only directory", func(dir, pattern string) (storeFile, error) {
 			return nil, &fs.PathError{Op: "open", Path: filepath.Join(dir, pattern), Err: syscall.EROFS}
 		}, false, syscall.EROFS},
-		{"fsync fails", func(dir, pattern string) (tempFile, error) {
-			f, err := os.CreateTemp(dir, pattern)
-			return &faultyFile{File: f, limit: 1 << 30, syncErr: syscall.EIO}, err
-		}, true, syscall.EIO},
+		{"fsync fails", faultyTemp(1<<30, nil, syscall.EIO), true, syscall.EIO},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			var faulty atomic.Bool
-			d := openTestDir(t, dir, DirConfig{createTemp: func(dir, pattern string) (tempFile, error) {
+			d := openTestDir(t, dir, DirConfig{createTemp: func(dir, pattern string) (storeFile, error) {
 				if faulty.Load() {
 					return tt.createTemp(dir, pattern)
 				}
-				return os.CreateTemp(dir, pattern)
+				return createTemp(dir, pattern)
 			}})
 			l := mustLock(t, d, "id")
 			defer l.Release()

@@ -149,9 +149,9 @@ func TestCorruptRecordIsQuarantined(t *testing.T) {
 		{"truncated header", func(b []byte) []byte { return b[:20] }},
 		{"truncated data", func(b []byte) []byte { return b[:len(b)-3] }},
 		{"trailing bytes", func(b []byte) []byte { return append(b, 0) }},
-		{"bit flipped in data", func(b []byte) []byte { b[len(b)-1] ^= 4; return b }},
+		{"bit flipped in data", func(b []byte) []byte { b[bytes.Index(b, []byte("session data"))] ^= 4; return b }},
 		{"bit flipped in header", func(b []byte) []byte { b[15] ^= 1; return b }},
-		{"other version", func(b []byte) []byte { b[9] = 2; return b }},
+		{"other version", func(b []byte) []byte { b[9] = 9; return b }},
 		{"not a record", func(b []byte) []byte { return []byte("(dp0\nS'pickle'\n") }},
 	}
 	for _, tt := range tests {

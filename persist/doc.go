@@ -11,9 +11,12 @@
 // OpenDir keeps each session in two files of one directory, named after the
 // SHA-256 of the session ID (the ID itself never appears on disk, in errors
 // or in logs): session-<key> holds the record, session-<key>.lock is the
-// file that gofrs/flock locks. Records are written to a temp file and renamed
-// over the old one, so a crash leaves the old record or the new one, never a
-// torn file; with sync, the file and the directory are fsync'd too. A Lock of
+// file that gofrs/flock locks. A record file has two checksummed slots; the
+// holder writes each commit in place into the older slot, so a write torn at
+// any byte leaves the previous record readable, never a torn one; with sync,
+// the commit is followed by one fdatasync. Only a new file (creation, growth
+// past a slot, a record of the previous format) is written to a temp file
+// and renamed over the old one. A Lock of
 // a Dir is an flock, so it excludes other processes and other Dirs on the
 // same directory in this process alike, and a process that dies releases its
 // locks. Locking never blocks in the kernel: a Lock that finds the session

@@ -19,6 +19,13 @@ type dirLock struct {
 	h        *holder
 	released bool
 	waited   bool // Lock had to wait for another holder (a hand-over)
+
+	// The record file's layout, known from Load or Save, for Save to write
+	// the next slot in place; zero when unknown (not loaded yet, an old
+	// format, after a failed write): Save then writes a new file.
+	lo layout
+
+	lfi fs.FileInfo // the held lock file's identity (fstat), read by the first check
 }
 
 // Waited reports whether Lock had to wait for another holder to release.
@@ -32,40 +39,38 @@ func (l *dirLock) Load() (Record, error) {
 	if l.released {
 		return Record{}, ErrReleased
 	}
-	name := recordName(l.key)
-	b, err := os.ReadFile(l.d.path(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return Record{}, ErrNotFound
-	}
-	if err != nil {
-		return Record{}, fmt.Errorf("persist: read %s: %w", name, err)
-	}
-	rec, err := decodeRecord(b)
-	if err != nil {
-		return Record{}, l.quarantine(err)
-	}
-	return rec, nil
+	return l.loadRecord()
 }
 
-// Save writes rec to a temp file and renames it over the record; with
-// sync, the temp file is fsync'd before and the directory after the rename.
+// Save writes rec into the record file in place, or as a new file when
+// there is none yet, it has an old format or rec outgrows its slots; see
+// saveRecord.
 func (l *dirLock) Save(rec Record, sync bool) error {
 	if l.released {
 		return ErrReleased
 	}
-	b, err := encodeRecord(make([]byte, 0, headerLen+len(rec.Data)), rec)
-	if err != nil {
-		return err
-	}
-	return l.d.writeAtomic(recordName(l.key), b, sync, l.check)
+	return l.saveRecord(rec, sync)
 }
 
 // check returns an error matching ErrLockLost if the lock file on the path
 // is no longer the one this lock holds: someone removed it (or the
 // directory) behind the store's back, so another locker may be in.
+//
+// The held file's identity is read once (fstat) and kept: an open
+// descriptor's file never changes, and each commit saves a system call.
 func (l *dirLock) check() error {
 	name := lockName(l.key)
-	switch err := stillOnPath(l.f, l.d.path(name)); {
+	var err error
+	if l.lfi == nil {
+		l.lfi, err = l.f.Stat()
+	}
+	if err == nil {
+		var cur fs.FileInfo
+		if cur, err = os.Stat(l.d.path(name)); err == nil && !os.SameFile(l.lfi, cur) {
+			err = errReplaced
+		}
+	}
+	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errReplaced):
@@ -85,6 +90,7 @@ func (l *dirLock) Delete() error {
 		// Another locker may own the files now: leave them alone.
 		return errors.Join(err, l.release())
 	}
+	l.forget()
 	name := recordName(l.key)
 	var errs []error
 	if err := os.Remove(l.d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -123,6 +129,7 @@ func (l *dirLock) Release() error {
 
 // quarantine renames the record to session-<key>.corrupt-<unix nanos>.
 func (l *dirLock) quarantine(cause error) *CorruptError {
+	l.forget()
 	path := l.d.path(recordName(l.key))
 	q := l.d.path(recordName(l.key) + corruptInfix + strconv.FormatInt(time.Now().UnixNano(), 10))
 	if err := os.Rename(path, q); err != nil {
@@ -172,9 +179,9 @@ func (l *dirLock) release() error {
 }
 
 // writeAtomic replaces the file name in the directory with b: a temp file
-// is written (and fsync'd with sync), check is called, the temp file is
-// renamed over name, and the directory is fsync'd (with sync). On error
-// the temp file is removed and the old file is left as it was.
+// is written (and fdatasync'd with sync), check is called, the temp file is
+// renamed over name, and the directory is fsync'd (with sync). On error the
+// temp file is removed and the old file is left as it was.
 func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (err error) {
 	f, err := d.createTemp(d.dir, name+tempInfix+"*")
 	if err != nil {
@@ -195,7 +202,7 @@ func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) 
 		return err
 	}
 	if sync {
-		if err = f.Sync(); err != nil {
+		if err = f.Datasync(); err != nil {
 			_ = f.Close()
 			return err
 		}

@@ -9,24 +9,48 @@ import (
 	"time"
 )
 
-// Record file format, version 1 (all integers big-endian):
+// Record file format, version 2 (all integers big-endian). A record file
+// is a header and two slots of S bytes each. A commit writes the whole
+// record, in place, into the slot that does not hold the newest valid
+// record, with the next sequence number; a reader takes the valid slot with
+// the higher sequence number. A write torn at any byte (a crash, a power
+// loss, a reader that looks in the middle of it) spoils at most the slot
+// being written, whose checksum then fails, and the reader gets the previous
+// record from the other slot.
+//
+// The header is written only when the file is created (a temp file renamed
+// over the record), never in place:
 //
 //	offset  size  field
 //	0       8     magic "LOCKSTEP"
-//	8       2     format version (1)
+//	8       2     format version (2)
 //	10      2     flags (0; anything else is rejected)
+//	12      4     S, the size of a slot in bytes (a multiple of 64)
+//	16      12    reserved (0)
+//	28      4     CRC32C (Castagnoli) of bytes 0..27
+//
+// Slot 0 starts at offset 32, slot 1 at 32+S; the file is exactly 32+2S
+// bytes long. A slot:
+//
+//	offset  size  field
+//	0       4     CRC32C of the slot's bytes 4..36+o+n-1
+//	4       8     sequence number (0 = never written)
 //	12      8     created, unix nanoseconds (0 = zero time)
 //	20      8     expires, unix nanoseconds (0 = never)
-//	28      4     length of data in bytes
-//	32      4     CRC32C (Castagnoli) of bytes 0..31 followed by data
-//	36      n     data
+//	28      4     o, the length of the owner
+//	32      4     n, the length of the data
+//	36      o     owner
+//	36+o    n     data
 //
-// The file is exactly 36+n bytes long.
+// The rest of the slot is unused and not covered by the checksum.
 const (
 	recordMagic   = "LOCKSTEP"
-	recordVersion = 1
-	headerLen     = 36
-	maxDataLen    = math.MaxUint32
+	recordVersion = 2
+	fileHeaderLen = 32
+	slotHeaderLen = 36
+	slotAlign     = 64
+	minSlotSize   = 256 // a small session's file is 544 bytes: one block
+	maxSlotSize   = math.MaxUint32 &^ (slotAlign - 1)
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -39,6 +63,9 @@ var (
 	errFlags    = errors.New("persist: unknown record flags")
 	errLength   = errors.New("persist: record length does not match its header")
 	errChecksum = errors.New("persist: record checksum mismatch")
+	errSlotSize = errors.New("persist: bad record slot size")
+	errNoSlot   = errors.New("persist: no valid record slot")
+	errEmpty    = errors.New("slot never written")
 )
 
 func unixNanos(t time.Time) int64 {
@@ -55,75 +82,172 @@ func fromUnixNanos(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// encodeRecord appends the file form of rec to buf and returns it.
-func encodeRecord(buf []byte, rec Record) ([]byte, error) {
-	if uint64(len(rec.Data)) > maxDataLen {
-		return buf, fmt.Errorf("persist: record data too large (%d bytes)", len(rec.Data))
+// layout is what a writer needs to know of a record file to write the next
+// slot in place.
+type layout struct {
+	version  int    // format version of the file
+	slotSize int    // S (version 2)
+	cur      int    // index of the slot holding the newest valid record
+	seq      uint64 // its sequence number
+}
+
+// slotOffset returns the offset of slot i in a version 2 file.
+func (lo layout) slotOffset(i int) int64 {
+	return int64(fileHeaderLen + i*lo.slotSize)
+}
+
+// slotNeed returns how many bytes of a slot rec occupies.
+func slotNeed(rec Record) uint64 {
+	return slotHeaderLen + uint64(len(rec.Owner)) + uint64(len(rec.Data))
+}
+
+// slotSizeFor returns the slot size of a new file for a record that needs
+// need bytes: half as much again, for the record to grow in place, rounded
+// up to slotAlign, at least minSlotSize.
+func slotSizeFor(need uint64) (int, error) {
+	s := need + need/2
+	s = (s + slotAlign - 1) &^ (slotAlign - 1)
+	if s > maxSlotSize {
+		if need > maxSlotSize {
+			return 0, fmt.Errorf("persist: record too large (%d bytes)", need)
+		}
+		s = maxSlotSize
+	}
+	return max(int(s), minSlotSize), nil
+}
+
+// appendSlot appends the used part of a slot holding rec with sequence
+// number seq to buf.
+func appendSlot(buf []byte, rec Record, seq uint64) []byte {
+	start := len(buf)
+	buf = append(buf, 0, 0, 0, 0) // checksum, filled in below
+	buf = binary.BigEndian.AppendUint64(buf, seq)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Created)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Expires)))
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Owner)))
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Data)))
+	buf = append(buf, rec.Owner...)
+	buf = append(buf, rec.Data...)
+	binary.BigEndian.PutUint32(buf[start:], crc32.Checksum(buf[start+4:], castagnoli))
+	return buf
+}
+
+// encodeFile appends a whole version 2 file to buf: the header, rec in
+// slot 0 with sequence number seq, and an empty slot 1. It returns the
+// file's layout.
+func encodeFile(buf []byte, rec Record, seq uint64) ([]byte, layout, error) {
+	s, err := slotSizeFor(slotNeed(rec))
+	if err != nil {
+		return buf, layout{}, err
 	}
 	start := len(buf)
 	buf = append(buf, recordMagic...)
 	buf = binary.BigEndian.AppendUint16(buf, recordVersion)
 	buf = binary.BigEndian.AppendUint16(buf, 0)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Created)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Expires)))
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Data)))
-	crc := crc32.Update(0, castagnoli, buf[start:])
-	crc = crc32.Update(crc, castagnoli, rec.Data)
-	buf = binary.BigEndian.AppendUint32(buf, crc)
-	return append(buf, rec.Data...), nil
+	buf = binary.BigEndian.AppendUint32(buf, uint32(s))
+	buf = append(buf, make([]byte, 12)...)
+	buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf[start:], castagnoli))
+	buf = appendSlot(buf, rec, seq)
+	buf = append(buf, make([]byte, fileHeaderLen+2*s-(len(buf)-start))...)
+	return buf, layout{version: recordVersion, slotSize: s, cur: 0, seq: seq}, nil
 }
 
-// recordHeader is the fixed part of a record.
-type recordHeader struct {
-	created, expires time.Time
-	dataLen          uint32
-	crc              uint32
+// decodeRecord parses a record file of any supported version. It never
+// panics; the returned Owner is a copy, Data aliases b.
+func decodeRecord(b []byte) (Record, error) {
+	rec, _, err := decodeFile(b)
+	return rec, err
 }
 
-// decodeHeader parses the first headerLen bytes of b without verifying the
-// checksum (which covers the data too).
-func decodeHeader(b []byte) (recordHeader, error) {
-	if len(b) < headerLen {
+// decodeFile parses a record file of any supported version and returns the
+// newest valid record and the file's layout.
+func decodeFile(b []byte) (Record, layout, error) {
+	if len(b) < 10 {
 		if len(b) >= len(recordMagic) && string(b[:len(recordMagic)]) != recordMagic {
-			return recordHeader{}, errMagic
+			return Record{}, layout{}, errMagic
 		}
-		return recordHeader{}, errShort
+		return Record{}, layout{}, errShort
 	}
 	if string(b[:len(recordMagic)]) != recordMagic {
-		return recordHeader{}, errMagic
+		return Record{}, layout{}, errMagic
 	}
-	if v := binary.BigEndian.Uint16(b[8:]); v != recordVersion {
-		return recordHeader{}, fmt.Errorf("%w %d", errVersion, v)
+	switch v := binary.BigEndian.Uint16(b[8:]); v {
+	case v1Version:
+		rec, err := decodeV1(b)
+		return rec, layout{version: v1Version}, err
+	case recordVersion:
+	default:
+		return Record{}, layout{}, fmt.Errorf("%w %d", errVersion, v)
 	}
-	if binary.BigEndian.Uint16(b[10:]) != 0 {
-		return recordHeader{}, errFlags
+	lo, err := decodeFileHeader(b)
+	if err != nil {
+		return Record{}, layout{}, err
 	}
-	return recordHeader{
-		created: fromUnixNanos(int64(binary.BigEndian.Uint64(b[12:]))),
-		expires: fromUnixNanos(int64(binary.BigEndian.Uint64(b[20:]))),
-		dataLen: binary.BigEndian.Uint32(b[28:]),
-		crc:     binary.BigEndian.Uint32(b[32:]),
-	}, nil
+	var recs [2]Record
+	var seqs [2]uint64
+	var errs [2]error
+	for i := range 2 {
+		off := lo.slotOffset(i)
+		recs[i], seqs[i], errs[i] = decodeSlot(b[off : off+int64(lo.slotSize)])
+	}
+	switch {
+	case errs[0] != nil && errs[1] != nil:
+		return Record{}, layout{}, fmt.Errorf("%w (slot 0: %w; slot 1: %w)", errNoSlot, errs[0], errs[1])
+	case errs[1] != nil || errs[0] == nil && seqs[0] >= seqs[1]:
+		lo.cur = 0
+	default:
+		lo.cur = 1
+	}
+	lo.seq = seqs[lo.cur]
+	return recs[lo.cur], lo, nil
 }
 
-// decodeRecord parses the file form of a record. It never panics; the
-// returned Data aliases b.
-func decodeRecord(b []byte) (Record, error) {
-	h, err := decodeHeader(b)
-	if err != nil {
-		return Record{}, err
+// decodeFileHeader checks the header of a version 2 file, whose magic and
+// version the caller has checked, and the file's length.
+func decodeFileHeader(b []byte) (layout, error) {
+	if len(b) < fileHeaderLen {
+		return layout{}, errShort
 	}
-	if uint64(len(b)-headerLen) != uint64(h.dataLen) {
-		if len(b)-headerLen < int(min(h.dataLen, math.MaxInt32)) {
-			return Record{}, fmt.Errorf("%w: %d of %d data bytes", errShort, len(b)-headerLen, h.dataLen)
+	if crc32.Checksum(b[:28], castagnoli) != binary.BigEndian.Uint32(b[28:]) {
+		return layout{}, fmt.Errorf("%w (file header)", errChecksum)
+	}
+	if binary.BigEndian.Uint16(b[10:]) != 0 {
+		return layout{}, errFlags
+	}
+	s := binary.BigEndian.Uint32(b[12:])
+	if s < slotHeaderLen || s%slotAlign != 0 {
+		return layout{}, fmt.Errorf("%w %d", errSlotSize, s)
+	}
+	want := uint64(fileHeaderLen) + 2*uint64(s)
+	if uint64(len(b)) != want {
+		if uint64(len(b)) < want {
+			return layout{}, fmt.Errorf("%w: %d of %d bytes", errShort, len(b), want)
 		}
-		return Record{}, fmt.Errorf("%w: %d data bytes, header says %d", errLength, len(b)-headerLen, h.dataLen)
+		return layout{}, fmt.Errorf("%w: %d bytes, header says %d", errLength, len(b), want)
 	}
-	data := b[headerLen:]
-	crc := crc32.Update(0, castagnoli, b[:32])
-	crc = crc32.Update(crc, castagnoli, data)
-	if crc != h.crc {
-		return Record{}, errChecksum
+	return layout{version: recordVersion, slotSize: int(s)}, nil
+}
+
+// decodeSlot parses one slot (all S bytes of it) and returns its record and
+// sequence number.
+func decodeSlot(b []byte) (Record, uint64, error) {
+	seq := binary.BigEndian.Uint64(b[4:])
+	o := uint64(binary.BigEndian.Uint32(b[28:]))
+	n := uint64(binary.BigEndian.Uint32(b[32:]))
+	if seq == 0 {
+		return Record{}, 0, errEmpty
 	}
-	return Record{Created: h.created, Expires: h.expires, Data: data}, nil
+	end := slotHeaderLen + o + n
+	if end > uint64(len(b)) {
+		return Record{}, 0, fmt.Errorf("%w: slot of %d bytes, header says %d", errLength, len(b), end)
+	}
+	if crc32.Checksum(b[4:end], castagnoli) != binary.BigEndian.Uint32(b) {
+		return Record{}, 0, errChecksum
+	}
+	return Record{
+		Created: fromUnixNanos(int64(binary.BigEndian.Uint64(b[12:]))),
+		Expires: fromUnixNanos(int64(binary.BigEndian.Uint64(b[20:]))),
+		Owner:   string(b[slotHeaderLen : slotHeaderLen+o]),
+		Data:    b[slotHeaderLen+o : end : end],
+	}, seq, nil
 }

@@ -106,7 +106,8 @@ type Lock interface {
 	Load() (Record, error)
 	// Save replaces the record atomically: after a crash at any moment the
 	// store holds either the old record or the new one. With sync, Save
-	// returns only once the new record is durable (fsync of file and directory).
+	// returns only once the new record is durable (fsync or fdatasync of
+	// the file, and of the directory if the file was created or renamed).
 	// If the store can tell that the lock was lost, Save writes nothing and
 	// returns an error matching ErrLockLost.
 	Save(rec Record, sync bool) error

@@ -19,14 +19,13 @@ func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) persist.Store { return persist.NewMemory() })
 }
 
-// Dir keeps the Store contract and hands sessions over. The record format
-// of this version has no room for Owner (WithoutOwner).
+// Dir keeps the Store contract, Owner included, and hands sessions over.
 func TestDirStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) persist.Store {
 		d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})
 		require.NoError(t, err)
 		return d
-	}, storetest.HandsOver(), storetest.WithoutOwner())
+	}, storetest.HandsOver())
 }
 
 func TestMemoryLen(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -96,7 +95,7 @@ func (d *Dir) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 // sweepRecord removes the record of key if it has expired at now.
 func (d *Dir) sweepRecord(key string, now time.Time, rep *SweepReport) error {
 	name := recordName(key)
-	expired, err := d.headerExpired(name, now)
+	expired, err := d.recordExpired(name, now)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // gone since the listing
 	}
@@ -134,25 +133,20 @@ func (d *Dir) sweepRecord(key string, now time.Time, rep *SweepReport) error {
 	return nil
 }
 
-// headerExpired reads the header of a record and reports whether it has
-// expired at now. A header that does not parse counts as expired, so that
-// the record is read in full under its lock (and quarantined).
-func (d *Dir) headerExpired(name string, now time.Time) (bool, error) {
-	f, err := os.Open(d.path(name))
+// recordExpired reads a record without its lock and reports whether it
+// has expired at now. A record that does not decode counts as expired, so
+// that it is read again under its lock (and quarantined). A slot being
+// written as it is read fails its checksum, and the other slot is read.
+func (d *Dir) recordExpired(name string, now time.Time) (bool, error) {
+	b, err := os.ReadFile(d.path(name))
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
-	var b [headerLen]byte
-	n, err := io.ReadFull(f, b[:])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return false, err
-	}
-	h, err := decodeHeader(b[:n])
+	rec, err := decodeRecord(b)
 	if err != nil {
 		return true, nil
 	}
-	return Record{Expires: h.expires}.Expired(now), nil
+	return rec.Expired(now), nil
 }
 
 // sweepLock removes the lock file of key if no record exists and nobody

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	scsredis "github.com/alexedwards/scs/redisstore"
+	"github.com/alexedwards/scs/v2"
+	redigo "github.com/gomodule/redigo/redis"
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/persist/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// The Redis systems run on one private redis-server that the suite starts
+// (Run, through startRedis) and whose address it passes to them, and to
+// hand-over children, in this variable. Set it to use a server of your own.
+const redisAddrEnv = "LOCKSTEP_BENCH_REDIS"
+
+// errSkip marks a system that cannot run here; the suite notes it and goes on.
+var errSkip = errors.New("skipped")
+
+// redisNames are the session systems on Redis, compared in the workloads
+// that apply to them.
+var redisNames = []string{"lockstep-redis", "scs-redisstore"}
+
+func redisSystems() []System {
+	return []System{lockstepRedis{}, scsRedisstore{}, redisSetFloor{}}
+}
+
+// needsRedis reports whether a run of p includes a Redis system.
+func needsRedis(p Params) bool {
+	for _, wl := range workloads {
+		if p.Only != nil && !slices.Contains(p.Only, wl.name) {
+			continue
+		}
+		for _, s := range wl.systems {
+			if (slices.Contains(redisNames, s) || s == "redis-set") && (p.Systems == nil || slices.Contains(p.Systems, s)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// redisAddr returns the server's address, or errSkip.
+func redisAddr() (string, error) {
+	if addr := os.Getenv(redisAddrEnv); addr != "" {
+		return addr, nil
+	}
+	return "", fmt.Errorf("%w: no redis-server on PATH (install it, or set %s)", errSkip, redisAddrEnv)
+}
+
+// redisPrefix keys an instance's sessions by its directory, which a
+// hand-over child shares with its parent: the two see the same sessions,
+// other instances on the same server do not.
+func redisPrefix(dir string) string { return "bench:" + filepath.Base(dir) + ":" }
+
+// startRedis starts a private redis-server without persistence for the run,
+// unless one is configured or none is on PATH (the Redis systems are then
+// skipped), and returns the func that stops it.
+func startRedis(log io.Writer) func() {
+	if os.Getenv(redisAddrEnv) != "" {
+		return func() {}
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		fmt.Fprintln(log, "bench: no redis-server on PATH: the Redis systems are skipped")
+		return func() {}
+	}
+	var lastErr error
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			lastErr = err
+			break
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		_, port, _ := net.SplitHostPort(addr)
+		cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "",
+			"--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
+			"--dir", os.TempDir())
+		out, err := cmd.StdoutPipe()
+		if err == nil {
+			err = cmd.Start()
+		}
+		if err != nil {
+			lastErr = err
+			break
+		}
+		sc := bufio.NewScanner(out)
+		ready := false
+		for !ready && sc.Scan() {
+			ready = strings.Contains(sc.Text(), "Ready to accept connections")
+		}
+		if !ready {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			lastErr = fmt.Errorf("redis-server on %s did not start", addr)
+			continue
+		}
+		drained := make(chan struct{})
+		go func() { // owned by the returned func, which waits for it
+			defer close(drained)
+			_, _ = io.Copy(io.Discard, out)
+		}()
+		_ = os.Setenv(redisAddrEnv, addr) // for the systems and for hand-over children
+		return func() {
+			_ = os.Unsetenv(redisAddrEnv)
+			_ = cmd.Process.Kill()
+			<-drained
+			_ = cmd.Wait()
+		}
+	}
+	fmt.Fprintf(log, "bench: cannot start redis-server (%v): the Redis systems are skipped\n", lastErr)
+	return func() {}
+}
+
+// lockstepRedis is lockstep's engine over persist/redisstore.
+type lockstepRedis struct{}
+
+func (lockstepRedis) Name() string { return "lockstep-redis" }
+
+func (lockstepRedis) Open(dir string) (Instance, error) {
+	addr, err := redisAddr()
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	store, err := redisstore.New(client, redisstore.Config{Prefix: redisPrefix(dir), Logger: logger})
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	eng, err := engine.New(store, engine.Config{Logger: logger, SweepInterval: -1})
+	if err != nil {
+		_ = store.Close()
+		_ = client.Close()
+		return nil, err
+	}
+	return &lockstepRedisInst{lockstepInst: &lockstepInst{eng: eng}, store: store, client: client}, nil
+}
+
+type lockstepRedisInst struct {
+	*lockstepInst
+	store  *redisstore.Store
+	client *redis.Client
+}
+
+func (i *lockstepRedisInst) Close() error {
+	return errors.Join(i.eng.Close(), i.store.Close(), i.client.Close())
+}
+
+// scsRedisstore is alexedwards/scs with its own Redis store (redigo), as
+// scs-memstore but with every load and commit a Redis round trip.
+type scsRedisstore struct{}
+
+func (scsRedisstore) Name() string { return "scs-redisstore" }
+
+func (scsRedisstore) Open(dir string) (Instance, error) {
+	addr, err := redisAddr()
+	if err != nil {
+		return nil, err
+	}
+	pool := &redigo.Pool{
+		MaxIdle: 64,
+		Dial:    func() (redigo.Conn, error) { return redigo.Dial("tcp", addr) },
+	}
+	sm := scs.New()
+	sm.Store = scsredis.NewWithPrefix(pool, redisPrefix(dir))
+	sm.IdleTimeout = time.Hour
+	sm.Cookie.Name = cookieName
+	return &scsRedisInst{scsInst: &scsInst{sm: sm}, pool: pool}, nil
+}
+
+type scsRedisInst struct {
+	*scsInst
+	pool *redigo.Pool
+}
+
+func (i *scsRedisInst) Close() error { return i.pool.Close() }
+
+// redisSetFloor is no session system: each Write is one bare SET of the
+// bytes lockstep stores for the workload's session, the floor of a write
+// that must reach Redis.
+type redisSetFloor struct{}
+
+func (redisSetFloor) Name() string { return "redis-set" }
+
+func (redisSetFloor) Open(dir string) (Instance, error) {
+	addr, err := redisAddr()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(map[string]any{counterKey: 1}); err != nil {
+		return nil, err
+	}
+	return &redisSetInst{client: redis.NewClient(&redis.Options{Addr: addr}), prefix: redisPrefix(dir), data: buf.Bytes()}, nil
+}
+
+type redisSetInst struct {
+	client *redis.Client
+	prefix string
+	data   []byte
+}
+
+func (i *redisSetInst) Create(ctx context.Context) (string, error) {
+	id := newToken()
+	return id, i.client.Set(ctx, i.prefix+id, i.data, time.Hour).Err()
+}
+
+func (i *redisSetInst) Read(ctx context.Context, id string) error {
+	return i.client.Get(ctx, i.prefix+id).Err()
+}
+
+func (i *redisSetInst) Write(ctx context.Context, id string) error {
+	return i.client.Set(ctx, i.prefix+id, i.data, time.Hour).Err()
+}
+
+func (i *redisSetInst) Update(context.Context, string, func(Values) error) error {
+	return errors.New("redis-set: a floor, not a session system")
+}
+
+func (i *redisSetInst) Handler(App) http.Handler {
+	return http.NotFoundHandler()
+}
+
+func (i *redisSetInst) Close() error { return i.client.Close() }
+
+// redisTargets evaluates the Redis store's targets against rs.
+func redisTargets(rs *Results) []Target {
+	var ts []Target
+	atMost := func(what, want string, v, limit float64, ok bool, measured string) {
+		t := Target{What: what, Want: want, Chart: true}
+		if ok {
+			t.Score, t.Met, t.Measured = v/limit, v <= limit, measured
+		}
+		ts = append(ts, t)
+	}
+
+	do, ok1 := rs.Lookup("do-write", "lockstep-redis", "serial")
+	set, ok2 := rs.Lookup("do-write", "redis-set", "serial")
+	atMost("Redis store: a write Do vs a bare SET of the same bytes", "≤ 1.5x",
+		do/set, 1.5, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f µs vs %.0f µs)", do/set, do/1e3, set/1e3))
+
+	med, ok := rs.Lookup("handover", "lockstep-redis", "median")
+	p99, _ := rs.Lookup("handover", "lockstep-redis", "p99")
+	atMost("Redis store: idle hand-over between two processes, median", "< 2 ms",
+		med, 2, ok, fmt.Sprintf("%.2f ms (p99 %.2f ms)", med, p99))
+
+	fr, ok1 := rs.Lookup("contended-5x30", "lockstep-redis", "floor-ratio")
+	mem, ok2 := rs.Lookup("contended-5x30", "lockstep-memory", "floor-ratio")
+	final, _ := rs.Lookup("contended-5x30", "lockstep-redis", "final-counter")
+	want, _ := rs.Lookup("contended-5x30", "lockstep-redis", "expected-counter")
+	atMost("Redis store: 5x30 contended, floor ratio vs the memory store", "within 0.02, counter exact",
+		max(fr-mem, 0.0002)/0.02, 1, ok1 && ok2, fmt.Sprintf("%.3fx vs %.3fx, counter %.0f of %.0f", fr, mem, final, want))
+	if n := len(ts) - 1; ok1 && final != want {
+		ts[n].Met = false
+	}
+
+	lost, ok1 := rs.Lookup("lost-updates", "lockstep-redis", "lost")
+	scsLost, ok2 := rs.Lookup("lost-updates", "scs-redisstore", "lost")
+	n, _ := rs.Lookup("lost-updates", "lockstep-redis", "requests")
+	ts = append(ts, Target{What: "Redis store: lost updates, vs scs-redisstore", Want: "0 (scs loses most)",
+		Measured: measured(ok1 && ok2, fmt.Sprintf("%.0f of %.0f (scs-redisstore %.0f)", lost, n, scsLost)), Met: ok1 && lost == 0})
+
+	rd, ok1 := rs.Lookup("http-read", "lockstep-redis", "one-session")
+	scsRd, ok2 := rs.Lookup("http-read", "scs-redisstore", "one-session")
+	atMost("Redis store: HTTP reads, one session, vs scs-redisstore", "faster (> 1x)",
+		scsRd/rd, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", rd/scsRd, rd, scsRd))
+	return ts
+}

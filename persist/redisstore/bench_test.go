@@ -1,0 +1,63 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/redisstore"
+)
+
+// BenchmarkSave is one fenced write of a held session; BenchmarkSet the
+// bare SET of the same bytes on the same server, its floor.
+func BenchmarkSave(b *testing.B) {
+	srv := startRedis(b)
+	s := srv.store(b, redisstore.Config{})
+	l, err := s.Lock(context.Background(), testID, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Release()
+	rec := persist.Record{Data: make([]byte, 64)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Save(rec, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSet(b *testing.B) {
+	srv := startRedis(b)
+	c := srv.client(b)
+	data := make([]byte, 64)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Set(ctx, "k", data, 0).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDoWrite is a write Do on a resident session over Redis.
+func BenchmarkDoWrite(b *testing.B) {
+	srv := startRedis(b)
+	e, err := engine.New(srv.store(b, redisstore.Config{}), engine.Config{SweepInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	id, err := e.Create(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := incr(ctx, e, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

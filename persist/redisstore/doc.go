@@ -1,0 +1,62 @@
+// Package redisstore is a persist.Store that keeps lockstep's sessions in
+// Redis, so that engines on several hosts can share them with the same
+// guarantees as processes sharing one session directory: one turn at a
+// time per session across every host, no lost updates, and a destroyed or
+// regenerated ID that stays dead everywhere.
+//
+//	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+//	store, err := redisstore.New(client, redisstore.Config{})
+//	...
+//	eng, err := engine.New(store, engine.Config{})
+//	...
+//	defer client.Close()
+//	defer store.Close()
+//	defer eng.Close()
+//
+// It is its own Go module, so that applications of the file store never
+// download a Redis client.
+//
+// # Leases and fencing
+//
+// The engine that holds a session holds a lease on it: a key holding a
+// random token, with a TTL of Config.LeaseTTL, that the Store renews for
+// all its sessions at once (one pipeline every third of LeaseTTL) and
+// deletes when the engine passivates the session. Every write and delete
+// is one server-side script that first checks that the token is still the
+// caller's and that the record's version is the one the caller last loaded
+// or wrote; a holder whose lease ran out (a paused process, a partition, a
+// failover that lost the lease key) cannot write, and gets an error
+// matching persist.ErrLockLost. A holder that dies loses its sessions
+// LeaseTTL after its last renewal.
+//
+// # Hand-over
+//
+// An engine that wants a session another engine holds publishes a request
+// on the store's channel (<prefix>handover); the holder's Store passes it to
+// the engine, which hands an idle session over at once, and the release
+// publishes a wake-up. When a message is lost (the subscription
+// reconnects), waiters poll, from 2ms backing off to 100ms, and the
+// holder sees the request at its next renewal.
+//
+// # Keys and expiry
+//
+// A session's keys are named after the SHA-256 of its ID (never the ID
+// itself) and share one hash slot, so the store works on Redis Cluster:
+// <prefix>{<sha256 hex>}:rec (a hash: version, created, expires, owner,
+// data), :lock (the lease) and :want (a pending hand-over request). The
+// record carries a TTL at the session's expiry, so Redis removes expired
+// sessions itself: Sweep finds nothing unless it is given a clock other
+// than Redis's, and the engine's sweeper can be disabled. docs/redis.md describes the
+// layout, the protocol and the failure modes.
+//
+// # Concurrency, errors and closing
+//
+// Every method of Store is safe for concurrent use; a Lock is used by one
+// goroutine at a time, and the wanted callback given to Lock is called
+// from the Store's goroutines and must not block. Callers branch on the
+// errors of package persist: ErrNotFound, ErrLockLost, ErrReleased,
+// ErrClosed, *CorruptError, and the context's error when Lock gives up;
+// errors from Redis are wrapped with %w. A Store runs two goroutines (its
+// subscription and its lease renewal) and must be closed with Close, after
+// the engine that uses it and before the client.
+package redisstore

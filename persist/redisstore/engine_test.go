@@ -1,0 +1,180 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/redisstore"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The engine's behaviour over Redis, with two engines (two Stores, two
+// clients) standing in for two hosts.
+
+func newEngine(t *testing.T, srv *server, scfg redisstore.Config, cfg engine.Config) *engine.Engine {
+	t.Helper()
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = -1
+	}
+	e, err := engine.New(srv.store(t, scfg), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func incr(ctx context.Context, e *engine.Engine, id string) error {
+	return e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+		v, _ := s.Get("n")
+		n, _ := v.(int)
+		s.Set("n", n+1)
+		return nil
+	})
+}
+
+func counter(t *testing.T, e *engine.Engine, id string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+		v, _ := s.Get("n")
+		n, _ = v.(int)
+		return nil
+	}))
+	return n
+}
+
+func TestEngineConcurrentIncrementsAcrossEngines(t *testing.T) {
+	srv := startRedis(t)
+	e1 := newEngine(t, srv, redisstore.Config{}, engine.Config{})
+	e2 := newEngine(t, srv, redisstore.Config{}, engine.Config{})
+	ctx := context.Background()
+	id, err := e1.Create(ctx)
+	require.NoError(t, err)
+
+	const goroutines, each = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*goroutines*each)
+	for _, e := range []*engine.Engine{e1, e2} {
+		for range goroutines {
+			wg.Go(func() {
+				for range each {
+					if err := incr(ctx, e, id); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	assert.Equal(t, 2*goroutines*each, counter(t, e1, id))
+	assert.Equal(t, 2*goroutines*each, counter(t, e2, id))
+}
+
+func TestEngineHandOverIdleSession(t *testing.T) {
+	srv := startRedis(t)
+	// Leases and passivation far longer than the lock timeout: only the
+	// hand-over can let the second engine in.
+	scfg := redisstore.Config{LeaseTTL: time.Hour}
+	cfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 5 * time.Second}
+	e1 := newEngine(t, srv, scfg, cfg)
+	e2 := newEngine(t, srv, scfg, cfg)
+	ctx := context.Background()
+	id, err := e1.Create(ctx)
+	require.NoError(t, err)
+	for range 5 {
+		require.NoError(t, incr(ctx, e1, id))
+		require.NoError(t, incr(ctx, e2, id))
+	}
+	assert.Equal(t, 10, counter(t, e1, id))
+}
+
+func TestEngineRegenerateAndDestroyKillTheOldIDEverywhere(t *testing.T) {
+	srv := startRedis(t)
+	e1 := newEngine(t, srv, redisstore.Config{}, engine.Config{})
+	e2 := newEngine(t, srv, redisstore.Config{}, engine.Config{})
+	ctx := context.Background()
+	id, err := e1.Create(ctx)
+	require.NoError(t, err)
+	require.NoError(t, incr(ctx, e1, id))
+	require.NoError(t, incr(ctx, e2, id)) // e2 holds it now
+
+	newID, err := e1.Regenerate(ctx, id)
+	require.NoError(t, err)
+	assert.ErrorIs(t, incr(ctx, e2, id), engine.ErrNotFound)
+	assert.ErrorIs(t, incr(ctx, e1, id), engine.ErrNotFound)
+	assert.Equal(t, 2, counter(t, e2, newID))
+
+	require.NoError(t, e2.Destroy(ctx, newID))
+	assert.ErrorIs(t, incr(ctx, e1, newID), engine.ErrNotFound)
+	assert.ErrorIs(t, incr(ctx, e2, newID), engine.ErrNotFound)
+	assert.Zero(t, srv.count(t, srv.client(t)), "no key is left behind")
+}
+
+func TestEngineDropsASessionWhoseLeaseWasLost(t *testing.T) {
+	srv := startRedis(t)
+	e1 := newEngine(t, srv, redisstore.Config{}, engine.Config{PassivateAfter: time.Hour})
+	e2 := newEngine(t, srv, redisstore.Config{}, engine.Config{})
+	c := srv.client(t)
+	ctx := context.Background()
+	id, err := e1.Create(ctx)
+	require.NoError(t, err)
+	require.NoError(t, incr(ctx, e1, id)) // resident in e1, n = 1
+
+	// A failover loses e1's lease; e2 gets in and writes.
+	require.NoError(t, c.Del(ctx, lockKey(id)).Err())
+	require.NoError(t, e2.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+		s.Set("n", 100)
+		return nil
+	}))
+	require.NoError(t, e2.Close()) // release it
+
+	err = incr(ctx, e1, id)
+	if err != nil { // unless the renewer noticed first and e1 let go
+		require.ErrorIs(t, err, persist.ErrLockLost)
+		require.NoError(t, incr(ctx, e1, id), "the next Do locks and loads afresh")
+	}
+	assert.Equal(t, 101, counter(t, e1, id))
+}
+
+func TestEngineSurvivesRedisRestart(t *testing.T) {
+	srv := startRedis(t)
+	e := newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 5 * time.Second})
+	ctx := context.Background()
+	id, err := e.Create(ctx)
+	require.NoError(t, err)
+	require.NoError(t, incr(ctx, e, id))
+
+	srv.stop()
+	ctx10, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = incr(ctx10, e, id)
+	require.Error(t, err, "a write with Redis down fails")
+	assert.NoError(t, ctx10.Err(), "and fails fast: %v", err)
+	_, err = e.Create(ctx10)
+	require.Error(t, err)
+	assert.NoError(t, ctx10.Err(), "and fails fast: %v", err)
+
+	srv.restart(t) // empty: persistence is off
+	newID, err := e.Create(ctx)
+	require.NoError(t, err, "the engine works again once Redis is back")
+	require.NoError(t, incr(ctx, e, newID))
+	assert.Equal(t, 1, counter(t, e, newID))
+	// The old session died with Redis's data; the engine lets go of it.
+	for i := 0; ; i++ {
+		err = incr(ctx, e, id)
+		if errors.Is(err, engine.ErrNotFound) {
+			break
+		}
+		require.ErrorIs(t, err, persist.ErrLockLost)
+		require.Less(t, i, 1, "one lost lease, then not found")
+	}
+}

@@ -1,0 +1,10 @@
+//go:build !unix
+
+package redisstore_test
+
+// The cross-process tests pause and resume processes with signals, which
+// only Unix has.
+
+const childRoleEnv = "LOCKSTEP_REDIS_CHILD"
+
+func runChild(string) int { return 2 }

@@ -1,0 +1,376 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lockstep-go/lockstep/persist"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultPrefix   = "lockstep:"
+	DefaultLeaseTTL = 10 * time.Second
+)
+
+// minLeaseTTL is the shortest lease New accepts: leases are set in
+// milliseconds and renewed every third of their length.
+const minLeaseTTL = 10 * time.Millisecond
+
+// Polling bounds of a waiting Lock when no wake-up arrives (a message lost
+// while the subscription reconnects): the first retry comes after minPoll,
+// each next one after four times as long, up to maxPoll.
+const (
+	minPoll = 2 * time.Millisecond
+	maxPoll = 100 * time.Millisecond
+)
+
+// Hand-over requests: a waiting Lock publishes its request again every
+// reannounceEvery, and the request flag it sets lives wantTTL, so that a
+// flag left by a waiter that gave up soon stops asking.
+const (
+	reannounceEvery = 250 * time.Millisecond
+	wantTTL         = time.Second
+)
+
+// Subscription reconnects back off from minResubscribe to maxResubscribe
+// while Redis cannot be reached.
+const (
+	minResubscribe = 10 * time.Millisecond
+	maxResubscribe = time.Second
+)
+
+// Config configures a Store. The zero value is ready to use.
+type Config struct {
+	// Prefix starts every key and the hand-over channel, so that several
+	// applications (or several stores of one) can share a Redis. It must
+	// not contain '{' or '}', which would change the keys' hash slot.
+	// Default "lockstep:".
+	Prefix string
+
+	// LeaseTTL is the length of the lease that a holder keeps on each
+	// session it holds, renewed every third of it while held. A holder
+	// that dies (or is paused, or cut off) loses its sessions this long
+	// after its last renewal, and cannot write them afterwards. At least
+	// 10ms. Default 10 seconds.
+	LeaseTTL time.Duration
+
+	// Logger receives what the store handles without returning it
+	// (renewals and subscription trouble). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a persist.Store that keeps sessions in Redis, so that engines on
+// several hosts can share them. A session held by one engine is leased to
+// it; another engine that wants the session asks the holder, over Redis
+// pub/sub, to hand it over. See the package documentation and
+// docs/redis.md.
+//
+// All methods are safe for concurrent use. A Store runs two goroutines (its
+// subscription and its lease renewal) until Close.
+type Store struct {
+	client  redis.UniversalClient
+	prefix  string
+	ttl     time.Duration
+	ttlMS   string // ttl in milliseconds, as a script argument
+	channel string // the hand-over channel
+	log     *slog.Logger
+	epoch   time.Time // monotonic origin of lock.renewed
+
+	ps     *redis.PubSub
+	done   chan struct{} // closed by Close
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	once   sync.Once
+
+	mu      sync.Mutex                 // guards held and waiters
+	held    map[string]*holding        // by key: sessions held (or being locked) through this Store
+	waiters map[string][]chan struct{} // by key: Locks of this Store waiting; capacity 1
+}
+
+// holding is a session held, or being locked, through a Store.
+type holding struct {
+	l      *lock // nil while the lease is being taken
+	takers int   // Locks of this Store running the lock script for it
+	wanted bool  // asked for while being taken: pass it on once held
+}
+
+var _ persist.Store = (*Store)(nil)
+
+// New returns a Store over client, which the caller owns and closes after
+// the Store. It subscribes to the store's hand-over channel and starts
+// renewing leases; the Store must be closed.
+func New(client redis.UniversalClient, cfg Config) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if strings.ContainsAny(cfg.Prefix, "{}") {
+		return nil, fmt.Errorf("redisstore: prefix %q contains a brace (it would change the keys' hash slot)", cfg.Prefix)
+	}
+	switch {
+	case cfg.LeaseTTL == 0:
+		cfg.LeaseTTL = DefaultLeaseTTL
+	case cfg.LeaseTTL < minLeaseTTL:
+		return nil, fmt.Errorf("redisstore: lease TTL %v is shorter than %v", cfg.LeaseTTL, minLeaseTTL)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Store{
+		client:  client,
+		prefix:  cfg.Prefix,
+		ttl:     cfg.LeaseTTL,
+		ttlMS:   strconv.FormatInt(cfg.LeaseTTL.Milliseconds(), 10),
+		channel: cfg.Prefix + "handover",
+		log:     cfg.Logger,
+		epoch:   time.Now(),
+		done:    make(chan struct{}),
+		held:    make(map[string]*holding),
+		waiters: make(map[string][]chan struct{}),
+	}
+	// Subscribe sends SUBSCRIBE now if it can; if Redis is down, the
+	// subscriber retries, and waiters poll meanwhile.
+	s.ps = client.Subscribe(context.Background(), s.channel)
+	s.wg.Add(2)
+	go s.subscribe()
+	go s.renew()
+	return s, nil
+}
+
+// Close stops the subscription and the lease renewal and waits for them.
+// Lock and Sweep return persist.ErrClosed afterwards, and so do Locks still
+// waiting. Locks still held can be used and released, but their leases are
+// no longer renewed: release them within LeaseTTL. Close does not close the
+// client. It is idempotent.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.done)
+		err = s.ps.Close()
+		s.wg.Wait()
+		if err != nil {
+			err = fmt.Errorf("redisstore: close subscription: %w", err)
+		}
+	})
+	return err
+}
+
+// Lock takes the lease of session id, waiting while another holder, in
+// this or another process, has it. A waiting Lock asks the holder to hand
+// over (the holder's wanted is called) and is woken when it releases; when
+// no wake-up arrives it polls, from 2ms backing off (x4) to 100ms. A holder
+// that died loses its lease LeaseTTL after its last renewal. Errors from
+// Redis end the wait at once.
+func (s *Store) Lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
+	if s.closed.Load() {
+		return nil, persist.ErrClosed
+	}
+	l := &lock{s: s, k: s.keysOf(id), token: newToken(), wanted: wanted, version: -1}
+	wake := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.waiters[l.k.key] = append(s.waiters[l.k.key], wake)
+	s.mu.Unlock()
+	defer s.removeWaiter(l.k.key, wake)
+
+	backoff := minPoll
+	timer := time.NewTimer(backoff)
+	defer timer.Stop()
+	announce := true
+	var announced time.Time
+	for {
+		ok, err := l.take(ctx, announce)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: lock session %s: %w", l.k.key, err)
+		}
+		if ok {
+			return l, nil
+		}
+		if announce {
+			announced = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("redisstore: lock session %s: %w", l.k.key, ctx.Err())
+		case <-s.done:
+			return nil, persist.ErrClosed
+		case <-wake:
+			// The holder released, and removed the requests it saw.
+			announce = true
+		case <-timer.C:
+			backoff = min(4*backoff, maxPoll)
+			timer.Reset(backoff)
+			announce = time.Since(announced) >= reannounceEvery
+		}
+	}
+}
+
+// take runs the lock script once: true if the lease is now l's.
+func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
+	s := l.s
+	// Announce the attempt locally first, so that a request that arrives
+	// between the script and the bookkeeping below is not lost.
+	s.mu.Lock()
+	h := s.held[l.k.key]
+	if h != nil && h.l != nil {
+		// Held through this Store: Redis would say no; ask the holder.
+		wanted := h.l.wanted
+		s.mu.Unlock()
+		if announce && wanted != nil {
+			wanted()
+		}
+		return false, nil
+	}
+	if h == nil {
+		h = &holding{}
+		s.held[l.k.key] = h
+	}
+	h.takers++
+	s.mu.Unlock()
+
+	ann := "0"
+	if announce {
+		ann = "1"
+	}
+	res, err := lockScript.Run(ctx, s.client, []string{l.k.lock, l.k.rec, l.k.want},
+		l.token, s.ttlMS, ann, s.channel, "w"+l.k.key, wantTTL.Milliseconds()).Slice()
+	var got bool
+	if err == nil {
+		got, err = l.took(res)
+	}
+
+	s.mu.Lock()
+	var wanted func()
+	h.takers--
+	switch {
+	case got:
+		h.l = l
+		if h.wanted {
+			wanted = l.wanted
+		}
+		h.wanted = false
+	case h.takers == 0 && h.l == nil:
+		delete(s.held, l.k.key)
+	}
+	s.mu.Unlock()
+	if wanted != nil {
+		wanted()
+	}
+	return got, err
+}
+
+// took interprets the lock script's reply, keeping the record it read.
+func (l *lock) took(res []any) (bool, error) {
+	if len(res) == 0 {
+		return false, fmt.Errorf("redisstore: lock script: empty reply")
+	}
+	if n, _ := res[0].(int64); n != 1 {
+		return false, nil
+	}
+	if len(res) < 2 {
+		return false, fmt.Errorf("redisstore: lock script: short reply")
+	}
+	l.prefetched = true
+	l.pre = l.fetched(res[1])
+	l.renewed.Store(l.s.now())
+	return true, nil
+}
+
+func (s *Store) removeWaiter(key string, w chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.waiters[key]
+	for i, x := range ws {
+		if x == w {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(s.waiters, key)
+	} else {
+		s.waiters[key] = ws
+	}
+}
+
+// wake wakes the Locks of this Store waiting for key.
+func (s *Store) wake(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.waiters[key] {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeAll wakes every waiting Lock of this Store.
+func (s *Store) wakeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ws := range s.waiters {
+		for _, w := range ws {
+			select {
+			case w <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// request passes a hand-over request for key to its holder in this Store,
+// or remembers it for a Lock that is taking the lease right now.
+func (s *Store) request(key string) {
+	s.mu.Lock()
+	var wanted func()
+	if h := s.held[key]; h != nil {
+		if h.l != nil {
+			wanted = h.l.wanted
+		} else {
+			h.wanted = true
+		}
+	}
+	s.mu.Unlock()
+	if wanted != nil {
+		wanted()
+	}
+}
+
+// forget drops l from the held sessions and wakes the waiters of its key.
+func (s *Store) forget(l *lock) {
+	s.mu.Lock()
+	if h := s.held[l.k.key]; h != nil && h.l == l {
+		if h.takers > 0 {
+			h.l = nil // another Lock of this Store is taking the lease
+		} else {
+			delete(s.held, l.k.key)
+		}
+	}
+	s.mu.Unlock()
+	s.wake(l.k.key)
+}
+
+// now returns the monotonic time since the Store's epoch, in nanoseconds.
+func (s *Store) now() int64 { return int64(time.Since(s.epoch)) }
+
+// newToken returns a random lease token: it identifies one Lock, in any
+// process, for as long as the lease lives.
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}

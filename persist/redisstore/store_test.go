@@ -1,0 +1,371 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/redisstore"
+	"github.com/lockstep-go/lockstep/persist/storetest"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const testID = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" // 43 characters, like the engine's IDs
+
+func keyOf(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+func lockKey(id string) string { return "lockstep:{" + keyOf(id) + "}:lock" }
+func recKey(id string) string  { return "lockstep:{" + keyOf(id) + "}:rec" }
+
+func lock(t *testing.T, s *redisstore.Store, id string, wanted func()) persist.Lock {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := s.Lock(ctx, id, wanted)
+	require.NoError(t, err)
+	return l
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	for name, cfg := range map[string]redisstore.Config{
+		"brace in prefix": {Prefix: "app:{x}:"},
+		"lease too short": {LeaseTTL: time.Millisecond},
+		"negative lease":  {LeaseTTL: -time.Second},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := redisstore.New(c, cfg)
+			assert.Error(t, err)
+		})
+	}
+	_, err := redisstore.New(nil, redisstore.Config{})
+	assert.Error(t, err)
+}
+
+func TestRoundTrip(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	c := srv.client(t)
+	ctx := context.Background()
+
+	l := lock(t, s, testID, nil)
+	_, err := l.Load()
+	require.ErrorIs(t, err, persist.ErrNotFound)
+	created := time.Unix(1700000000, 123456789)
+	expires := time.Now().Add(time.Hour)
+	want := persist.Record{Created: created, Expires: expires, Owner: "alice", Data: []byte("values\x00\xff")}
+	require.NoError(t, l.Save(want, false))
+	want.Data[0] = 'V' // the store keeps its own copy
+	require.NoError(t, l.Release())
+
+	l = lock(t, s, testID, nil)
+	got, err := l.Load()
+	require.NoError(t, err)
+	assert.True(t, got.Created.Equal(created), "created: got %v, want %v", got.Created, created)
+	assert.True(t, got.Expires.Equal(expires), "expires: got %v, want %v", got.Expires, expires)
+	assert.Equal(t, "alice", got.Owner)
+	assert.Equal(t, []byte("values\x00\xff"), got.Data)
+	// A second Load reads the record again.
+	again, err := l.Load()
+	require.NoError(t, err)
+	assert.Equal(t, got.Data, again.Data)
+
+	// The record's TTL is the session's expiry.
+	at, err := c.PExpireTime(ctx, recKey(testID)).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, expires.UnixMilli(), at.Milliseconds(), 1)
+
+	// No expiry, no TTL.
+	require.NoError(t, l.Save(persist.Record{Data: []byte("x")}, true))
+	ttl, err := c.PTTL(ctx, recKey(testID)).Result()
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(-1), ttl)
+	require.NoError(t, l.Release())
+}
+
+func TestKeysNeverHoldTheID(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{Prefix: "app:"})
+	c := srv.client(t)
+	l := lock(t, s, testID, nil)
+	require.NoError(t, l.Save(persist.Record{Data: []byte("x")}, false))
+	keys, err := c.Keys(context.Background(), "*").Result()
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"app:{" + keyOf(testID) + "}:rec", "app:{" + keyOf(testID) + "}:lock"}, keys)
+	require.NoError(t, l.Delete())
+	keys, err = c.Keys(context.Background(), "*").Result()
+	require.NoError(t, err)
+	assert.Empty(t, keys, "Delete leaves nothing behind")
+}
+
+func TestLockExcludesAndAsksTheHolder(t *testing.T) {
+	srv := startRedis(t)
+	s1 := srv.store(t, redisstore.Config{})
+	s2 := srv.store(t, redisstore.Config{})
+
+	asked := make(chan struct{}, 1)
+	l1 := lock(t, s1, testID, func() {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	_, err := s2.Lock(ctx, testID, nil)
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	<-asked // the waiter's request reached the holder
+
+	// A waiter gets the lease as soon as the holder releases.
+	got := make(chan error, 1)
+	go func() {
+		l2, err := s2.Lock(context.Background(), testID, nil)
+		if err == nil {
+			err = l2.Release()
+		}
+		got <- err
+	}()
+	<-asked
+	require.NoError(t, l1.Release())
+	require.NoError(t, <-got)
+}
+
+func TestLockInOneStoreAsksItsOwnHolder(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	l1 := lock(t, s, testID, nil)
+	var l1Released = make(chan struct{})
+	go func() {
+		defer close(l1Released)
+		_ = l1.Release()
+	}()
+	l2 := lock(t, s, testID, nil)
+	<-l1Released
+	require.NoError(t, l2.Release())
+}
+
+func TestReleasedLockRefusesEverything(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	for name, end := range map[string]func(persist.Lock) error{
+		"Release":    persist.Lock.Release,
+		"Delete":     persist.Lock.Delete,
+		"Quarantine": func(l persist.Lock) error { _ = l.Quarantine(errors.New("bad")); return nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := lock(t, s, testID, nil)
+			require.NoError(t, l.Save(persist.Record{Data: []byte("x")}, false))
+			require.NoError(t, end(l))
+			_, err := l.Load()
+			assert.ErrorIs(t, err, persist.ErrReleased)
+			assert.ErrorIs(t, l.Save(persist.Record{}, false), persist.ErrReleased)
+			assert.ErrorIs(t, l.Delete(), persist.ErrReleased)
+			assert.ErrorIs(t, l.Quarantine(errors.New("x")), persist.ErrReleased)
+			assert.ErrorIs(t, l.Release(), persist.ErrReleased)
+			lock(t, s, testID, nil).Delete()
+		})
+	}
+}
+
+func TestDeleteRemovesTheRecord(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	l := lock(t, s, testID, nil)
+	require.NoError(t, l.Save(persist.Record{Data: []byte("x")}, false))
+	require.NoError(t, l.Delete())
+	l = lock(t, s, testID, nil)
+	_, err := l.Load()
+	assert.ErrorIs(t, err, persist.ErrNotFound)
+	assert.NoError(t, l.Delete(), "deleting a missing record")
+}
+
+func TestCorruptRecordIsQuarantined(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	c := srv.client(t)
+	ctx := context.Background()
+	require.NoError(t, c.HSet(ctx, recKey(testID), "v", "1", "c", "soon", "e", "0", "d", "x").Err())
+
+	l := lock(t, s, testID, nil)
+	_, err := l.Load()
+	require.ErrorIs(t, err, persist.ErrCorrupt)
+	require.ErrorIs(t, err, persist.ErrNotFound)
+	var cerr *persist.CorruptError
+	require.ErrorAs(t, err, &cerr)
+	assert.Equal(t, recKey(testID), cerr.Path)
+	require.NotEmpty(t, cerr.Quarantine)
+	n, err := c.Exists(ctx, recKey(testID), cerr.Quarantine).Result()
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "the record moved to the quarantine key")
+	require.NoError(t, l.Delete())
+
+	// Quarantine on request of the caller (data it could not decode).
+	l = lock(t, s, testID, nil)
+	require.NoError(t, l.Save(persist.Record{Data: []byte("x")}, false))
+	err = l.Quarantine(errors.New("undecodable"))
+	require.ErrorAs(t, err, &cerr)
+	assert.ErrorIs(t, err, persist.ErrNotFound)
+	require.NotEmpty(t, cerr.Quarantine)
+	l = lock(t, s, testID, nil) // Quarantine released the lease
+	_, err = l.Load()
+	assert.ErrorIs(t, err, persist.ErrNotFound)
+	require.NoError(t, l.Release())
+}
+
+func TestWritesAreFencedByTheLease(t *testing.T) {
+	srv := startRedis(t)
+	s1 := srv.store(t, redisstore.Config{})
+	s2 := srv.store(t, redisstore.Config{})
+	c := srv.client(t)
+	ctx := context.Background()
+
+	l1 := lock(t, s1, testID, nil)
+	require.NoError(t, l1.Save(persist.Record{Data: []byte("one")}, false))
+	// A failover that loses the lease key: another holder gets in.
+	require.NoError(t, c.Del(ctx, lockKey(testID)).Err())
+	l2 := lock(t, s2, testID, nil)
+	rec, err := l2.Load()
+	require.NoError(t, err)
+	require.NoError(t, l2.Save(persist.Record{Data: append(rec.Data, "+two"...)}, false))
+
+	assert.ErrorIs(t, l1.Save(persist.Record{Data: []byte("stale")}, false), persist.ErrLockLost)
+	assert.ErrorIs(t, l1.Delete(), persist.ErrLockLost)
+	require.NoError(t, l2.Release())
+
+	l := lock(t, s1, testID, nil)
+	rec, err = l.Load()
+	require.NoError(t, err)
+	assert.Equal(t, "one+two", string(rec.Data))
+	require.NoError(t, l.Release())
+}
+
+func TestWritesAreFencedByTheVersion(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	c := srv.client(t)
+	ctx := context.Background()
+
+	l := lock(t, s, testID, nil)
+	require.NoError(t, l.Save(persist.Record{Data: []byte("one")}, false))
+	// The lease survived but the record changed: writes were lost or
+	// replayed by a failover. The holder's view is stale.
+	require.NoError(t, c.HSet(ctx, recKey(testID), "v", "7", "d", "other").Err())
+	assert.ErrorIs(t, l.Save(persist.Record{Data: []byte("two")}, false), persist.ErrLockLost)
+	d, err := c.HGet(ctx, recKey(testID), "d").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "other", d)
+	assert.ErrorIs(t, l.Delete(), persist.ErrLockLost)
+	n, err := c.Exists(ctx, recKey(testID), lockKey(testID)).Result()
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "the record stays, the lease is ended")
+}
+
+func TestRecordThatExpiredWhileHeldIsWrittenAgain(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	c := srv.client(t)
+	l := lock(t, s, testID, nil)
+	require.NoError(t, l.Save(persist.Record{Data: []byte("one")}, false))
+	require.NoError(t, c.Del(context.Background(), recKey(testID)).Err()) // its TTL ran out
+	require.NoError(t, l.Save(persist.Record{Data: []byte("two")}, false))
+	rec, err := l.Load()
+	require.NoError(t, err)
+	assert.Equal(t, "two", string(rec.Data))
+	require.NoError(t, l.Release())
+}
+
+func TestLeaseIsRenewedWhileHeld(t *testing.T) {
+	srv := startRedis(t)
+	const ttl = 300 * time.Millisecond
+	s1 := srv.store(t, redisstore.Config{LeaseTTL: ttl})
+	s2 := srv.store(t, redisstore.Config{LeaseTTL: ttl})
+	l1 := lock(t, s1, testID, nil) // nil wanted: it never hands over
+	ctx, cancel := context.WithTimeout(context.Background(), 4*ttl)
+	defer cancel()
+	_, err := s2.Lock(ctx, testID, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the lease outlived its TTL because it was renewed")
+	require.NoError(t, l1.Save(persist.Record{Data: []byte("x")}, false))
+	require.NoError(t, l1.Release())
+}
+
+func TestLostLeaseIsNoticedByTheRenewer(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{LeaseTTL: 60 * time.Millisecond})
+	c := srv.client(t)
+	lost := make(chan struct{}, 1)
+	l := lock(t, s, testID, func() {
+		select {
+		case lost <- struct{}{}:
+		default:
+		}
+	})
+	require.NoError(t, c.Del(context.Background(), lockKey(testID)).Err())
+	<-lost // the holder is told to let go
+	assert.ErrorIs(t, l.Save(persist.Record{}, false), persist.ErrLockLost)
+	assert.NoError(t, l.Release(), "releasing a lost lease lets go")
+}
+
+func TestLockHonoursContextAndClose(t *testing.T) {
+	srv := startRedis(t)
+	s1 := srv.store(t, redisstore.Config{})
+	s2, err := redisstore.New(srv.client(t), redisstore.Config{})
+	require.NoError(t, err)
+	l1 := lock(t, s1, testID, nil)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = s2.Lock(ctx, testID, nil)
+	assert.ErrorIs(t, err, context.Canceled)
+
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := s2.Lock(context.Background(), testID, nil)
+		waiting <- err
+	}()
+	require.NoError(t, s2.Close())
+	assert.ErrorIs(t, <-waiting, persist.ErrClosed)
+	_, err = s2.Lock(context.Background(), testID, nil)
+	assert.ErrorIs(t, err, persist.ErrClosed)
+	_, err = s2.Sweep(context.Background(), time.Now())
+	assert.ErrorIs(t, err, persist.ErrClosed)
+	assert.NoError(t, s2.Close(), "Close is idempotent")
+	require.NoError(t, l1.Release())
+}
+
+func TestSweepKeepsToItsPrefix(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{Prefix: "a*[b]:"})
+	other := srv.store(t, redisstore.Config{Prefix: "ab:"})
+	past := persist.Record{Expires: time.Now().Add(time.Hour), Data: []byte("x")}
+	for _, st := range []*redisstore.Store{s, other} {
+		l := lock(t, st, testID, nil)
+		require.NoError(t, l.Save(past, false))
+		require.NoError(t, l.Release())
+	}
+	rep, err := s.Sweep(context.Background(), time.Now().Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, persist.SweepReport{Expired: 1}, rep)
+	l := lock(t, other, testID, nil)
+	_, err = l.Load()
+	assert.NoError(t, err, "another prefix's record is left alone")
+	require.NoError(t, l.Release())
+}
+
+func TestConformance(t *testing.T) {
+	srv := startRedis(t)
+	storetest.Run(t, func(t *testing.T) persist.Store {
+		st, err := redisstore.New(srv.client(t), redisstore.Config{Prefix: "conformance:" + t.Name() + ":"})
+		require.NoError(t, err)
+		return st
+	}, storetest.HandsOver())
+}
