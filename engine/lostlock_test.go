@@ -132,13 +132,11 @@ func TestLostLockDirectoryRemoved(t *testing.T) {
 	assert.Equal(t, uint64(1), a.Stats().LocksLost)
 }
 
-// logSignal is a slog handler that sends on ch each time a record with
-// the message msg is logged, and keeps every message.
+// logSignal is a slog handler that sends on ch (without blocking) each
+// time a record with the message msg is logged.
 type logSignal struct {
 	msg string
 	ch  chan string
-	mu  sync.Mutex // guards all
-	all []string
 }
 
 func newLogSignal(msg string) *logSignal {
@@ -156,9 +154,6 @@ func (l *logSignal) Handle(_ context.Context, r slog.Record) error {
 		b.WriteString(" " + a.String())
 		return true
 	})
-	l.mu.Lock()
-	l.all = append(l.all, b.String())
-	l.mu.Unlock()
 	if r.Message == l.msg {
 		select {
 		case l.ch <- b.String():
@@ -170,9 +165,3 @@ func (l *logSignal) Handle(_ context.Context, r slog.Record) error {
 
 func (l *logSignal) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logSignal) WithGroup(string) slog.Handler      { return l }
-
-func (l *logSignal) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.all...)
-}
