@@ -186,14 +186,18 @@ func (d *Dir) Close() error {
 // Lock takes the exclusive lock of session id, waiting while another Lock,
 // in this or another process, holds it. A waiting Lock asks the holder to
 // hand over (the holder's wanted is called) and is woken when it releases;
-// when no notification arrives it polls, from 1 ms backing off (x4) to 64 ms.
+// when no notification arrives it polls, from 1 ms backing off (x4) to 32 ms.
 // wanted is also called when the Dir sees that the directory on its path was
 // removed or replaced, which loses the locks held in the old one.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
+	return d.lockKey(ctx, keyOf(id), wanted)
+}
+
+// lockKey is Lock for the session of key.
+func (d *Dir) lockKey(ctx context.Context, key string, wanted func()) (Lock, error) {
 	if d.closed.Load() {
 		return nil, ErrClosed
 	}
-	key := keyOf(id)
 	l, err := d.tryLock(key, wanted, true)
 	if l != nil || err != nil {
 		return l, err

@@ -6,6 +6,12 @@
 // only way to load, save, delete or quarantine the session's Record, whose
 // Data the store treats as opaque bytes.
 //
+// Both stores are also Inspectors: their sessions can be listed (Sessions,
+// optionally one owner's), read (Inspect) and locked (LockKey) by key, the
+// SHA-256 of the ID (Key), without the IDs, for operators (cmd/lockstep)
+// and Engine.DestroyOwner. Dir also reads back the records it set aside
+// (Quarantined) with the reason they do not decode.
+//
 // # The file store
 //
 // OpenDir keeps each session in two files of one directory, named after the
@@ -23,7 +29,7 @@
 // taken asks the holder, through a request file in the directory that the
 // holder's fsnotify watcher sees, to hand it over (the holder's wanted
 // callback), and is woken when the holder releases; without notifications it
-// polls, from 1 ms backing off (x4) to 64 ms. A holder without a working
+// polls, from 1 ms backing off (x4) to 32 ms. A holder without a working
 // watch (inotify limits, the directory removed or replaced) polls for
 // requests every 50 ms and watches again as soon as it can. Sweep removes expired records,
 // orphaned lock files, abandoned temp files and stale request files, never
@@ -43,7 +49,8 @@
 // *CorruptError), ErrCorrupt and *CorruptError (a record that did not decode
 // and was moved aside), ErrLockLost (Save or Delete found the lock file
 // removed or replaced behind the store's back: release and lock again),
-// ErrClosed (the Dir was closed), and the context's
+// ErrClosed (the Dir was closed), ErrBadKey (a malformed key given to an
+// Inspector method), and the context's
 // error when Lock gives up waiting. Errors from the file system are wrapped
 // with the file's name and %w.
 //
