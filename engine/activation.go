@@ -55,6 +55,7 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 	st.values = values
 	st.lock = lock
 	st.created = rec.Created
+	st.owner = rec.Owner
 	st.setExpires(rec.Expires, &e.cfg)
 	st.used = now
 	st.stored = true

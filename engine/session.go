@@ -23,6 +23,7 @@ type sessionState struct {
 	id      string       // "" for a lazy session not created yet
 	lock    persist.Lock // nil for a lazy, destroyed or tombstone state
 	gone    bool         // destroyed, expired or moved: turns get ErrNotFound
+	owner   string       // the stored record's Owner, written back by every save
 	created time.Time
 	used    time.Time // start of the last turn
 	expires time.Time // the expiry last written to the store

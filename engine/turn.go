@@ -265,7 +265,7 @@ func (e *Engine) save(st *sessionState, exact, shed bool) error {
 	if !exact {
 		expires = st.storedDeadline(&e.cfg)
 	}
-	rec := persist.Record{Created: st.created, Expires: expires, Data: data}
+	rec := persist.Record{Created: st.created, Expires: expires, Owner: st.owner, Data: data}
 	write := func() error { return st.lock.Save(rec, e.cfg.Durability == OnCommitSync) }
 	if shed {
 		err = e.withFiles(write)
