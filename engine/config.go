@@ -13,7 +13,7 @@ const (
 	DefaultPassivateAfter = 2 * time.Minute
 	DefaultLockTimeout    = 10 * time.Second
 	DefaultSweepInterval  = 5 * time.Minute
-	DefaultMaxResident    = 10000
+	DefaultMaxResident    = 10000 // where the descriptor limit is unknown, and the most the derived default gives
 )
 
 // MaxDuration bounds every duration of Config. A session's deadline is
@@ -65,8 +65,14 @@ type Config struct {
 
 	// MaxResident caps the number of resident sessions; past it the least
 	// recently used idle sessions are passivated. Each resident session
-	// holds its values and, with the file store, an open lock file.
-	// Default 10000.
+	// holds its values and, with the file store, an open lock file. The
+	// default is derived from the soft limit L on open files (RLIMIT_NOFILE,
+	// `ulimit -n`) when the engine starts: (L - min(L/4, 256)) / 2, at least
+	// 16 and at most DefaultMaxResident (L=1024 gives 384), so that sockets
+	// keep the rest; DefaultMaxResident where the limit is unknown. If an
+	// activation, creation or write still runs out of descriptors, idle
+	// sessions are passivated and it is tried again; then it fails with an
+	// error that says which limit to raise.
 	MaxResident int
 
 	// Durability says when changes reach the store. The zero value is
@@ -185,7 +191,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
 	if cfg.MaxResident == 0 {
-		cfg.MaxResident = DefaultMaxResident
+		cfg.MaxResident = defaultMaxResident()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -36,6 +36,15 @@
 // password), and no request in flight brings one back. Both are journaled
 // like values and written when the turn commits, whatever the Durability.
 //
+// A session whose store lock was lost (with the file store: its lock file
+// or directory removed or replaced behind the engine's back) is dropped from
+// memory on whichever path notices (a write, Destroy, Regenerate, expiry,
+// the store's request to let go); its next turn locks and loads it again.
+// Regenerate then fails rather than hand out a new ID while the old one can
+// still be served. Engine.Stats counts turns, waits, lock timeouts,
+// hand-overs, commits and more; docs/architecture.md shows how to publish
+// them with expvar or as Prometheus text.
+//
 // Values keep their Go types across passivation and restarts: they are
 // encoded by Config.Codec, encoding/gob by default ([GobCodec]; see
 // [Codec] for what another codec must promise). With gob, the basic types, slices of them,

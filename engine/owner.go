@@ -121,11 +121,11 @@ func (e *Engine) residentKeys() map[string]string {
 // destroyOwnedID destroys session id in a turn, if it belongs to owner.
 func (e *Engine) destroyOwnedID(ctx context.Context, id, owner string) (bool, error) {
 	destroyed := false
-	err := e.Do(ctx, id, func(_ context.Context, s *Session) error {
+	err := e.Do(ctx, id, func(ctx context.Context, s *Session) error {
 		if s.st.meta.owner != owner {
 			return nil
 		}
-		if err := e.destroy(s.st); err != nil {
+		if err := e.destroy(ctx, s.st); err != nil {
 			return err
 		}
 		destroyed = true

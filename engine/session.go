@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockstep-go/lockstep/actor"
@@ -25,6 +26,10 @@ type sessionState struct {
 	created time.Time
 	used    time.Time // start of the last turn
 	expires time.Time // the expiry last written to the store
+	// refreshBy is when a use makes the stored expiry fall behind: a turn
+	// that starts after it writes the record (see Engine.refresh).
+	refreshBy time.Time
+	wanted    atomic.Bool // another holder asked for the session (a hand-over)
 
 	values    map[string]any
 	meta      sessionMeta // owner and own limits (journaled like values)

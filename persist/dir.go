@@ -230,8 +230,12 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 		}
 		want = d.announce(key, want, refresh)
 		l, err := d.tryLock(key, wanted, true)
-		if l != nil || err != nil {
-			return l, err
+		if l != nil {
+			l.waited = true
+			return l, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():
