@@ -178,14 +178,45 @@ func (e *Engine) encodeData(st *sessionState) ([]byte, error) {
 	return append(buf, vals...), nil
 }
 
-// checkEncodes reports whether st's values encode, writing nothing.
-func (e *Engine) checkEncodes(st *sessionState) error {
-	if c := e.cfg.Codec; c != nil {
-		_, err := e.encodeCustom(c, st.values)
-		return err
+// checkChanges checks that the values set in st's journal from mark on
+// encode, writing nothing, so that the Do that stored a value the codec
+// cannot encode fails with it, whatever the Durability and however late
+// the commit. Values of the types gob always encodes cost a type switch;
+// others are encoded alone.
+func (e *Engine) checkChanges(st *sessionState, mark int) error {
+	for _, c := range st.journal[min(mark, len(st.journal)):] {
+		if c.meta || c.cleared != nil {
+			continue
+		}
+		v, ok := st.values[c.key]
+		if !ok || e.cfg.Codec == nil && gobAlwaysEncodes(v) {
+			continue
+		}
+		one := map[string]any{c.key: v}
+		if c := e.cfg.Codec; c != nil {
+			if _, err := e.encodeCustom(c, one); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := encodeValues(nil, one); err != nil {
+			return err
+		}
 	}
-	_, err := encodeValues(nil, st.values)
-	return err
+	return nil
+}
+
+// gobAlwaysEncodes reports whether v is of a type that gob encodes in a
+// map[string]any without registration: the predeclared types, []byte and
+// the time types the engine registers.
+func gobAlwaysEncodes(v any) bool {
+	switch v.(type) {
+	case bool, string, []byte, int, int8, int16, int32, int64,
+		uint, uint8, uint16, uint32, uint64, float32, float64,
+		complex64, complex128, time.Time, time.Duration:
+		return true
+	}
+	return false
 }
 
 // encodeCustom encodes values with the application's codec c, naming the

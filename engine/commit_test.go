@@ -139,15 +139,27 @@ func TestUnencodableValue(t *testing.T) {
 			assert.Equal(t, saves, store.count(store.saves, id), "nothing written")
 			assert.Nil(t, get(t, e, id, "ok"), "the Do's changes were rolled back")
 
+			// In a held turn (httpadapter's Implicit mode) too, the Do that
+			// stored the value reports it, and only its own changes roll back.
 			turn, err := e.Begin(context.Background(), id)
 			require.NoError(t, err)
 			require.NoError(t, turn.Do(func(_ context.Context, s *engine.Session) error {
-				s.Set("bad", unregistered{2})
+				s.Set("ok", 2)
 				return nil
 			}))
-			assert.ErrorContains(t, turn.Commit(), `"bad"`)
-			require.NoError(t, turn.End(), "nothing left to commit")
+			err = turn.Do(func(_ context.Context, s *engine.Session) error {
+				s.Set("bad", unregistered{2})
+				s.Set("also", 3)
+				return nil
+			})
+			var ee2 *engine.EncodeError
+			require.ErrorAs(t, err, &ee2)
+			assert.Equal(t, "bad", ee2.Key)
+			require.NoError(t, turn.Commit())
+			require.NoError(t, turn.End())
 			assert.Nil(t, get(t, e, id, "bad"))
+			assert.Nil(t, get(t, e, id, "also"))
+			assert.Equal(t, 2, get(t, e, id, "ok"))
 		})
 	}
 }

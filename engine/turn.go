@@ -156,6 +156,9 @@ func (e *Engine) run(ctx context.Context, st *sessionState, fn func(context.Cont
 	}()
 	if err = fn(ctx, &st.sess); err != nil {
 		st.rollback(mark)
+	} else if err = e.checkChanges(st, mark); err != nil {
+		st.rollback(mark) // the Do that stored the value reports it
+		err = opError("save", st.id, err)
 	}
 	done = true
 	return err
@@ -206,13 +209,7 @@ func (e *Engine) commit(st *sessionState, t *actor.Turn[string, *sessionState]) 
 		// Values wait for passivation; a changed owner or limit is written
 		// now (the default case): other processes and operators find
 		// sessions by owner, and the stored expiry must follow the limits.
-		if changed {
-			if err := e.checkEncodes(st); err != nil { // report it now, not at passivation
-				st.rollback(0)
-				e.count.commitsFailed.Add(1)
-				return opError("save", st.id, err)
-			}
-		}
+		// Every change was checked to encode by the Do that made it (run).
 		st.dirty = st.dirty || changed
 	default:
 		if err := e.save(st, leaving(t), true); err != nil {

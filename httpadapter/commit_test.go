@@ -106,20 +106,24 @@ var starts = []struct {
 }
 
 // TestImplicitCommitBeforeFirstByte: in Implicit mode a change to an
-// existing session that cannot be saved becomes the ErrorHandler's
-// response, whichever way the handler starts its own, and the handler's
-// writes are dropped. (A new session is stored by the Do that creates it,
-// which then fails itself: see TestLazySessionNotCreated.)
+// existing session that cannot be saved (a full disk) becomes the
+// ErrorHandler's response, whichever way the handler starts its own, and
+// the handler's writes are dropped. (A new session is stored by the Do that
+// creates it, which then fails itself: see TestLazySessionNotCreated; a
+// value that cannot be encoded fails the Do that stored it: see
+// TestImplicitUnencodable.)
 func TestImplicitCommitBeforeFirstByte(t *testing.T) {
 	for _, st := range starts {
 		t.Run(st.name, func(t *testing.T) {
-			eng := newEngine(t, engine.Config{})
+			store := &fullStore{Store: persist.NewMemory()}
+			eng, err := engine.New(store, engine.Config{SweepInterval: -1})
+			require.NoError(t, err)
+			t.Cleanup(func() { eng.Close() })
 			var eh errorHandler
 			var writeErr error
 			h := httpadapter.Middleware(eng, httpadapter.Config{ErrorHandler: eh.handle})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
 					s.Set(counterKey, 9)
-					s.Set("bad", unencodable{})
 					return nil
 				})
 				require.NoError(t, err, "Do (Implicit commits later)")
@@ -129,14 +133,15 @@ func TestImplicitCommitBeforeFirstByte(t *testing.T) {
 				}
 			}))
 			id, cookie := create(t, eng, 1)
+			store.full.Store(true)
 			res := serve(t, h, "/", cookie)
+			store.full.Store(false)
 			assert.Equal(t, http.StatusInternalServerError, res.code, "want the ErrorHandler's status")
 			assert.Equal(t, "replaced", res.body, "want the ErrorHandler's body alone")
-			var ee *engine.EncodeError
-			assert.True(t, errors.As(eh.err, &ee) && ee.Key == "bad", "ErrorHandler got %v, want the EncodeError of key bad", eh.err)
+			assert.ErrorIs(t, eh.err, syscall.ENOSPC, "the ErrorHandler's error")
 			if st.name != "WriteHeader" && st.name != "return" {
 				assert.ErrorIs(t, writeErr, httpadapter.ErrNotSaved, "the handler's write")
-				assert.ErrorAs(t, writeErr, &ee, "the handler's write does not carry the cause")
+				assert.ErrorIs(t, writeErr, syscall.ENOSPC, "the handler's write does not carry the cause")
 			}
 			if assert.NotNil(t, res.cookie, "the live session's cookie was not refreshed") {
 				assert.Equal(t, id, res.cookie.Value)
@@ -146,6 +151,34 @@ func TestImplicitCommitBeforeFirstByte(t *testing.T) {
 			assert.Equal(t, "1", body)
 		})
 	}
+}
+
+// TestImplicitUnencodable: in Implicit mode, where the request's turn is
+// committed only before the response, a value the codec cannot encode
+// fails the Do that stored it, which rolls back its own changes only.
+func TestImplicitUnencodable(t *testing.T) {
+	eng := newEngine(t, engine.Config{})
+	var doErr error
+	h := httpadapter.Middleware(eng, httpadapter.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+			s.Set(counterKey, 5)
+			return nil
+		}))
+		doErr = httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+			s.Set("bad", unencodable{})
+			s.Set(counterKey, 7)
+			return nil
+		})
+		io.WriteString(w, "answered")
+	}))
+	_, cookie := create(t, eng, 1)
+	res := serve(t, h, "/", cookie)
+	var ee *engine.EncodeError
+	require.ErrorAs(t, doErr, &ee, "the Do that stored the value")
+	assert.Equal(t, "bad", ee.Key)
+	assert.Equal(t, "answered", res.body)
+	body, _ := get(t, httpadapter.Middleware(eng, httpadapter.Config{})(app()), "/read", cookie)
+	assert.Equal(t, "5", body, "the first Do's change is saved, the failed Do's is not")
 }
 
 // TestLazyUnencodable: in Implicit mode the Do whose Set creates a session
@@ -170,19 +203,19 @@ func TestLazyUnencodable(t *testing.T) {
 // TestImplicitCommitBeforeHijack: the commit happens before the connection
 // is handed over; if it fails, the ErrorHandler answers and Hijack fails.
 func TestImplicitCommitBeforeHijack(t *testing.T) {
-	eng := newEngine(t, engine.Config{})
+	store := &fullStore{Store: persist.NewMemory()}
+	eng, err := engine.New(store, engine.Config{SweepInterval: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { eng.Close() })
 	var eh errorHandler
 	var hijackErr error
 	h := httpadapter.Middleware(eng, httpadapter.Config{ErrorHandler: eh.handle})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bad := r.URL.Path == "/bad"
 		err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
 			s.Set(counterKey, counter(s)+1)
-			if bad {
-				s.Set("bad", unencodable{})
-			}
 			return nil
 		})
 		require.NoError(t, err)
+		store.full.Store(r.URL.Path == "/bad") // the disk fills up before the commit
 		conn, brw, err := http.NewResponseController(w).Hijack()
 		hijackErr = err
 		if err != nil {
@@ -201,6 +234,7 @@ func TestImplicitCommitBeforeHijack(t *testing.T) {
 		resp, err := srv.Client().Do(req)
 		require.NoError(t, err)
 		res := toResult(t, resp)
+		store.full.Store(false)
 		if path == "/bad" {
 			assert.Equal(t, http.StatusInternalServerError, res.code)
 			assert.ErrorIs(t, hijackErr, httpadapter.ErrNotSaved)
@@ -290,7 +324,10 @@ func TestLazySessionNotCreated(t *testing.T) {
 // told, so it is logged at Warn with the redacted session and counted.
 func TestLateCommitFailure(t *testing.T) {
 	var l logs
-	eng := newEngine(t, engine.Config{Logger: slog.New(&l)})
+	store := &fullStore{Store: persist.NewMemory()}
+	eng, err := engine.New(store, engine.Config{SweepInterval: -1, Logger: slog.New(&l)})
+	require.NoError(t, err)
+	t.Cleanup(func() { eng.Close() })
 	a, err := httpadapter.New(eng, httpadapter.Config{})
 	require.NoError(t, err)
 	h := a.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -300,9 +337,10 @@ func TestLateCommitFailure(t *testing.T) {
 		})
 		require.NoError(t, err)
 		io.WriteString(w, "ok")
+		store.full.Store(r.URL.Path == "/bad") // the disk fills up after the response started
 		err = httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
 			if r.URL.Path == "/bad" {
-				s.Set("bad", unencodable{})
+				s.Set("bad", true)
 			} else {
 				s.Set("late", true)
 			}
@@ -315,6 +353,7 @@ func TestLateCommitFailure(t *testing.T) {
 	assert.Equal(t, "ok", res.body)
 	assert.Equal(t, uint64(0), a.Stats().LostCommits)
 	res = serve(t, h, "/bad", cookie)
+	store.full.Store(false)
 	assert.Equal(t, "ok", res.body, "the response had started")
 	assert.Equal(t, uint64(1), a.Stats().LostCommits)
 	rec, ok := l.find(slog.LevelWarn, "not saved")
