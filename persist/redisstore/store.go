@@ -179,7 +179,7 @@ func (s *Store) Lock(ctx context.Context, id string, wanted func()) (persist.Loc
 	if s.closed.Load() {
 		return nil, persist.ErrClosed
 	}
-	l := &lock{s: s, k: s.keysOf(id), token: newToken(), wanted: wanted, version: -1}
+	l := newLock(s, s.keysOf(id), wanted)
 	wake := make(chan struct{}, 1)
 	s.mu.Lock()
 	s.waiters[l.k.key] = append(s.waiters[l.k.key], wake)
@@ -373,4 +373,18 @@ func newToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
+}
+
+// run runs a script with args as they go on the wire ("evalsha", its hash,
+// the number of keys, keys, arguments), loading the script and trying
+// again once if Redis does not have it (it restarted): Script.Run does the
+// same, but its arguments would be boxed on every call.
+func (s *Store) run(ctx context.Context, script *redis.Script, args []any) (int64, error) {
+	n, err := s.client.Do(ctx, args...).Int64()
+	if err != nil && isNoScript(err) {
+		if err = script.Load(ctx, s.client).Err(); err == nil {
+			n, err = s.client.Do(ctx, args...).Int64()
+		}
+	}
+	return n, err
 }
