@@ -20,7 +20,7 @@ import "github.com/redis/go-redis/v9"
 // the request flag and publishes the request; it returns {0}.
 //
 //	KEYS: lock, rec, want
-//	ARGV: token, lease ms, announce, channel, "w"+key, want ms
+//	ARGV: token, lease ms, announce, channel, "w"+key+":"+store, want ms
 var lockScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('DEL', KEYS[3])

@@ -84,6 +84,7 @@ type Store struct {
 	ttl     time.Duration
 	ttlMS   string // ttl in milliseconds, as a script argument
 	channel string // the hand-over channel
+	id      string // names this Store in its hand-over requests
 	log     *slog.Logger
 	epoch   time.Time // monotonic origin of lock.renewed
 
@@ -135,6 +136,7 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		ttl:     cfg.LeaseTTL,
 		ttlMS:   strconv.FormatInt(cfg.LeaseTTL.Milliseconds(), 10),
 		channel: cfg.Prefix + "handover",
+		id:      newToken()[:16],
 		log:     cfg.Logger,
 		epoch:   time.Now(),
 		done:    make(chan struct{}),
@@ -246,7 +248,7 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 		ann = "1"
 	}
 	res, err := lockScript.Run(ctx, s.client, []string{l.k.lock, l.k.rec, l.k.want},
-		l.token, s.ttlMS, ann, s.channel, "w"+l.k.key, wantTTL.Milliseconds()).Slice()
+		l.token, s.ttlMS, ann, s.channel, "w"+l.k.key+":"+s.id, wantTTL.Milliseconds()).Slice()
 	var got bool
 	if err == nil {
 		got, err = l.took(res)
