@@ -90,6 +90,12 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	checkSVG(t, Chart(Targets(rs)))
+	checkSVG(t, SystemsChart(rs))
+	for _, tg := range Targets(rs) {
+		if tg.Measured == "" && !strings.HasPrefix(tg.What, "Redis store") && !strings.HasPrefix(tg.What, "memory per resident session at 100k") {
+			t.Errorf("target %q not measured by the smoke run", tg.What)
+		}
+	}
 }
 
 // redisSkipped reports whether system s is a Redis one that this machine
@@ -141,6 +147,125 @@ func TestChartMarksTargets(t *testing.T) {
 	checkSVG(t, svg)
 	if got := strings.Count(svg, `fill="#c62828"`); got != 1 {
 		t.Errorf("chart has %d red bars, want 1", got)
+	}
+}
+
+// TestTargetsSecondRound checks the second round's targets on made-up
+// results: a difference within its bound is met, one outside is not, and
+// a system that did not run (Redis without a redis-server) is not measured.
+func TestTargetsSecondRound(t *testing.T) {
+	rs := &Results{}
+	rs.Add("do-write", "lockstep", "serial", 4000, "ns/op")
+	rs.Add("do-write", "lockstep-memory", "serial", 1000, "ns/op")
+	rs.Add("commit-sync", "lockstep-sync", "vs-floor", 1.6, "x")
+	rs.Add("contended-5x30", "lockstep", "vs-memory", -0.003, "x")
+	rs.Add("http-write", "lockstep", "many-sessions", 9000, "req/s")
+	rs.Add("http-write", "gorilla-filesystem", "many-sessions", 4000, "req/s")
+	rs.Add("activation", "lockstep", "vs-cherrypy", 0.8, "x")
+	byWhat := map[string]Target{}
+	for _, tg := range Targets(rs) {
+		byWhat[tg.What] = tg
+	}
+	for _, tc := range []struct {
+		what          string
+		met, measured bool
+	}{
+		{"commit (OnCommit), vs the same Do on lockstep-memory", true, true},
+		{"commit, OnCommitSync, vs a bare pwrite + fdatasync alongside", false, true},
+		{"5 x 30, file store: floor ratio added to lockstep-memory's", true, true},
+		{"HTTP writes, many sessions, file store, vs gorilla-filesystem", false, true},
+		{"activation, lockstep, vs one cherrypy-style-1ms request", true, true},
+		{"Redis store: a write Do vs a bare SET of the same bytes", false, false},
+		{"Redis store: 5 x 30, floor ratio added to lockstep-memory's", false, false},
+		{"Redis store: lost updates, vs scs-redisstore", false, false},
+	} {
+		tg, ok := byWhat[tc.what]
+		if !ok {
+			t.Errorf("no target %q", tc.what)
+			continue
+		}
+		if tg.Met != tc.met || (tg.Measured != "") != tc.measured {
+			t.Errorf("%s: met %v, measured %q; want met %v, measured %v", tc.what, tg.Met, tg.Measured, tc.met, tc.measured)
+		}
+	}
+	var out strings.Builder
+	WriteTargets(&out, Targets(rs))
+	if !strings.Contains(out.String(), "| not measured |") {
+		t.Errorf("targets table has no \"not measured\" row:\n%s", out.String())
+	}
+}
+
+// TestSystemsChart checks that the systems chart draws lockstep's bars in
+// their own colour, a row for every system that ran, and "not measured"
+// where a system ran in some workloads only.
+func TestSystemsChart(t *testing.T) {
+	rs := &Results{}
+	for _, r := range []struct {
+		system string
+		rps    float64
+		lost   float64
+	}{{"lockstep", 9000, 0}, {"scs-memstore", 20000, 49}, {"lockstep-redis", 0, 0}} {
+		if r.rps > 0 {
+			rs.Add("http-write", r.system, "many-sessions", r.rps, "req/s")
+		}
+		rs.Add("lost-updates", r.system, "requests", 50, "count")
+		rs.Add("lost-updates", r.system, "lost", r.lost, "count")
+	}
+	rs.Add("contended-5x30", "scs-memstore", "floor-ratio", 0.2, "x")
+	rs.Add("contended-5x30", "scs-memstore", "final-counter", 31, "count")
+	rs.Add("contended-5x30", "scs-memstore", "expected-counter", 151, "count")
+	svg := SystemsChart(rs)
+	checkSVG(t, svg)
+	for _, want := range []string{">lockstep<", ">scs-memstore<", ">lockstep-redis<", "not measured", "not serialised: 0.20x, lost 120", "9.00k", "20.0k"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("systems chart has no %q", want)
+		}
+	}
+	if strings.Contains(svg, ">mutex-map<") {
+		t.Errorf("systems chart has a row for mutex-map, which did not run")
+	}
+	// lockstep: one bar per panel it has a value > 0 in (http-write); scs: http-write and lost-updates.
+	if got := strings.Count(svg, `fill="#1565c0"`); got != 1 {
+		t.Errorf("chart has %d lockstep-coloured bars, want 1", got)
+	}
+	if got := strings.Count(svg, `fill="#9e9e9e"`); got != 2 {
+		t.Errorf("chart has %d peer-coloured bars, want 2", got)
+	}
+}
+
+// TestOverhead checks that overhead averages the gaps between one work and
+// the next, leaving out the largest 5% (here the one preempted gap of 21).
+func TestOverhead(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	var spans []workSpan
+	at := t0
+	for i := range 21 {
+		gap := 10 * time.Microsecond
+		if i == 7 {
+			gap = 50 * time.Millisecond
+		}
+		at = at.Add(gap)
+		spans = append(spans, workSpan{start: at, end: at.Add(time.Millisecond)})
+		at = at.Add(time.Millisecond)
+	}
+	// Shuffled: overhead orders the spans by start.
+	spans[3], spans[11] = spans[11], spans[3]
+	if got := overhead(spans); got != 10 {
+		t.Errorf("overhead = %v µs, want 10", got)
+	}
+	if got := overhead(spans[:1]); got != 0 {
+		t.Errorf("overhead of one span = %v, want 0", got)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
 	}
 }
 

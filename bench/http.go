@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +18,15 @@ import (
 const cookieName = "session_id"
 
 // benchApp is the application every system serves in the HTTP workloads.
-// work is the handler's "work" between reading and writing the counter.
-func benchApp(work time.Duration) App {
+// work is the handler's "work" between reading and writing the counter;
+// when each work began and ended (the sleep and the wake-up after it) is
+// recorded in log.
+func benchApp(work time.Duration, log *workLog) App {
+	sleep := func() {
+		t0 := time.Now()
+		time.Sleep(work)
+		log.add(t0, time.Now())
+	}
 	return func(r *http.Request, s Values) string {
 		switch r.URL.Path {
 		case "/read": // read-only
@@ -29,12 +37,12 @@ func benchApp(work time.Duration) App {
 			return itoa(n)
 		case "/slow": // CherryPy's concurrency test: read, work, write
 			n := counter(s)
-			time.Sleep(work)
+			sleep()
 			s.Set(counterKey, n+1)
 			return itoa(n + 1)
 		case "/add": // lost-updates: as /slow, and add a key of the request's own
 			n := counter(s)
-			time.Sleep(work)
+			sleep()
 			s.Set(counterKey, n+1)
 			s.Set("key-"+r.URL.Query().Get("k"), true)
 			return itoa(n + 1)
@@ -43,6 +51,29 @@ func benchApp(work time.Duration) App {
 		}
 		return ""
 	}
+}
+
+// A workLog records when each request's work began and ended. It is safe
+// for concurrent use.
+type workLog struct {
+	mu    sync.Mutex
+	spans []workSpan
+}
+
+// A workSpan is one request's work.
+type workSpan struct{ start, end time.Time }
+
+func (l *workLog) add(start, end time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.spans = append(l.spans, workSpan{start, end})
+}
+
+// all returns the spans recorded so far.
+func (l *workLog) all() []workSpan {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.spans)
 }
 
 // client is a keep-alive HTTP client for one loopback server. It keeps no
@@ -99,25 +130,30 @@ func (c *client) getInt(ctx context.Context, path, cookie string) (int, error) {
 	return strconv.Atoi(strings.Fields(body + " x")[0])
 }
 
-// serve starts a loopback server for inst running benchApp.
-func serve(inst Instance, work time.Duration) *httptest.Server {
-	return httptest.NewServer(inst.Handler(benchApp(work)))
+// A served system is one instance behind a loopback server running
+// benchApp, and a client for it.
+type served struct {
+	*client
+	work workLog // the app's work (benchApp)
+	stop func()
 }
 
-// serveSystem opens the system called name, serves it on loopback and
-// returns a client with conns connections to it; done undoes it all.
-func (e *env) serveSystem(name string, conns int) (c *client, done func(), err error) {
+// serveSystem opens the system called name, serves it on loopback with a
+// client of conns connections; stop undoes it all.
+func (e *env) serveSystem(name string, conns int) (*served, error) {
 	inst, _, closeInst, err := e.open(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	srv := serve(inst, e.p.Work)
-	c = newClient(srv.URL, conns)
-	return c, func() {
-		c.close()
+	s := &served{}
+	srv := httptest.NewServer(inst.Handler(benchApp(e.p.Work, &s.work)))
+	s.client = newClient(srv.URL, conns)
+	s.stop = func() {
+		s.client.close()
 		srv.Close()
 		closeInst()
-	}, nil
+	}
+	return s, nil
 }
 
 // newSessions creates n sessions through the server (a first /write each,
@@ -142,11 +178,11 @@ func (c *client) newSessions(ctx context.Context, n int) ([]string, error) {
 // on one session and spread over ManySessions sessions.
 func runHTTP(path string) func(context.Context, *env, string) error {
 	return func(ctx context.Context, e *env, name string) error {
-		c, done, err := e.serveSystem(name, e.p.HTTPClients)
+		c, err := e.serveSystem(name, e.p.HTTPClients)
 		if err != nil {
 			return err
 		}
-		defer done()
+		defer c.stop()
 
 		for _, m := range []struct {
 			metric   string

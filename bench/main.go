@@ -1,12 +1,13 @@
 // Command bench runs lockstep's side-by-side benchmark suite: the same
 // workloads against lockstep and the session systems it replaces, in one run
 // on one machine, printed as Markdown tables and, on request, written as JSON
-// and as an SVG chart of the headline ratios against its targets (docs/benchmarks.md).
+// and as two SVG charts: the systems side by side, and lockstep against its
+// targets (docs/benchmarks.md).
 //
 //	go -C bench run .              # full run, several minutes
-//	go -C bench run . -quick       # under a minute on 2 cores
+//	go -C bench run . -quick       # about 2 minutes on 2 cores
 //	go -C bench run . -smoke       # one iteration of everything, for CI
-//	go -C bench run . -json out.json -svg chart.svg
+//	go -C bench run . -json out.json -systems-svg systems.svg -svg targets.svg
 //	go -C bench run . -only do-read,lost-updates -systems lockstep,scs-memstore
 //
 // docs/benchmarks.md describes every workload and metric.
@@ -29,22 +30,21 @@ func main() {
 		os.Exit(childMain())
 	}
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	quick := fs.Bool("quick", false, "shorter measurements: under a minute on 2 cores")
+	quick := fs.Bool("quick", false, "shorter measurements: about 2 minutes on 2 cores")
 	smoke := fs.Bool("smoke", false, "one iteration of everything (for CI): a few seconds, numbers meaningless")
 	jsonFile := fs.String("json", "", "also write every result to this file as a JSON array")
-	svgFile := fs.String("svg", "", "also write an SVG chart of the headline ratios to this file")
+	svgFile := fs.String("svg", "", "also write an SVG chart of the targets (measured over target) to this file")
+	systemsSVG := fs.String("systems-svg", "", "also write an SVG chart of the systems side by side (req/s, lost updates, 5x30) to this file")
 	only := fs.String("only", "", "comma-separated workloads to run (default all)")
 	systems := fs.String("systems", "", "comma-separated systems to run (default all)")
-	report := fs.String("report", "", "run nothing: print the tables (and -svg) of results saved with -json")
+	report := fs.String("report", "", "run nothing: print the tables (and write -svg, -systems-svg) of results saved with -json")
 	_ = fs.Parse(os.Args[1:])
 
 	if *report != "" {
 		rs, err := ReadJSON(*report)
 		if err == nil {
 			Report(os.Stdout, rs)
-			if *svgFile != "" {
-				err = os.WriteFile(*svgFile, []byte(Chart(Targets(rs))), 0o644)
-			}
+			err = writeCharts(rs, *svgFile, *systemsSVG)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -81,15 +81,27 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if *svgFile != "" {
-		if err := os.WriteFile(*svgFile, []byte(Chart(Targets(rs))), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
+	if err := writeCharts(rs, *svgFile, *systemsSVG); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
 	}
 	if err != nil {
 		os.Exit(1)
 	}
+}
+
+// writeCharts writes the targets chart to targetsFile and the systems
+// chart to systemsFile, each unless its name is empty.
+func writeCharts(rs *Results, targetsFile, systemsFile string) error {
+	if targetsFile != "" {
+		if err := os.WriteFile(targetsFile, []byte(Chart(Targets(rs))), 0o644); err != nil {
+			return err
+		}
+	}
+	if systemsFile != "" {
+		return os.WriteFile(systemsFile, []byte(SystemsChart(rs)), 0o644)
+	}
+	return nil
 }
 
 func splitList(s string) []string {

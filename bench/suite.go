@@ -14,22 +14,23 @@ import (
 
 // Params sizes a run.
 type Params struct {
-	Mode         string        // "full", "quick" or "smoke"
-	BenchTime    string        // -test.benchtime for testing.Benchmark: "1s", "100ms", "1x"
-	Repeats      int           // testing.Benchmark runs per number; the fastest is kept
-	HTTPClients  int           // concurrent keep-alive connections in http-read and http-write
-	HTTPRequests int           // at most this many requests per HTTP measurement
-	HTTPTime     time.Duration // and for at most this long
-	ManySessions int           // sessions in the many-sessions HTTP measurements
-	Clients      int           // contended: concurrent clients
-	Requests     int           // contended: requests per client
-	Work         time.Duration // contended and lost-updates: the handler's work between read and write
-	LostN        int           // lost-updates: concurrent requests
-	Rounds       int           // handover: idle hand-overs in each direction
-	Holds        int           // handover: hand-overs of a busy session (for the waiter's CPU time)
-	Hold         time.Duration // handover: how long the holder keeps a busy session
-	MemorySizes  []int         // memory-per-session: numbers of resident sessions
-	FileMemory   int           // memory-per-session: largest size measured with the file store
+	Mode            string        // "full", "quick" or "smoke"
+	BenchTime       string        // -test.benchtime for testing.Benchmark: "1s", "100ms", "1x"
+	Repeats         int           // testing.Benchmark runs per number; the fastest is kept
+	HTTPClients     int           // concurrent keep-alive connections in http-read and http-write
+	HTTPRequests    int           // at most this many requests per HTTP measurement
+	HTTPTime        time.Duration // and for at most this long
+	ManySessions    int           // sessions in the many-sessions HTTP measurements
+	Clients         int           // contended: concurrent clients
+	Requests        int           // contended: requests per client
+	ContendedRounds int           // contended: rounds, of which medians are reported
+	Work            time.Duration // contended and lost-updates: the handler's work between read and write
+	LostN           int           // lost-updates: concurrent requests
+	Rounds          int           // handover: idle hand-overs in each direction
+	Holds           int           // handover: hand-overs of a busy session (for the waiter's CPU time)
+	Hold            time.Duration // handover: how long the holder keeps a busy session
+	MemorySizes     []int         // memory-per-session: numbers of resident sessions
+	FileMemory      int           // memory-per-session: largest size measured with the file store
 
 	Only    []string // workloads to run; nil means all
 	Systems []string // systems to run; nil means all
@@ -38,7 +39,7 @@ type Params struct {
 var fullParams = Params{
 	Mode: "full", BenchTime: "1s", Repeats: 3,
 	HTTPClients: 8, HTTPRequests: 20000, HTTPTime: 3 * time.Second, ManySessions: 1000,
-	Clients: 5, Requests: 30, Work: 10 * time.Millisecond, LostN: 50,
+	Clients: 5, Requests: 30, ContendedRounds: 5, Work: 10 * time.Millisecond, LostN: 50,
 	Rounds: 200, Holds: 10, Hold: 100 * time.Millisecond,
 	MemorySizes: []int{10_000, 100_000}, FileMemory: 10_000,
 }
@@ -46,7 +47,7 @@ var fullParams = Params{
 var quickParams = Params{
 	Mode: "quick", BenchTime: "50ms", Repeats: 1,
 	HTTPClients: 8, HTTPRequests: 3000, HTTPTime: 300 * time.Millisecond, ManySessions: 200,
-	Clients: 5, Requests: 30, Work: 10 * time.Millisecond, LostN: 50,
+	Clients: 5, Requests: 30, ContendedRounds: 3, Work: 10 * time.Millisecond, LostN: 50,
 	Rounds: 30, Holds: 3, Hold: 100 * time.Millisecond,
 	MemorySizes: []int{10_000, 100_000}, FileMemory: 10_000,
 }
@@ -54,7 +55,7 @@ var quickParams = Params{
 var smokeParams = Params{
 	Mode: "smoke", BenchTime: "1x", Repeats: 1,
 	HTTPClients: 2, HTTPRequests: 4, HTTPTime: time.Second, ManySessions: 4,
-	Clients: 5, Requests: 2, Work: time.Millisecond, LostN: 5,
+	Clients: 5, Requests: 2, ContendedRounds: 2, Work: time.Millisecond, LostN: 5,
 	Rounds: 2, Holds: 1, Hold: 20 * time.Millisecond,
 	MemorySizes: []int{100}, FileMemory: 100,
 }

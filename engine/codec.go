@@ -107,3 +107,15 @@ func decodeValues(data []byte) (map[string]any, error) {
 	}
 	return values, nil
 }
+
+// DecodeValues decodes the Data of a stored record (persist.Record.Data)
+// into a session's values, as the engine does when it activates a session.
+// It is for tools that read stored sessions without their IDs, such as
+// cmd/lockstep's show. Values of custom types decode only in a program that
+// registered them with gob.Register, as in the program that stored them;
+// the common types that the engine registers itself (maps, []any,
+// time.Time, ...) are registered by DecodeValues too.
+func DecodeValues(data []byte) (map[string]any, error) {
+	registerGobTypes()
+	return decodeValues(data)
+}

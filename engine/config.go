@@ -72,11 +72,13 @@ type Config struct {
 type Durability int
 
 const (
-	// OnCommit writes (atomically) a Do that changed the session before Do
-	// returns. Survives a crash of the process.
+	// OnCommit writes a Do that changed the session before Do returns
+	// (with the file store, in place into the record's spare slot: a
+	// page-cache write). Survives a crash of the process.
 	OnCommit Durability = iota
-	// OnCommitSync is OnCommit plus fsync of the file and its directory
-	// before Do returns. Survives a power loss.
+	// OnCommitSync is OnCommit plus one fdatasync before Do returns, and
+	// a sync of the directory after a file is created, renamed or removed
+	// (Destroy, Regenerate, expiry). Survives a power loss.
 	OnCommitSync
 	// OnPassivate writes only at passivation, Regenerate, Destroy and
 	// Close. A crash loses the changes made since the session was loaded.

@@ -20,9 +20,11 @@ type Locking int
 const (
 	// Implicit: the first Do of a request takes the session's turn, and the
 	// request keeps it until the handler returns. Concurrent requests of
-	// one session that use it run one after the other, and the changes of
-	// all their Do calls are committed together when the handler returns.
-	// This is CherryPy's default ("implicit" locking).
+	// one session that use it run one after the other. The changes of all
+	// their Do calls are committed together before the first byte of the
+	// response (a failure becomes the ErrorHandler's response), and what
+	// changes after that when the handler returns. This is CherryPy's
+	// default ("implicit" locking), which saves in before_finalize.
 	Implicit Locking = iota
 	// Explicit: the turn is held only inside Do, and the changes are
 	// committed when the outermost Do returns. Requests of one session

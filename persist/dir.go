@@ -22,10 +22,12 @@ var ErrClosed = errors.New("persist: store closed")
 // Polling bounds of a waiting Lock when no notification arrives: the first
 // retry comes after minPoll, each next one after four times as long, up to
 // maxPoll. Every wake-up costs a waiting process CPU time, so the steps are
-// few: notifications, not polls, make hand-overs fast.
+// few: notifications, not polls, make hand-overs fast. maxPoll is 32 ms so
+// that a hand-over between two processes that both run without a watcher
+// (the holder polls every 50 ms) still completes within about 100 ms.
 const (
 	minPoll = time.Millisecond
-	maxPoll = 64 * time.Millisecond
+	maxPoll = 32 * time.Millisecond
 )
 
 // refreshEvery is how often a waiting Lock touches its hand-over request
@@ -188,10 +190,14 @@ func (d *Dir) Close() error {
 // wanted is also called when the Dir sees that the directory on its path was
 // removed or replaced, which loses the locks held in the old one.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
+	return d.lockKey(ctx, keyOf(id), wanted)
+}
+
+// lockKey is Lock for the session of key.
+func (d *Dir) lockKey(ctx context.Context, key string, wanted func()) (Lock, error) {
 	if d.closed.Load() {
 		return nil, ErrClosed
 	}
-	key := keyOf(id)
 	l, err := d.tryLock(key, wanted, true)
 	if l != nil || err != nil {
 		return l, err

@@ -6,6 +6,12 @@
 // only way to load, save, delete or quarantine the session's Record, whose
 // Data the store treats as opaque bytes.
 //
+// Both stores are also Inspectors: their sessions can be listed (Sessions,
+// optionally one owner's), read (Inspect) and locked (LockKey) by key, the
+// SHA-256 of the ID (Key), without the IDs, for operators (cmd/lockstep)
+// and Engine.DestroyOwner. Dir also reads back the records it set aside
+// (Quarantined) with the reason they do not decode.
+//
 // # The file store
 //
 // OpenDir keeps each session in two files of one directory, named after the
@@ -43,7 +49,8 @@
 // *CorruptError), ErrCorrupt and *CorruptError (a record that did not decode
 // and was moved aside), ErrLockLost (Save or Delete found the lock file
 // removed or replaced behind the store's back: release and lock again),
-// ErrClosed (the Dir was closed), and the context's
+// ErrClosed (the Dir was closed), ErrBadKey (a malformed key given to an
+// Inspector method), and the context's
 // error when Lock gives up waiting. Errors from the file system are wrapped
 // with the file's name and %w.
 //

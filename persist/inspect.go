@@ -4,8 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 )
+
+// ErrBadKey is returned by Inspect and LockKey of persist's stores for a key
+// that is not 64 lowercase hexadecimal characters: no session has it, and
+// it never reaches the file system.
+var ErrBadKey = errors.New("persist: malformed session key (want 64 lowercase hex characters)")
 
 // Key returns the name a store gives the session id: the lowercase hex
 // SHA-256 of the ID. Stores name sessions by key so that a listing, a file
@@ -45,4 +51,34 @@ type Inspector interface {
 	Sessions(ctx context.Context, owner string, fn func(Info) error) error
 	Inspect(ctx context.Context, key string) (Record, Info, error)
 	LockKey(ctx context.Context, key string, wanted func()) (Lock, error)
+}
+
+// Quarantined describes a record that a store set aside because it did not
+// decode (see Lock.Quarantine), as read back for inspection.
+type Quarantined struct {
+	Key   string    // the key of the session the record belonged to
+	Name  string    // where the record is now: its file name, for a Dir
+	Time  time.Time // when it was set aside
+	Bytes int64     // its size
+
+	// Record is the record as the store's format still decodes it, or the
+	// zero Record when Err is set.
+	Record Record
+
+	// Err says why the store's format does not decode the record,
+	// recomputed when it is read (the reason is not stored). It is nil when
+	// the record decodes: then its holder set it aside because the values
+	// in Record.Data did not decode with the holder's codec.
+	Err error
+}
+
+// QuarantineInspector is implemented by stores that keep the records they
+// set aside, so that operators can read them: persist.Dir implements it;
+// persist.Memory drops such records.
+//
+// Quarantined calls fn once for each record set aside for the session of
+// key, or for every session when key is "", in no particular order,
+// without taking any lock; it stops at fn's first error and returns it.
+type QuarantineInspector interface {
+	Quarantined(ctx context.Context, key string, fn func(Quarantined) error) error
 }

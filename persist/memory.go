@@ -12,11 +12,11 @@ import (
 // It is safe for concurrent use.
 type Memory struct {
 	mu      sync.Mutex
-	records map[string]Record
-	slots   map[string]*memSlot // per-ID locks that are held or waited for
+	records map[string]Record   // by key (see Key)
+	slots   map[string]*memSlot // per-key locks that are held or waited for
 }
 
-// memSlot is the lock of one ID: a token in ch means it is held.
+// memSlot is the lock of one key: a token in ch means it is held.
 type memSlot struct {
 	ch   chan struct{} // capacity 1: the lock itself
 	refs int           // holders and waiters; the slot is dropped at zero
@@ -30,51 +30,60 @@ func NewMemory() *Memory {
 // Lock waits for the lock of id. wanted is never called: no other process
 // shares a Memory store.
 func (m *Memory) Lock(ctx context.Context, id string, _ func()) (Lock, error) {
-	slot := m.ref(id)
+	l, err := m.lockKey(ctx, Key(id))
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// lockKey waits for the lock of key.
+func (m *Memory) lockKey(ctx context.Context, key string) (*memLock, error) {
+	slot := m.ref(key)
 	select {
 	case slot.ch <- struct{}{}:
-		return &memLock{m: m, id: id, slot: slot}, nil
+		return &memLock{m: m, key: key, slot: slot}, nil
 	default:
 	}
 	select {
 	case slot.ch <- struct{}{}:
-		return &memLock{m: m, id: id, slot: slot}, nil
+		return &memLock{m: m, key: key, slot: slot}, nil
 	case <-ctx.Done():
-		m.unref(id, slot)
+		m.unref(key, slot)
 		return nil, fmt.Errorf("persist: lock session: %w", ctx.Err())
 	}
 }
 
-// tryLock takes the lock of id only if it is free.
-func (m *Memory) tryLock(id string) (*memLock, bool) {
-	slot := m.ref(id)
+// tryLock takes the lock of key only if it is free.
+func (m *Memory) tryLock(key string) (*memLock, bool) {
+	slot := m.ref(key)
 	select {
 	case slot.ch <- struct{}{}:
-		return &memLock{m: m, id: id, slot: slot}, true
+		return &memLock{m: m, key: key, slot: slot}, true
 	default:
-		m.unref(id, slot)
+		m.unref(key, slot)
 		return nil, false
 	}
 }
 
-func (m *Memory) ref(id string) *memSlot {
+func (m *Memory) ref(key string) *memSlot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	slot := m.slots[id]
+	slot := m.slots[key]
 	if slot == nil {
 		slot = &memSlot{ch: make(chan struct{}, 1)}
-		m.slots[id] = slot
+		m.slots[key] = slot
 	}
 	slot.refs++
 	return slot
 }
 
-func (m *Memory) unref(id string, slot *memSlot) {
+func (m *Memory) unref(key string, slot *memSlot) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	slot.refs--
 	if slot.refs == 0 {
-		delete(m.slots, id)
+		delete(m.slots, key)
 	}
 }
 
@@ -82,19 +91,19 @@ func (m *Memory) unref(id string, slot *memSlot) {
 func (m *Memory) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 	m.mu.Lock()
 	var expired []string
-	for id, rec := range m.records {
+	for key, rec := range m.records {
 		if rec.Expired(now) {
-			expired = append(expired, id)
+			expired = append(expired, key)
 		}
 	}
 	m.mu.Unlock()
 
 	var rep SweepReport
-	for _, id := range expired {
+	for _, key := range expired {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("persist: sweep: %w", err)
 		}
-		l, ok := m.tryLock(id)
+		l, ok := m.tryLock(key)
 		if !ok {
 			rep.Busy++
 			continue
@@ -123,7 +132,7 @@ func (m *Memory) Close() error { return nil }
 // memLock is a held lock of a Memory store.
 type memLock struct {
 	m        *Memory
-	id       string
+	key      string
 	slot     *memSlot
 	released bool
 }
@@ -133,7 +142,7 @@ func (l *memLock) Load() (Record, error) {
 		return Record{}, ErrReleased
 	}
 	l.m.mu.Lock()
-	rec, ok := l.m.records[l.id]
+	rec, ok := l.m.records[l.key]
 	l.m.mu.Unlock()
 	if !ok {
 		return Record{}, ErrNotFound
@@ -150,7 +159,7 @@ func (l *memLock) Save(rec Record, _ bool) error {
 	// The caller may reuse its buffer; the stored bytes are never modified.
 	rec.Data = append([]byte(nil), rec.Data...)
 	l.m.mu.Lock()
-	l.m.records[l.id] = rec
+	l.m.records[l.key] = rec
 	l.m.mu.Unlock()
 	return nil
 }
@@ -160,7 +169,7 @@ func (l *memLock) Delete() error {
 		return ErrReleased
 	}
 	l.m.mu.Lock()
-	delete(l.m.records, l.id)
+	delete(l.m.records, l.key)
 	l.m.mu.Unlock()
 	return l.Release()
 }
@@ -172,7 +181,7 @@ func (l *memLock) Quarantine(cause error) error {
 	if err := l.Delete(); err != nil {
 		return err
 	}
-	return &CorruptError{Path: "memory record", Err: cause}
+	return &CorruptError{Path: "memory record " + l.key, Err: cause}
 }
 
 func (l *memLock) Release() error {
@@ -181,6 +190,6 @@ func (l *memLock) Release() error {
 	}
 	l.released = true
 	<-l.slot.ch
-	l.m.unref(l.id, l.slot)
+	l.m.unref(l.key, l.slot)
 	return nil
 }

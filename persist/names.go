@@ -2,7 +2,6 @@ package persist
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"path/filepath"
 )
 
@@ -39,11 +38,23 @@ const (
 	kindCorrupt
 )
 
-// keyOf returns the key of a session ID: the lowercase hex SHA-256 of id.
-// Keys, unlike IDs, may appear in file names, errors and logs.
-func keyOf(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
+// keyOf returns the key of a session ID (see [Key]). Keys, unlike IDs, may
+// appear in file names, errors and logs.
+func keyOf(id string) string { return Key(id) }
+
+// isKey reports whether key has the form of a key: 64 characters of
+// [0-9a-f]. Only such keys become file names.
+func isKey(key string) bool {
+	if len(key) != keyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func recordName(key string) string { return namePrefix + key }
@@ -55,11 +66,8 @@ func parseName(name string) (key string, kind fileKind) {
 		return "", kindNone
 	}
 	key = name[len(namePrefix):recordNameLen]
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return "", kindNone
-		}
+	if !isKey(key) {
+		return "", kindNone
 	}
 	rest := name[recordNameLen:]
 	switch {

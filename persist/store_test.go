@@ -13,13 +13,14 @@ import (
 	"github.com/lockstep-go/lockstep/persist/storetest"
 )
 
-// Memory keeps the Store contract; it is in-process only, so nobody needs
-// it to hand sessions over.
+// Memory keeps the Store contract and can be inspected; it is in-process
+// only, so nobody needs it to hand sessions over.
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) persist.Store { return persist.NewMemory() })
 }
 
-// Dir keeps the Store contract, Owner included, and hands sessions over.
+// Dir keeps the Store contract, Owner included, hands sessions over and can
+// be inspected.
 func TestDirStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) persist.Store {
 		d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})

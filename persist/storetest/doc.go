@@ -24,6 +24,15 @@
 // HandsOver), that a holder's wanted callback is called when another Lock
 // waits.
 //
+// For a store that implements persist.Inspector, the subtests under
+// "Inspector" check it too: that Sessions lists each saved session once
+// with its metadata, filters by owner, reports Locked for a held session
+// without waiting for it, and stops at its callback's first error; that
+// Inspect returns the record at once, also while the session is held;
+// that LockKey and Lock exclude each other and reach the same record, and
+// that LockKey asks a holder to hand over (with HandsOver); and that a
+// malformed key is refused. A store that does not implement it skips them.
+//
 // Run takes no longer than its waits: a Lock that must not succeed is
 // given 50 ms, and what must happen (a hand-over, a Lock that must
 // succeed) is given 10 s (see Patience) before the subtest fails. Options

@@ -64,10 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store, opts ...Option) {
 	for _, o := range opts {
 		o(&s.cfg)
 	}
-	for _, c := range []struct {
-		name string
-		fn   func(t *testing.T)
-	}{
+	checks := []check{
 		{"LoadMissing", s.loadMissing},
 		{"SaveLoad", s.saveLoad},
 		{"DataNotShared", s.dataNotShared},
@@ -84,9 +81,24 @@ func Run(t *testing.T, open func(t *testing.T) persist.Store, opts ...Option) {
 		{"SweepSparesHeldLock", s.sweepSparesHeldLock},
 		{"Wanted", s.wanted},
 		{"Close", s.close},
-	} {
+	}
+	for _, c := range checks {
 		t.Run(c.name, c.fn)
 	}
+	t.Run("Inspector", func(t *testing.T) {
+		if st := s.store(t); !isInspector(st) {
+			t.Skipf("%T does not implement persist.Inspector", st)
+		}
+		for _, c := range s.inspectorChecks() {
+			t.Run(c.name, c.fn)
+		}
+	})
+}
+
+// check is one rule of the contract, checked in a subtest.
+type check struct {
+	name string
+	fn   func(t *testing.T)
 }
 
 type suite struct {

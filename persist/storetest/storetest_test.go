@@ -60,6 +60,10 @@ func TestSuiteCatches(t *testing.T) {
 		{bugDeleteKeeps, []string{"Delete", "Destroy"}},
 		{bugNeverWanted, []string{"Wanted"}},
 		{bugCtxUnwrapped, []string{"ContextEnds"}},
+		{bugOwnerIgnored, []string{"Inspector/SessionsByOwner"}},
+		{bugInspectWaits, []string{"Inspector/InspectHeld"}},
+		{bugLockKeyApart, []string{"Inspector/LockKey"}},
+		{bugNeverLocked, []string{"Inspector/SessionsLocked", "Inspector/InspectHeld"}},
 	} {
 		t.Run(tt.bug, func(t *testing.T) {
 			t.Parallel()
@@ -87,6 +91,10 @@ const (
 	bugDeleteKeeps        = "delete-keeps"         // Delete releases but keeps the record
 	bugNeverWanted        = "never-wanted"         // the store claims HandsOver but never calls wanted
 	bugCtxUnwrapped       = "ctx-unwrapped"        // a Lock that gives up hides ctx.Err()
+	bugOwnerIgnored       = "owner-ignored"        // Sessions lists every owner's sessions
+	bugInspectWaits       = "inspect-waits"        // Inspect takes the session's lock
+	bugLockKeyApart       = "lockkey-apart"        // LockKey locks another session than Lock
+	bugNeverLocked        = "never-locked"         // Info.Locked is always false
 )
 
 // toy is a Store small enough to be obviously right without its bug. It
@@ -110,6 +118,11 @@ func newToy(bug string) *toy {
 }
 
 func (s *toy) Lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
+	return s.lockKey(ctx, persist.Key(id), wanted)
+}
+
+// lockKey locks the session of key: the toy keeps sessions by key.
+func (s *toy) lockKey(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
 	for {
 		s.mu.Lock()
 		slot := s.held[id]
@@ -231,4 +244,77 @@ func (l *toyLock) Release() error {
 		close(slot.done)
 	}
 	return nil
+}
+
+func (s *toy) Sessions(ctx context.Context, owner string, fn func(persist.Info) error) error {
+	s.mu.Lock()
+	var infos []persist.Info
+	for key, rec := range s.records {
+		if owner == "" || rec.Owner == owner || s.bug == bugOwnerIgnored {
+			infos = append(infos, s.info(key, rec))
+		}
+	}
+	s.mu.Unlock()
+	for _, info := range infos {
+		if err := fn(info); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+func (s *toy) Inspect(ctx context.Context, key string) (persist.Record, persist.Info, error) {
+	if !validKey(key) {
+		return persist.Record{}, persist.Info{}, persist.ErrBadKey
+	}
+	if s.bug == bugInspectWaits {
+		l, err := s.lockKey(ctx, key, nil)
+		if err != nil {
+			return persist.Record{}, persist.Info{}, err
+		}
+		defer func() { _ = l.Release() }()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.records[key]
+	if !ok {
+		return persist.Record{}, persist.Info{}, persist.ErrNotFound
+	}
+	info := s.info(key, rec)
+	rec.Data = append([]byte(nil), rec.Data...)
+	return rec, info, nil
+}
+
+func (s *toy) LockKey(ctx context.Context, key string, wanted func()) (persist.Lock, error) {
+	if !validKey(key) {
+		return nil, persist.ErrBadKey
+	}
+	if s.bug == bugLockKeyApart {
+		key = "apart-" + key
+	}
+	return s.lockKey(ctx, key, wanted)
+}
+
+// info describes the record of key; the caller holds s.mu.
+func (s *toy) info(key string, rec persist.Record) persist.Info {
+	return persist.Info{
+		Key:     key,
+		Owner:   rec.Owner,
+		Created: rec.Created,
+		Expires: rec.Expires,
+		Bytes:   int64(len(rec.Data)),
+		Locked:  s.held[key] != nil && s.bug != bugNeverLocked,
+	}
+}
+
+func validKey(key string) bool {
+	if len(key) != 64 {
+		return false
+	}
+	for _, c := range key {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
