@@ -178,10 +178,15 @@ func (s *Store) Close() error {
 // that died loses its lease LeaseTTL after its last renewal. Errors from
 // Redis end the wait at once.
 func (s *Store) Lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
+	return s.lock(ctx, s.keysOf(id), wanted)
+}
+
+// lock is Lock for the session of k.
+func (s *Store) lock(ctx context.Context, k sessionKeys, wanted func()) (persist.Lock, error) {
 	if s.closed.Load() {
 		return nil, persist.ErrClosed
 	}
-	l := newLock(s, s.keysOf(id), wanted)
+	l := newLock(s, k, wanted)
 	wake := make(chan struct{}, 1)
 	s.mu.Lock()
 	s.waiters[l.k.key] = append(s.waiters[l.k.key], wake)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -398,4 +399,56 @@ func TestConformance(t *testing.T) {
 		require.NoError(t, err)
 		return st
 	}, storetest.HandsOver())
+}
+
+func TestInspectorReadsLongOwnersAndQuarantinedRecords(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	c := srv.client(t)
+	ctx := context.Background()
+
+	long := strings.Repeat("o", 1000) // past what Sessions reads of each record at first
+	l := lock(t, s, testID, nil)
+	require.NoError(t, l.Save(persist.Record{Owner: long, Data: []byte("x")}, false))
+	require.NoError(t, l.Release())
+	var infos []persist.Info
+	require.NoError(t, s.Sessions(ctx, long, func(info persist.Info) error {
+		infos = append(infos, info)
+		return nil
+	}))
+	require.Len(t, infos, 1)
+	assert.Equal(t, keyOf(testID), infos[0].Key)
+	assert.Equal(t, long, infos[0].Owner)
+
+	// A record that does not decode: Sessions skips it, Inspect reports
+	// it, and once Load set it aside, Quarantined reads it back.
+	const other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	require.NoError(t, c.Set(ctx, recKey(other), "garbage", 0).Err())
+	n := 0
+	require.NoError(t, s.Sessions(ctx, "", func(persist.Info) error { n++; return nil }))
+	assert.Equal(t, 1, n, "sessions listed besides the one that does not decode")
+	_, _, err := s.Inspect(ctx, keyOf(other))
+	var cerr *persist.CorruptError
+	require.ErrorAs(t, err, &cerr)
+	assert.ErrorIs(t, err, persist.ErrNotFound)
+
+	l = lock(t, s, other, nil)
+	_, err = l.Load()
+	require.ErrorIs(t, err, persist.ErrCorrupt)
+	require.NoError(t, l.Release())
+	var qs []persist.Quarantined
+	require.NoError(t, s.Quarantined(ctx, "", func(q persist.Quarantined) error {
+		qs = append(qs, q)
+		return nil
+	}))
+	require.Len(t, qs, 1)
+	assert.Equal(t, keyOf(other), qs[0].Key)
+	assert.Equal(t, int64(len("garbage")), qs[0].Bytes)
+	assert.ErrorContains(t, qs[0].Err, "shorter than its header")
+	assert.WithinDuration(t, time.Now(), qs[0].Time, time.Minute)
+	require.NoError(t, s.Quarantined(ctx, keyOf(testID), func(persist.Quarantined) error {
+		t.Error("a quarantined record of another session")
+		return nil
+	}))
+	assert.ErrorIs(t, s.Quarantined(ctx, "nokey", nil), persist.ErrBadKey)
 }

@@ -29,13 +29,9 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (persist.SweepReport, 
 	if s.closed.Load() {
 		return persist.SweepReport{}, persist.ErrClosed
 	}
-	cc, ok := s.client.(*redis.ClusterClient)
-	if !ok {
-		return s.sweep(ctx, s.client, now)
-	}
-	var mu sync.Mutex // guards rep, written by ForEachMaster's goroutines
+	var mu sync.Mutex // guards rep, written by eachNode's goroutines on a cluster
 	var rep persist.SweepReport
-	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+	err := s.eachNode(ctx, func(ctx context.Context, c redis.UniversalClient) error {
 		r, err := s.sweep(ctx, c, now)
 		mu.Lock()
 		rep = rep.Add(r)
@@ -45,13 +41,23 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (persist.SweepReport, 
 	return rep, err
 }
 
+// eachNode calls fn with the client itself, or on a Redis Cluster with a
+// client of each primary, concurrently: what SCAN must walk.
+func (s *Store) eachNode(ctx context.Context, fn func(ctx context.Context, c redis.UniversalClient) error) error {
+	cc, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return fn(ctx, s.client)
+	}
+	return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return fn(ctx, c) })
+}
+
 // sweep sweeps the keys that c's SCAN sees: for each batch, one pipeline
 // reads the records' headers, and one script per expired record deletes
 // it unless it is held or was written since.
 func (s *Store) sweep(ctx context.Context, c redis.UniversalClient, now time.Time) (persist.SweepReport, error) {
 	var rep persist.SweepReport
 	var errs []error
-	err := s.scan(ctx, c, func(recs []string) error {
+	err := scan(ctx, c, s.recPattern(), func(recs []string) error {
 		heads, err := readHeads(ctx, c, recs, headerLen)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("redisstore: sweep: %w", err))
@@ -84,11 +90,13 @@ func (s *Store) sweep(ctx context.Context, c redis.UniversalClient, now time.Tim
 	return rep, errors.Join(errs...)
 }
 
-// scan calls fn with the record keys that c's SCAN returns, a batch at a
-// time, until fn returns an error.
-func (s *Store) scan(ctx context.Context, c redis.UniversalClient, fn func(recs []string) error) error {
+// recPattern matches the record keys of the store's sessions.
+func (s *Store) recPattern() string { return globEscape(s.prefix) + "{*}:rec" }
+
+// scan calls fn with the keys matching match that c's SCAN returns, a
+// batch at a time, until fn returns an error.
+func scan(ctx context.Context, c redis.UniversalClient, match string, fn func(keys []string) error) error {
 	var cursor uint64
-	match := globEscape(s.prefix) + "{*}:rec"
 	for {
 		keys, next, err := c.Scan(ctx, cursor, match, sweepBatch).Result()
 		if err != nil {
