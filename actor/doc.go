@@ -18,6 +18,11 @@
 // under a fresh key (a value moving to a new key) and returns its turn
 // without calling Activate.
 //
+// A Retire request is served ahead of a batch of idle or overflowing actors
+// being passivated, so it waits for one passivation at most. Shed passivates
+// idle actors on the caller's goroutine (to free what their state holds),
+// and Stats counts turns and the time turns spent queued.
+//
 // Every method is safe for concurrent use. Errors callers branch on:
 // ErrClosed, ErrTimeout and ErrExists. A Runtime starts one goroutine;
 // Shutdown (or Close) stops it, wakes every waiter with ErrClosed and

@@ -66,6 +66,9 @@ type Runtime[K comparable, V any] struct {
 	closed   atomic.Bool
 	resident atomic.Int64 // actors whose state is loaded
 
+	waited   atomic.Uint64 // turns that queued behind another turn
+	waitTime atomic.Int64  // nanoseconds those turns queued, summed
+
 	mu        sync.Mutex // guards the fields below
 	live      int        // actors in the map, loaded or not
 	liveZero  chan struct{}
@@ -73,8 +76,11 @@ type Runtime[K comparable, V any] struct {
 	closeErrs []error        // passivation errors during Shutdown
 	drained   bool           // the first Shutdown has returned
 
-	lruMu sync.Mutex    // guards lru and the prev/next/listed fields of every actor
+	retiring atomic.Bool // retireQ is not empty: the janitor serves it first
+
+	lruMu sync.Mutex    // guards lru, turns and the prev/next/listed fields of every actor
 	lru   lruList[K, V] // loaded actors, least recently used first
+	turns uint64        // turns ended; counted under lruMu, which every turn's end takes anyway
 
 	tickets sync.Pool // of *ticket, reused so that a contended turn allocates nothing
 
@@ -174,11 +180,14 @@ func (r *Runtime[K, V]) Acquire(ctx context.Context, key K) (t *Turn[K, V], nest
 		a.waiters = append(a.waiters, w)
 		a.mu.Unlock()
 
+		start := time.Now()
 		if deadline.IsZero() && r.cfg.Timeout > 0 {
-			deadline = time.Now().Add(r.cfg.Timeout)
+			deadline = start.Add(r.cfg.Timeout)
 		}
 		err = r.wait(ctx, a, w, deadline)
 		r.tickets.Put(w)
+		r.waited.Add(1)
+		r.waitTime.Add(int64(time.Since(start)))
 		if err != nil {
 			return nil, false, err
 		}
@@ -327,9 +336,11 @@ func (r *Runtime[K, V]) setLoaded(a *actor[K, V], v V) {
 	}
 }
 
-// touch stamps a as used now and moves it to the recent end of the list.
+// touch stamps a as used now, moves it to the recent end of the list and
+// counts the turn that just ended.
 func (r *Runtime[K, V]) touch(a *actor[K, V]) {
 	r.lruMu.Lock()
+	r.turns++
 	a.lastUsed.Store(r.now())
 	if a.listed {
 		r.lru.moveToBack(a)
@@ -369,12 +380,13 @@ func (r *Runtime[K, V]) handOff(a *actor[K, V]) {
 	}
 }
 
-// passivate runs the Passivate hook on a, whose turn the caller owns.
-func (r *Runtime[K, V]) passivate(a *actor[K, V]) {
+// passivate runs the Passivate hook on a, whose turn the caller owns, and
+// reports whether a left memory.
+func (r *Runtime[K, V]) passivate(a *actor[K, V]) bool {
 	if err := r.cfg.Passivate(a.key, a.value); err != nil {
 		if !r.closed.Load() {
 			r.report(a.key, err)
-			return // stay resident; retried on the next release or tick
+			return false // stay resident; retried on the next release or tick
 		}
 		r.mu.Lock()
 		late := r.drained
@@ -396,6 +408,7 @@ func (r *Runtime[K, V]) passivate(a *actor[K, V]) {
 	r.lru.remove(a)
 	r.lruMu.Unlock()
 	r.resident.Add(-1)
+	return true
 }
 
 func (r *Runtime[K, V]) report(key K, err error) {
@@ -405,21 +418,24 @@ func (r *Runtime[K, V]) report(key K, err error) {
 }
 
 // tryPassivate passivates a if nobody holds or waits for its turn and
-// idle, checked once the runtime owns the turn, still holds.
-func (r *Runtime[K, V]) tryPassivate(a *actor[K, V], idle func(*actor[K, V]) bool) {
+// idle, checked once the runtime owns the turn, still holds. It reports
+// whether a left memory.
+func (r *Runtime[K, V]) tryPassivate(a *actor[K, V], idle func(*actor[K, V]) bool) bool {
 	a.mu.Lock()
 	if a.dead || a.busy || !a.loaded || len(a.waiters) > 0 {
 		a.mu.Unlock()
-		return
+		return false
 	}
 	a.busy = true
 	a.mu.Unlock()
+	done := false
 	if idle(a) {
-		r.passivate(a)
+		done = r.passivate(a)
 	}
 	a.mu.Lock()
 	r.handOff(a)
 	a.mu.Unlock()
+	return done
 }
 
 // Retire asks the actor of key, if there is one, to passivate as soon as it
@@ -442,12 +458,59 @@ func (r *Runtime[K, V]) Retire(key K) {
 	a.queued = true
 	r.mu.Lock()
 	r.retireQ = append(r.retireQ, a)
+	r.retiring.Store(true)
 	r.mu.Unlock()
 	r.wake()
 }
 
 // Resident returns the number of actors whose state is loaded.
 func (r *Runtime[K, V]) Resident() int { return int(r.resident.Load()) }
+
+// Stats counts a Runtime's turns since New.
+type Stats struct {
+	Turns    uint64        // turns ended (released)
+	Waited   uint64        // turns asked for that queued behind another turn (granted or not)
+	WaitTime time.Duration // time those queued, summed
+}
+
+// Stats returns the runtime's counters. It is cheap: the counters are kept
+// on paths the turns take anyway.
+func (r *Runtime[K, V]) Stats() Stats {
+	r.lruMu.Lock()
+	turns := r.turns
+	r.lruMu.Unlock()
+	return Stats{Turns: turns, Waited: r.waited.Load(), WaitTime: time.Duration(r.waitTime.Load())}
+}
+
+// Shed passivates up to n of the least recently used idle actors now, on
+// the caller's goroutine, and returns how many left memory. Actors whose
+// turn is held or waited for are skipped, so a caller that holds a turn may
+// shed others (to free what their state holds, such as file descriptors).
+func (r *Runtime[K, V]) Shed(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	type victim struct {
+		a    *actor[K, V]
+		used int64
+	}
+	victims := make([]victim, 0, n)
+	r.lruMu.Lock()
+	for a := r.lru.front; a != nil && len(victims) < n; a = a.next {
+		if a.turn.Load() == 0 {
+			victims = append(victims, victim{a, a.lastUsed.Load()})
+		}
+	}
+	r.lruMu.Unlock()
+	shed := 0
+	for _, v := range victims {
+		used := v.used
+		if r.tryPassivate(v.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == used }) {
+			shed++
+		}
+	}
+	return shed
+}
 
 // Shutdown stops the runtime. From its start, Acquire and Install fail with
 // ErrClosed, and every goroutine waiting for a turn gets ErrClosed at once.
@@ -545,10 +608,12 @@ func (r *Runtime[K, V]) janitor() {
 	}
 }
 
+// retireQueued passivates the actors that Retire asked for.
 func (r *Runtime[K, V]) retireQueued() {
 	r.mu.Lock()
 	q := r.retireQ
 	r.retireQ = nil
+	r.retiring.Store(false)
 	r.mu.Unlock()
 	for _, a := range q {
 		a.mu.Lock()
@@ -578,7 +643,18 @@ func (r *Runtime[K, V]) passivateIdle() {
 	}
 	r.lruMu.Unlock()
 	for _, a := range old {
+		r.serveRetires()
 		r.tryPassivate(a, idle)
+	}
+}
+
+// serveRetires passivates the actors that Retire asked for, if any, ahead
+// of the rest of a batch of idle or overflowing actors: a hand-over request
+// waits for at most one passivation, not for the whole batch (thousands of
+// fsync'd writes take seconds).
+func (r *Runtime[K, V]) serveRetires() {
+	if r.retiring.Load() {
+		r.retireQueued()
 	}
 }
 
@@ -605,6 +681,7 @@ func (r *Runtime[K, V]) evictOverflow() {
 	r.lruMu.Unlock()
 	for _, v := range victims {
 		used := v.used
+		r.serveRetires()
 		r.tryPassivate(v.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == used })
 	}
 }

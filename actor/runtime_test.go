@@ -3,12 +3,15 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/lockstep-go/lockstep/actor"
@@ -317,4 +320,81 @@ func TestStressIncarnations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Shed passivates the least recently used idle actors on the caller's
+// goroutine, skipping the one whose turn is held.
+func TestShed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCounters()
+		r := newRuntime(t, c.config())
+		for _, k := range []string{"a", "b", "c", "d"} {
+			do(t, r, context.Background(), k, func(context.Context, *int) {})
+		}
+		held, _, err := r.Acquire(context.Background(), "a") // a is now the most recent, and busy
+		require.NoError(t, err)
+		assert.Equal(t, 2, r.Shed(2))
+		assert.Equal(t, 1, c.get(c.passivated, "b"))
+		assert.Equal(t, 1, c.get(c.passivated, "c"))
+		assert.Equal(t, 1, r.Shed(10), "only d is idle")
+		assert.Equal(t, 0, c.get(c.passivated, "a"))
+		held.Release()
+		assert.Equal(t, 1, r.Resident())
+	})
+}
+
+// Stats counts turns, and turns that queued with the time they waited.
+func TestStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRuntime(t, newCounters().config())
+		held, _, err := r.Acquire(context.Background(), "k")
+		require.NoError(t, err)
+		done := make(chan struct{})
+		go func() {
+			do(t, r, context.Background(), "k", func(context.Context, *int) {})
+			close(done)
+		}()
+		synctest.Wait()
+		time.Sleep(time.Second)
+		held.Release()
+		<-done
+		s := r.Stats()
+		assert.Equal(t, actor.Stats{Turns: 2, Waited: 1, WaitTime: time.Second}, s)
+	})
+}
+
+// A Retire request is served between the passivations of an idle batch,
+// not after the batch: the hand-over waits for one passivation at most.
+func TestRetireAheadOfIdleBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var order []string
+		first := make(chan struct{})
+		var once sync.Once
+		cfg := actor.Config[string, int]{
+			Activate: func(context.Context, string) (int, error) { return 0, nil },
+			Passivate: func(key string, _ int) error {
+				once.Do(func() { close(first) })
+				time.Sleep(time.Second) // a slow write
+				mu.Lock()
+				order = append(order, key)
+				mu.Unlock()
+				return nil
+			},
+			PassivateAfter: time.Minute,
+		}
+		r := newRuntime(t, cfg)
+		keys := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "wanted"}
+		for _, k := range keys {
+			do(t, r, context.Background(), k, func(context.Context, *int) {})
+		}
+		<-first // a minute later all are idle, and the janitor started the batch
+		r.Retire("wanted")
+		synctest.Wait()
+		time.Sleep(time.Hour)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, order, len(keys))
+		assert.Less(t, slices.Index(order, "wanted"), 3, "passivation order %v", order)
+	})
 }

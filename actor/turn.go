@@ -54,6 +54,15 @@ func (t *Turn[K, V]) Retire() {
 	a.mu.Unlock()
 }
 
+// Retiring reports whether the actor will be passivated when this turn
+// ends (Retire was called, by the turn or by Runtime.Retire).
+func (t *Turn[K, V]) Retiring() bool {
+	a := t.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.retire
+}
+
 // Release ends the turn: the actor passivates if that was asked for, then
 // the next waiter gets its turn. Releasing a dead turn does nothing.
 func (t *Turn[K, V]) Release() {

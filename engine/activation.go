@@ -12,11 +12,19 @@ import (
 // activate loads session id for its actor, taking the store's lock. It is
 // the actor runtime's Activate hook; ctx is bounded by LockTimeout.
 func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error) {
-	lock, err := e.lock(ctx, id, func() { e.rt.Retire(id) })
+	st := newSessionState(e, id, nil)
+	lock, err := e.lock(ctx, id, func() {
+		st.wanted.Store(true)
+		e.rt.Retire(id)
+	})
 	if err != nil {
 		return nil, err
 	}
-	rec, err := lock.Load()
+	var rec persist.Record
+	err = e.withFiles(func() (err error) {
+		rec, err = lock.Load()
+		return err
+	})
 	if errors.Is(err, persist.ErrNotFound) {
 		// Unknown, or corrupt and moved aside: leave no lock file behind.
 		lock.Delete()
@@ -31,25 +39,39 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 		return nil, opError("activate", id, err)
 	}
 	now := e.cfg.Now()
-	if rec.Expired(now) || e.cfg.Lifetime > 0 && !now.Before(rec.Created.Add(e.cfg.Lifetime)) {
-		if err := lock.Delete(); err != nil {
-			e.cfg.Logger.Error("engine: delete expired session", "session", redact(id), "err", err)
-		}
-		return nil, notFound(id)
+	if rec.Expired(now) {
+		return nil, e.deleteExpired(lock, id)
 	}
-	values, err := decodeValues(rec.Data)
+	meta, values, err := decodeData(e.cfg.Codec, rec.Data)
 	if err != nil {
 		qerr := lock.Quarantine(err)
 		e.logCorrupt(qerr)
 		return nil, fmt.Errorf("%w: %w", notFound(id), qerr)
 	}
-	st := newSessionState(e, id, values)
+	meta.owner = rec.Owner
+	if l := meta.lifetime(&e.cfg); l > 0 && !now.Before(rec.Created.Add(l)) {
+		return nil, e.deleteExpired(lock, id)
+	}
+	st.values = values
+	st.meta = meta
+	st.savedMeta = meta
 	st.lock = lock
 	st.created = rec.Created
-	st.expires = rec.Expires
+	st.setExpires(rec.Expires, &e.cfg)
 	st.used = now
 	st.stored = true
+	e.count.activations.Add(1)
 	return st, nil
+}
+
+// deleteExpired deletes the expired session id, whose lock is held, and
+// returns ErrNotFound naming it.
+func (e *Engine) deleteExpired(lock persist.Lock, id string) error {
+	if err := lock.Delete(); err != nil {
+		e.cfg.Logger.Error("engine: delete expired session", "session", redact(id), "err", err)
+	}
+	e.count.expired.Add(1)
+	return notFound(id)
 }
 
 // logCorrupt logs a record that was moved aside. The error is returned as
@@ -60,32 +82,45 @@ func (e *Engine) logCorrupt(err error) {
 }
 
 // passivate saves a session's pending changes and releases its lock. It is
-// the actor runtime's Passivate hook.
+// the actor runtime's Passivate hook. A session whose lock was lost is
+// dropped without a write: another locker may own the record now.
 func (e *Engine) passivate(id string, st *sessionState) error {
 	if st.gone || st.lock == nil {
 		return nil
 	}
 	now := e.cfg.Now()
-	if !now.Before(st.deadline(&e.cfg)) {
+	if !st.lost && !now.Before(st.deadline(&e.cfg)) {
 		e.expire(st)
 		return nil
 	}
 	var err error
-	if !st.lost && (st.dirty || !st.stored || st.deadline(&e.cfg).Sub(st.expires) >= e.touchStep()) {
-		err = e.save(st)
+	if deadline := st.deadline(&e.cfg); !st.lost && (st.dirty || !st.stored || deadline.Sub(st.expires).Abs() >= e.touchStep()) {
+		// A write that would only take the slack off the stored expiry
+		// (see expiry.go) may fail: the record stays valid, its expiry
+		// late by at most the slack.
+		optional := !st.dirty && st.stored && !deadline.After(st.expires)
+		err = e.save(st, true, false) // no shedding: passivation is how descriptors are freed
 		switch {
 		case st.lost: // nothing left to keep
-			e.cfg.Logger.Error("engine: session dropped: its lock was lost", "err", err)
+			e.cfg.Logger.Warn("engine: session dropped: its lock was lost", "err", err)
+			err = nil
+		case err != nil && optional:
 			err = nil
 		case err != nil && !e.closed():
 			return err // stay resident; passivation is tried again later
+		}
+	}
+	if !st.lost { // counted before the release, which the next holder may see at once
+		e.count.passivations.Add(1)
+		if st.wanted.Load() {
+			e.count.handOversGiven.Add(1)
 		}
 	}
 	// When closing, a failed save is reported by Shutdown and the lock is
 	// released all the same: a process that stops must not keep it.
 	rerr := st.lock.Release()
 	st.lock = nil
-	if rerr != nil {
+	if rerr != nil && !st.lost {
 		if !e.closed() {
 			// The lock is gone either way, so the state must go too: kept
 			// resident without a lock, its next turns would commit nothing.
@@ -99,8 +134,9 @@ func (e *Engine) passivate(id string, st *sessionState) error {
 	return err
 }
 
-// touchStep is how far a session's expiry must move before passivation
-// writes it although nothing changed: reads do not cost a write each.
+// touchStep is how far a session's stored expiry must be from its deadline
+// (behind it after reads, or ahead of it by the slack of a resident
+// session's writes) before passivation writes it although nothing changed.
 func (e *Engine) touchStep() time.Duration {
 	return max(time.Second, e.cfg.IdleTimeout/64)
 }

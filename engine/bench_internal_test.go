@@ -51,7 +51,7 @@ func BenchmarkActivation(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			dir := b.TempDir()
 			path := filepath.Join(dir, "record")
-			data, _ := encodeValues(map[string]any{"user": value, "n": 1})
+			data, _ := encodeValues(nil, map[string]any{"user": value, "n": 1})
 			os.WriteFile(path, data, 0o600)
 			b.ReportAllocs()
 			for b.Loop() {

@@ -15,12 +15,16 @@ import (
 // runChild runs a child role and returns the exit code.
 func runChild(role string) int {
 	dir, id := os.Getenv("LOCKSTEP_DIR"), os.Getenv("LOCKSTEP_ID")
+	if code, ok := runPlatformChild(role, dir); ok {
+		return code
+	}
 	n, _ := strconv.Atoi(os.Getenv("LOCKSTEP_N"))
 	lockTimeout := time.Minute
 	if d, err := time.ParseDuration(os.Getenv("LOCKSTEP_LOCK_TIMEOUT")); err == nil {
 		lockTimeout = d
 	}
-	eng, err := engine.Open(dir, engine.Config{LockTimeout: lockTimeout, SweepInterval: -1})
+	idle, _ := time.ParseDuration(os.Getenv("LOCKSTEP_IDLE")) // 0: the default
+	eng, err := engine.Open(dir, engine.Config{LockTimeout: lockTimeout, SweepInterval: -1, IdleTimeout: idle})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 2
@@ -70,6 +74,20 @@ func runChild(role string) int {
 			fmt.Fprintln(out, c)
 			out.Flush()
 		}
+	case "read":
+		// Read-only turns every 50 ms, printing "ok" after each, until killed.
+		for {
+			err := eng.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+				s.Get("n")
+				return nil
+			})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "do:", err)
+				return 1
+			}
+			fmt.Println("ok")
+			time.Sleep(50 * time.Millisecond) // the pace of a browsing user
+		}
 	case "once":
 		// One read-only turn, timed; prints the duration in microseconds.
 		start := time.Now()
@@ -79,6 +97,8 @@ func runChild(role string) int {
 			return 1
 		}
 		fmt.Println(time.Since(start).Microseconds())
+	case "owner":
+		return ownerChild(eng)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", role)
 		return 2

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -16,13 +17,22 @@ import (
 // errors.As. The usual remedy is gob.Register of the value's type, and of
 // the types it holds in interface fields, before the engine loads
 // sessions; a struct also needs exported fields (or its own GobEncoder).
+//
+// With a Config.Codec of the application's, an EncodeError names the key
+// that its codec cannot encode, found by encoding the values one at a
+// time, and Err is the codec's error.
 type EncodeError struct {
 	Key  string       // the first key, in sorted order, whose value fails
 	Type reflect.Type // the value's type (nil for a nil interface)
-	Err  error        // encoding/gob's error
+	Err  error        // the codec's error (encoding/gob's by default)
+
+	custom bool // from a Config.Codec: no advice about gob
 }
 
 func (e *EncodeError) Error() string {
+	if e.custom {
+		return fmt.Sprintf("value %q of type %v cannot be encoded: %v", e.Key, e.Type, e.Err)
+	}
 	return fmt.Sprintf("value %q of type %v cannot be encoded: %v (register its type, and the types it holds in interfaces, with gob.Register; a struct needs exported fields)",
 		e.Key, e.Type, e.Err)
 }
@@ -63,28 +73,71 @@ func registerGob(v any) {
 	gob.Register(v)
 }
 
-// encodeValues encodes a session's values with encoding/gob, which keeps
-// their Go types: an int comes back as an int. Custom types must be
-// registered with gob.Register and need exported fields (or to implement
-// gob.GobEncoder or encoding.BinaryMarshaler).
+// Codec turns a session's values into bytes for the store and back. Set
+// Config.Codec to use another encoding than encoding/gob (JSON, CBOR,
+// msgpack, or gob wrapped in compression or encryption).
+//
+// What a Codec must promise:
+//   - Round trip: Decode(Encode(v)) returns values equal to v, with the
+//     same Go types (an int comes back as an int, not a float64): Get[T]
+//     and the application's type assertions rely on it. A codec that
+//     cannot keep a type must refuse to encode it rather than change it.
+//   - Encode fails, with nothing written, for a value it cannot round-trip.
+//     Its error should name the key; if it does not (it is not an
+//     *EncodeError), the engine finds the key by encoding the values one at
+//     a time and returns an *EncodeError wrapping the codec's error.
+//   - Encode does not keep or modify values, and Decode's map belongs to
+//     the engine; Decode may keep data.
+//   - Both are safe for concurrent use: sessions are encoded on their own
+//     turns' goroutines.
+//   - Decode fails for data it cannot read; the engine then moves the
+//     record aside as corrupt (logged) and treats the session as not
+//     found.
+//
+// The codec sees only its own bytes: the engine stores the session's owner
+// and own limits beside them. Changing the codec of a store that holds
+// sessions needs a Decode that reads the old encoding too (try the new one,
+// fall back to GobCodec), or those sessions are set aside as corrupt.
+type Codec interface {
+	Encode(values map[string]any) ([]byte, error)
+	Decode(data []byte) (map[string]any, error)
+}
+
+// GobCodec is the default [Codec]: encoding/gob, which keeps Go types.
+// Custom types must be registered with gob.Register and need exported
+// fields (or to implement gob.GobEncoder or encoding.BinaryMarshaler); the
+// common types listed in the package documentation are registered
+// already. A nil Config.Codec uses it without the interface call.
+type GobCodec struct{}
+
+// Encode encodes values; a value that gob cannot encode is reported as an
+// *EncodeError naming the first such key in sorted order.
+func (GobCodec) Encode(values map[string]any) ([]byte, error) { return encodeValues(nil, values) }
+
+// Decode decodes what Encode wrote.
+func (GobCodec) Decode(data []byte) (map[string]any, error) { return decodeValues(data) }
+
+// encodeValues appends the gob encoding of a session's values to dst.
 //
 // gob stores what a pointer points to: see the package documentation for
 // the types pointers come back as.
 //
 // If a value cannot be encoded, encodeValues returns an *EncodeError for
 // the first such key in sorted order.
-func encodeValues(values map[string]any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(values); err != nil {
-		return nil, findUnencodable(values, err)
+func encodeValues(dst []byte, values map[string]any) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	if err := gob.NewEncoder(buf).Encode(values); err != nil {
+		return nil, findUnencodable(values, err, func(one map[string]any) error {
+			return gob.NewEncoder(io.Discard).Encode(one)
+		}, false)
 	}
 	return buf.Bytes(), nil
 }
 
-// findUnencodable encodes values one at a time, in the form encodeValues
-// writes them, to name the one that failed with err. It runs only after a
-// failure.
-func findUnencodable(values map[string]any, err error) error {
+// findUnencodable encodes values one at a time with encode, in the form
+// the whole map is encoded, to name the one that failed with err. It runs
+// only after a failure.
+func findUnencodable(values map[string]any, err error, encode func(map[string]any) error, custom bool) error {
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)
@@ -92,8 +145,8 @@ func findUnencodable(values map[string]any, err error) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		v := values[k]
-		if kerr := gob.NewEncoder(io.Discard).Encode(map[string]any{k: v}); kerr != nil {
-			return &EncodeError{Key: k, Type: reflect.TypeOf(v), Err: kerr}
+		if kerr := encode(map[string]any{k: v}); kerr != nil {
+			return &EncodeError{Key: k, Type: reflect.TypeOf(v), Err: kerr, custom: custom}
 		}
 	}
 	return fmt.Errorf("encode session values: %w", err)
@@ -108,14 +161,88 @@ func decodeValues(data []byte) (map[string]any, error) {
 	return values, nil
 }
 
+// encodeData returns the stored form of st's values and limits: the
+// envelope, then the codec's bytes. The default codec writes straight
+// after the envelope; another codec's bytes are copied there.
+func (e *Engine) encodeData(st *sessionState) ([]byte, error) {
+	c := e.cfg.Codec
+	if c == nil {
+		return encodeValues(appendEnvelope(make([]byte, 0, 64), &st.meta), st.values)
+	}
+	vals, err := e.encodeCustom(c, st.values)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, envelopeMax+len(vals))
+	buf = appendEnvelope(buf, &st.meta)
+	return append(buf, vals...), nil
+}
+
+// checkEncodes reports whether st's values encode, writing nothing.
+func (e *Engine) checkEncodes(st *sessionState) error {
+	if c := e.cfg.Codec; c != nil {
+		_, err := e.encodeCustom(c, st.values)
+		return err
+	}
+	_, err := encodeValues(nil, st.values)
+	return err
+}
+
+// encodeCustom encodes values with the application's codec c, naming the
+// key that fails if c's error does not.
+func (e *Engine) encodeCustom(c Codec, values map[string]any) ([]byte, error) {
+	data, err := c.Encode(values)
+	if err != nil {
+		if ee, ok := errors.AsType[*EncodeError](err); ok {
+			named := *ee
+			named.custom = true // the codec's own: no advice about gob
+			return nil, &named
+		}
+		return nil, findUnencodable(values, err, func(one map[string]any) error {
+			_, err := c.Encode(one)
+			return err
+		}, true)
+	}
+	return data, nil
+}
+
+// decodeData is the inverse of encodeData with codec c (nil for gob); it
+// also reads data from before envelopes (gob alone, whatever the codec).
+func decodeData(c Codec, data []byte) (sessionMeta, map[string]any, error) {
+	m, rest, err := openEnvelope(data)
+	if err != nil {
+		return m, nil, err
+	}
+	var values map[string]any
+	switch {
+	case c == nil || len(data) > 0 && data[0] != envelopeMark:
+		values, err = decodeValues(rest)
+	default:
+		values, err = c.Decode(rest)
+		if err == nil && values == nil {
+			values = make(map[string]any)
+		}
+	}
+	return m, values, err
+}
+
 // DecodeValues decodes the Data of a stored record (persist.Record.Data)
 // into a session's values, as the engine does when it activates a session.
 // It is for tools that read stored sessions without their IDs, such as
 // cmd/lockstep's show. Values of custom types decode only in a program that
 // registered them with gob.Register, as in the program that stored them;
 // the common types that the engine registers itself (maps, []any,
-// time.Time, ...) are registered by DecodeValues too.
+// time.Time, ...) are registered by DecodeValues too. Data written with a
+// Config.Codec of the application's needs that codec: see DecodeValuesWith.
 func DecodeValues(data []byte) (map[string]any, error) {
+	return DecodeValuesWith(nil, data)
+}
+
+// DecodeValuesWith is DecodeValues for an engine whose Config.Codec is c
+// (nil for GobCodec). The session's own limits, stored beside its values,
+// are skipped; data written before they were stored decodes too.
+func DecodeValuesWith(c Codec, data []byte) (map[string]any, error) {
 	registerGobTypes()
-	return decodeValues(data)
+	_, values, err := decodeData(c, data)
+	return values, err
 }

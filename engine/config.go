@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,7 +13,7 @@ const (
 	DefaultPassivateAfter = 2 * time.Minute
 	DefaultLockTimeout    = 10 * time.Second
 	DefaultSweepInterval  = 5 * time.Minute
-	DefaultMaxResident    = 10000
+	DefaultMaxResident    = 10000 // where the descriptor limit is unknown, and the most the derived default gives
 )
 
 // MaxDuration bounds every duration of Config. A session's deadline is
@@ -31,6 +32,19 @@ type Config struct {
 	// Lifetime expires a session this long after Create, however busy it
 	// is. Zero means no absolute limit; at most MaxDuration.
 	Lifetime time.Duration
+
+	// MaxIdleTimeout is the longest idle timeout a session may ask for
+	// with Session.SetIdleTimeout, e.g. for "remember me": IdleTimeout
+	// stays what every other session gets. Longer requests are capped to
+	// it. Default IdleTimeout (a session may shorten its idle timeout, not
+	// lengthen it); it must not be shorter than IdleTimeout.
+	MaxIdleTimeout time.Duration
+
+	// MaxLifetime is the longest absolute lifetime a session may ask for
+	// with Session.SetLifetime; longer requests are capped to it. Default
+	// Lifetime, where zero means no cap. It must not be shorter than a
+	// non-zero Lifetime.
+	MaxLifetime time.Duration
 
 	// PassivateAfter is how long a resident session stays loaded (and, with
 	// the file store, locked) after its last turn before it is saved,
@@ -51,8 +65,14 @@ type Config struct {
 
 	// MaxResident caps the number of resident sessions; past it the least
 	// recently used idle sessions are passivated. Each resident session
-	// holds its values and, with the file store, an open lock file.
-	// Default 10000.
+	// holds its values and, with the file store, an open lock file. The
+	// default is derived from the soft limit L on open files (RLIMIT_NOFILE,
+	// `ulimit -n`) when the engine starts: (L - min(L/4, 256)) / 2, at least
+	// 16 and at most DefaultMaxResident (L=1024 gives 384), so that sockets
+	// keep the rest; DefaultMaxResident where the limit is unknown. If an
+	// activation, creation or write still runs out of descriptors, idle
+	// sessions are passivated and it is tried again; then it fails with an
+	// error that says which limit to raise.
 	MaxResident int
 
 	// Durability says when changes reach the store. The zero value is
@@ -63,6 +83,10 @@ type Config struct {
 	// (passivation and sweep errors, corrupt records). Nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Codec encodes session values for the store and decodes them; see
+	// [Codec] for what it must promise. Nil means GobCodec (encoding/gob).
+	Codec Codec
 
 	// Now is the engine's clock. Nil means time.Now.
 	Now func() time.Time
@@ -100,7 +124,8 @@ func (d Durability) String() string {
 
 // Validate reports why cfg cannot work, or nil: a negative duration
 // (other than SweepInterval, where it disables the sweeper) or
-// MaxResident, a duration longer than MaxDuration, an unknown Durability.
+// MaxResident, a duration longer than MaxDuration, a MaxIdleTimeout or
+// MaxLifetime shorter than what every session gets, an unknown Durability.
 // Open and New return its error.
 func (cfg Config) Validate() error {
 	for _, d := range []struct {
@@ -110,6 +135,8 @@ func (cfg Config) Validate() error {
 	}{
 		{"IdleTimeout", cfg.IdleTimeout, false},
 		{"Lifetime", cfg.Lifetime, false},
+		{"MaxIdleTimeout", cfg.MaxIdleTimeout, false},
+		{"MaxLifetime", cfg.MaxLifetime, false},
 		{"PassivateAfter", cfg.PassivateAfter, false},
 		{"LockTimeout", cfg.LockTimeout, false},
 		{"SweepInterval", cfg.SweepInterval, true},
@@ -120,6 +147,12 @@ func (cfg Config) Validate() error {
 		case d.v > MaxDuration:
 			return fmt.Errorf("engine: Config.%s is %v, more than MaxDuration (%v): deadlines would overflow the clock", d.name, d.v, MaxDuration)
 		}
+	}
+	if idle := cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout); cfg.MaxIdleTimeout != 0 && cfg.MaxIdleTimeout < idle {
+		return fmt.Errorf("engine: Config.MaxIdleTimeout (%v) is shorter than IdleTimeout (%v)", cfg.MaxIdleTimeout, idle)
+	}
+	if cfg.MaxLifetime != 0 && cfg.MaxLifetime < cfg.Lifetime {
+		return fmt.Errorf("engine: Config.MaxLifetime (%v) is shorter than Lifetime (%v)", cfg.MaxLifetime, cfg.Lifetime)
 	}
 	if cfg.MaxResident < 0 {
 		return fmt.Errorf("engine: Config.MaxResident is negative (%d)", cfg.MaxResident)
@@ -141,6 +174,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
+	if cfg.MaxIdleTimeout == 0 {
+		cfg.MaxIdleTimeout = cfg.IdleTimeout
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = cfg.Lifetime
+	}
 	if cfg.PassivateAfter == 0 {
 		cfg.PassivateAfter = DefaultPassivateAfter
 	}
@@ -152,7 +191,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
 	if cfg.MaxResident == 0 {
-		cfg.MaxResident = DefaultMaxResident
+		cfg.MaxResident = defaultMaxResident()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -26,8 +26,28 @@
 // sweeper deletes expired records. Regenerate moves it to a new ID and
 // Destroy deletes it; no turn queued behind them can bring the old ID back.
 //
+// A session can carry its own limits, for a "remember me" login:
+// [Session.SetIdleTimeout] and [Session.SetLifetime], capped by
+// Config.MaxIdleTimeout and Config.MaxLifetime, while Config.IdleTimeout
+// and Config.Lifetime stay what every other session gets. And it can carry
+// an owner, the user it belongs to ([Session.SetOwner]), stored beside its
+// values: [Engine.DestroyOwner] destroys every session of a user, in every
+// process that shares the store ("log out everywhere", a changed
+// password), and no request in flight brings one back. Both are journaled
+// like values and written when the turn commits, whatever the Durability.
+//
+// A session whose store lock was lost (with the file store: its lock file
+// or directory removed or replaced behind the engine's back) is dropped from
+// memory on whichever path notices (a write, Destroy, Regenerate, expiry,
+// the store's request to let go); its next turn locks and loads it again.
+// Regenerate then fails rather than hand out a new ID while the old one can
+// still be served. Engine.Stats counts turns, waits, lock timeouts,
+// hand-overs, commits and more; docs/architecture.md shows how to publish
+// them with expvar or as Prometheus text.
+//
 // Values keep their Go types across passivation and restarts: they are
-// encoded with encoding/gob. The basic types, slices of them,
+// encoded by Config.Codec, encoding/gob by default ([GobCodec]; see
+// [Codec] for what another codec must promise). With gob, the basic types, slices of them,
 // map[string]any, []any, []map[string]any, maps from string to string,
 // int, int64, float64, bool and []string, map[int]string, map[int]int,
 // time.Time, []time.Time and time.Duration need nothing; custom types must
@@ -50,8 +70,8 @@
 //
 // Every method of Engine is safe for concurrent use; a Session is valid only
 // inside the fn it was passed to (or until Turn.End), on that goroutine.
-// Callers branch on [ErrNotFound], [ErrLockTimeout], [ErrClosed] and
-// [ErrTurnEnded] with errors.Is; failures from the store or the codec come
+// Callers branch on [ErrNotFound], [ErrLockTimeout], [ErrClosed],
+// [ErrTurnEnded] and [ErrNoInspector] with errors.Is; failures from the store or the codec come
 // as an [*Error] naming the operation and the (redacted) session.
 // [Engine.Shutdown] or [Engine.Close] must be called: it wakes every waiter
 // with ErrClosed, saves and unlocks every resident session and stops the

@@ -35,11 +35,8 @@ type Engine struct {
 
 	shutdownOnce sync.Once
 	shutdownDone chan struct{} // closed when the first Shutdown has finished
-}
 
-// Stats is a snapshot of an Engine's activity.
-type Stats struct {
-	Active int // sessions resident in memory (with the file store, also locked)
+	count counters
 }
 
 // Open returns an Engine that stores sessions as files under dir, creating
@@ -112,14 +109,12 @@ func launch(store persist.Store, cfg Config) (*Engine, error) {
 // Config returns the engine's configuration with its defaults filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Stats returns a snapshot of the engine's activity.
-func (e *Engine) Stats() Stats {
-	return Stats{Active: e.rt.Resident()}
-}
-
 // lock takes the store's lock of session id, calling wanted when another
 // process asks for it. Once Shutdown begins it gives up with ErrClosed, so
-// that a wait for another process's lock never holds Shutdown up.
+// that a wait for another process's lock never holds Shutdown up. Running
+// out of file descriptors, it passivates idle sessions and tries again
+// (see withFiles). A wait for another holder is counted as a hand-over
+// taken.
 func (e *Engine) lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
 	if e.closed() {
 		return nil, ErrClosed
@@ -128,11 +123,23 @@ func (e *Engine) lock(ctx context.Context, id string, wanted func()) (persist.Lo
 	defer cancel(nil)
 	stop := context.AfterFunc(e.closing, func() { cancel(ErrClosed) })
 	defer stop()
-	l, err := e.store.Lock(ctx, id, wanted)
-	if err != nil && errors.Is(context.Cause(ctx), ErrClosed) {
-		return nil, ErrClosed
+	start := time.Now()
+	var l persist.Lock
+	err := e.withFiles(func() (err error) {
+		l, err = e.store.Lock(ctx, id, wanted)
+		return err
+	})
+	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrClosed) {
+			return nil, ErrClosed
+		}
+		return nil, err
 	}
-	return l, err
+	if w, ok := l.(interface{ Waited() bool }); ok && w.Waited() {
+		e.count.handOversTaken.Add(1)
+		e.count.handOverWait.Add(int64(time.Since(start)))
+	}
+	return l, nil
 }
 
 // Sweep removes expired sessions and the store's litter now, and reports
@@ -142,7 +149,9 @@ func (e *Engine) Sweep(ctx context.Context) (persist.SweepReport, error) {
 	if e.closed() {
 		return persist.SweepReport{}, ErrClosed
 	}
-	return e.store.Sweep(ctx, e.cfg.Now()) // the store's errors say what failed
+	rep, err := e.store.Sweep(ctx, e.cfg.Now()) // the store's errors say what failed
+	e.count.swept(rep)
+	return rep, err
 }
 
 func (e *Engine) sweeper() {
@@ -155,6 +164,7 @@ func (e *Engine) sweeper() {
 			return
 		case <-ticker.C:
 			rep, err := e.store.Sweep(e.closing, e.cfg.Now())
+			e.count.swept(rep)
 			if err != nil && e.closing.Err() == nil {
 				e.cfg.Logger.Error("engine: sweep", "err", err)
 			}

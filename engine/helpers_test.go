@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,3 +157,37 @@ func hold(e *engine.Engine, id string) (release func()) {
 	<-holding
 	return func() { close(done) }
 }
+
+// logSignal is a slog handler that sends on ch (without blocking) each
+// time a record with the message msg is logged.
+type logSignal struct {
+	msg string
+	ch  chan string
+}
+
+func newLogSignal(msg string) *logSignal {
+	return &logSignal{msg: msg, ch: make(chan string, 100)}
+}
+
+func (l *logSignal) logger() *slog.Logger { return slog.New(l) }
+
+func (l *logSignal) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logSignal) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Level.String() + " " + r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	if r.Message == l.msg {
+		select {
+		case l.ch <- b.String():
+		default:
+		}
+	}
+	return nil
+}
+
+func (l *logSignal) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logSignal) WithGroup(string) slog.Handler      { return l }

@@ -30,7 +30,7 @@ func (e *Engine) Create(ctx context.Context) (string, error) {
 	st.created = e.cfg.Now()
 	st.used = st.created
 	st.lock = lock
-	if err := e.save(st); err != nil {
+	if err := e.save(st, false, true); err != nil {
 		lock.Release()
 		return "", err
 	}
@@ -47,7 +47,7 @@ func (e *Engine) lockErr(ctx context.Context, op, id string, err error) error {
 	case errors.Is(err, ErrClosed):
 		return ErrClosed
 	case errors.Is(context.Cause(ctx), ErrLockTimeout):
-		return lockTimeout(id)
+		return e.timedOut(id)
 	}
 	return opError(op, id, err)
 }
@@ -57,6 +57,14 @@ func (e *Engine) lockErr(ctx context.Context, op, id string, err error) error {
 // before it in the same turn are written with the new ID, and it is not
 // undone by a later error of the turn. With a ctx that carries the turn of
 // id, it runs inline, and afterwards the turn's Session reports the new ID.
+//
+// The new ID is returned only once the old record is deleted under the
+// old ID's lock. If that lock turns out lost (with the file store: the lock
+// file was removed or replaced, so another process may serve the old ID),
+// or the old record cannot be deleted, Regenerate deletes the new record
+// and returns the error (matching persist.ErrLockLost for a lost lock): the
+// new ID is never handed out, and the session is dropped from this
+// process's memory.
 func (e *Engine) Regenerate(ctx context.Context, id string) (string, error) {
 	var newID string
 	err := e.Do(ctx, id, func(ctx context.Context, s *Session) error {
@@ -68,19 +76,33 @@ func (e *Engine) Regenerate(ctx context.Context, id string) (string, error) {
 }
 
 func (e *Engine) regenerate(ctx context.Context, st *sessionState) (string, error) {
+	if st.lost || st.lock == nil { // a lost lock noticed earlier in this turn
+		e.lost(st)
+		return "", opError("regenerate", st.id, persist.ErrLockLost)
+	}
 	newID := newID()
 	t, lock, err := e.move(ctx, st, newID, true)
 	if err != nil {
 		return "", err
 	}
+	// The new record exists (a crash from here on leaves both, never
+	// neither). The old one must be gone before the new ID is handed out:
+	// Delete checks, under the old lock, that the lock is still ours.
 	old := st.lock
+	if err := old.Delete(); err != nil {
+		st.lock = nil // Delete released it
+		e.lost(st)
+		if derr := lock.Delete(); derr != nil {
+			e.cfg.Logger.Error("engine: delete the new record of a failed Regenerate", "session", redact(newID), "err", derr)
+		}
+		*t.State() = e.tomb
+		t.Retire()
+		t.Release()
+		return "", opError("regenerate", st.id, err)
+	}
 	st.id, st.lock = newID, lock
 	st.truncate(0)
 	st.extra = append(st.extra, t)
-	if err := old.Delete(); err != nil {
-		// The new record is in place; the old one will expire or be swept.
-		e.cfg.Logger.Error("engine: delete regenerated session", "err", err)
-	}
 	return newID, nil
 }
 
@@ -91,14 +113,17 @@ func (e *Engine) regenerate(ctx context.Context, st *sessionState) (string, erro
 func (e *Engine) move(ctx context.Context, st *sessionState, id string, write bool) (*actor.Turn[string, *sessionState], persist.Lock, error) {
 	lctx, cancel := context.WithTimeoutCause(ctx, e.cfg.LockTimeout, ErrLockTimeout)
 	defer cancel()
-	lock, err := e.lock(lctx, id, func() { e.rt.Retire(id) })
+	lock, err := e.lock(lctx, id, func() {
+		st.wanted.Store(true)
+		e.rt.Retire(id)
+	})
 	if err != nil {
 		return nil, nil, e.lockErr(lctx, "create", id, err)
 	}
 	if write { // Regenerate: the new record exists before the old one dies
 		prev := st.lock
 		st.lock = lock
-		err := e.save(st)
+		err := e.save(st, false, true)
 		st.lock = prev
 		if err != nil {
 			lock.Release()
@@ -151,30 +176,68 @@ func (e *Engine) unmaterialize(st *sessionState) {
 // Destroy deletes the session. Turns queued behind it get ErrNotFound.
 // With a ctx that carries the turn of id, it runs inline; the rest of that
 // turn sees an empty session whose changes are dropped.
+//
+// If the session's lock turns out lost (with the file store: its lock file
+// was removed or replaced behind the engine's back), Destroy drops the
+// session from memory, locks it again (another process holding it now is
+// asked to hand it over) and deletes the record under that lock. If that
+// fails too, Destroy returns the error and the session is no longer
+// resident here.
 func (e *Engine) Destroy(ctx context.Context, id string) error {
 	return e.Do(ctx, id, func(ctx context.Context, s *Session) error {
-		return e.destroy(s.st)
+		return e.destroy(ctx, s.st)
 	})
 }
 
-func (e *Engine) destroy(st *sessionState) error {
+func (e *Engine) destroy(ctx context.Context, st *sessionState) error {
+	var err error
 	if st.lock != nil {
-		if err := st.lock.Delete(); err != nil {
-			return opError("destroy", st.id, err)
-		}
+		err = st.lock.Delete() // releases the lock, whatever it returns
+		st.lock = nil
 	}
-	st.lock = nil
+	if st.lost || errors.Is(err, persist.ErrLockLost) {
+		e.lost(st)
+		err = e.deleteAgain(ctx, st.id)
+	}
+	if err != nil {
+		e.lost(st) // the lock is released: drop the actor
+		return opError("destroy", st.id, err)
+	}
 	st.gone = true
 	st.truncate(0)
 	st.values = map[string]any{}
 	return nil
 }
 
-// expire deletes st's record because it expired.
-func (e *Engine) expire(st *sessionState) {
-	if err := st.lock.Delete(); err != nil {
+// deleteAgain locks session id afresh and deletes its record, for a
+// Destroy that found its lock lost.
+func (e *Engine) deleteAgain(ctx context.Context, id string) error {
+	lctx, cancel := context.WithTimeoutCause(ctx, e.cfg.LockTimeout, ErrLockTimeout)
+	defer cancel()
+	lock, err := e.lock(lctx, id, nil)
+	if err != nil {
+		if errors.Is(context.Cause(lctx), ErrLockTimeout) {
+			return e.timedOut(id)
+		}
+		return err
+	}
+	return lock.Delete()
+}
+
+// expire deletes st's record because it expired, and reports whether it
+// did: false if the lock turned out lost (the record, which another
+// process may have used since, is left alone and st is dropped).
+func (e *Engine) expire(st *sessionState) bool {
+	err := st.lock.Delete()
+	st.lock = nil
+	if errors.Is(err, persist.ErrLockLost) {
+		e.lost(st)
+		return false
+	}
+	if err != nil {
 		e.cfg.Logger.Error("engine: delete expired session", "session", redact(st.id), "err", err)
 	}
-	st.lock = nil
 	st.gone = true
+	e.count.expired.Add(1)
+	return true
 }

@@ -144,3 +144,34 @@ func TestProcessHandoverUnderLocalLoad(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, err, "the other process did not get its turns")
 }
+
+// Guarantee 32 (docs/architecture.md): a session that is only read keeps
+// its expiry current in the store, so a kill -9 never expires a session
+// used within IdleTimeout. The child reads the session for longer than
+// IdleTimeout (2 s), never writing, and is killed; the session must still
+// be alive for this process. Before, the stored expiry moved only on writes
+// and passivation, and the session was gone.
+func TestKill9ReadOnlyKeepsExpiry(t *testing.T) {
+	const idle = 2 * time.Second
+	dir := t.TempDir()
+	e := openDir(t, dir, engine.Config{IdleTimeout: idle, SweepInterval: -1})
+	id := mustCreate(t, e)
+	set(t, e, id, "n", 7)
+	require.NoError(t, e.Close())
+
+	c := child(t, "read", dir, id, "LOCKSTEP_IDLE="+idle.String())
+	for start := time.Now(); time.Since(start) < idle+idle/2; {
+		require.Equal(t, "ok", c.Line(t))
+	}
+	require.NoError(t, c.Kill())
+	var exit *exec.ExitError
+	require.ErrorAs(t, c.Wait(), &exit, "the child was not killed")
+
+	e2 := openDir(t, dir, engine.Config{IdleTimeout: idle, SweepInterval: -1})
+	err := e2.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+		n, _ := engine.Get[int](s, "n")
+		assert.Equal(t, 7, n)
+		return nil
+	})
+	require.NoError(t, err, "a session read less than IdleTimeout ago expired after a crash")
+}

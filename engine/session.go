@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockstep-go/lockstep/actor"
@@ -25,12 +26,18 @@ type sessionState struct {
 	created time.Time
 	used    time.Time // start of the last turn
 	expires time.Time // the expiry last written to the store
+	// refreshBy is when a use makes the stored expiry fall behind: a turn
+	// that starts after it writes the record (see Engine.refresh).
+	refreshBy time.Time
+	wanted    atomic.Bool // another holder asked for the session (a hand-over)
 
-	values  map[string]any
-	journal []change // undo log of the current turn, oldest first
-	dirty   bool     // changes not yet written (OnPassivate)
-	stored  bool     // a record exists in the store
-	lost    bool     // the store lock was lost: retire without saving
+	values    map[string]any
+	meta      sessionMeta // owner and own limits (journaled like values)
+	savedMeta sessionMeta // meta as last written to the store
+	journal   []change    // undo log of the current turn, oldest first
+	dirty     bool        // changes not yet written (OnPassivate)
+	stored    bool        // a record exists in the store
+	lost      bool        // the store lock was lost: retire without saving
 
 	// extra holds turns taken during the current turn (on the new ID of a
 	// Regenerate, or of a lazy session's creation), released with it.
@@ -48,6 +55,7 @@ type change struct {
 	had     bool
 	cleared map[string]any // non-nil: the map that Clear replaced
 	created bool           // the lazy session was created here
+	meta    bool           // old holds the sessionMeta that was replaced
 }
 
 func newSessionState(e *Engine, id string, values map[string]any) *sessionState {
@@ -72,15 +80,33 @@ func (s *Session) Get(key string) (any, bool) {
 // nothing.
 func (s *Session) Set(key string, value any) {
 	st := s.st
-	if st.gone {
+	if !st.writable() {
 		return
-	}
-	if st.id == "" && st.e.materialize(st) {
-		st.journal = append(st.journal, change{created: true})
 	}
 	old, had := st.values[key]
 	st.journal = append(st.journal, change{key: key, old: old, had: had})
 	st.values[key] = value
+}
+
+// writable reports whether the session takes changes (it was not
+// destroyed), creating a lazy session at its first change.
+func (st *sessionState) writable() bool {
+	if st.gone {
+		return false
+	}
+	if st.id == "" && st.e.materialize(st) {
+		st.journal = append(st.journal, change{created: true})
+	}
+	return true
+}
+
+// setMeta replaces the session's meta, journaled like a value.
+func (st *sessionState) setMeta(m sessionMeta) {
+	if m == st.meta || !st.writable() {
+		return
+	}
+	st.journal = append(st.journal, change{meta: true, old: st.meta})
+	st.meta = m
 }
 
 // Delete removes key.
@@ -126,6 +152,8 @@ func (st *sessionState) rollback(mark int) {
 		switch {
 		case c.created:
 			st.e.unmaterialize(st)
+		case c.meta:
+			st.meta = c.old.(sessionMeta)
 		case c.cleared != nil:
 			st.values = c.cleared
 		case c.had:
@@ -146,9 +174,9 @@ func (st *sessionState) truncate(mark int) {
 
 // deadline returns when the session expires if it is not used again.
 func (st *sessionState) deadline(cfg *Config) time.Time {
-	d := st.used.Add(cfg.IdleTimeout)
-	if cfg.Lifetime > 0 {
-		d = minTime(d, st.created.Add(cfg.Lifetime))
+	d := st.used.Add(st.meta.idleTimeout(cfg))
+	if l := st.meta.lifetime(cfg); l > 0 {
+		d = minTime(d, st.created.Add(l))
 	}
 	return d
 }

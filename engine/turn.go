@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"runtime"
 	"sync/atomic"
 
@@ -54,28 +55,39 @@ func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.
 	if st := e.inline(ctx, id); st != nil {
 		return st, nil, nil
 	}
-	t, nested, err := e.rt.Acquire(ctx, id)
-	if err != nil {
-		return nil, nil, e.acquireErr(id, err)
-	}
-	st := *t.State()
-	if nested { // ctx carries a turn of id's actor, which moved on
-		if st.gone || st.id != id {
+	for {
+		t, nested, err := e.rt.Acquire(ctx, id)
+		if err != nil {
+			return nil, nil, e.acquireErr(id, err)
+		}
+		st := *t.State()
+		if nested { // ctx carries a turn of id's actor, which moved on
+			if st.gone || st.id != id {
+				return nil, nil, notFound(id)
+			}
+			return st, nil, nil
+		}
+		if st.gone { // a tombstone, shared: leave it alone
+			t.Retire()
+			t.Release()
 			return nil, nil, notFound(id)
 		}
-		return st, nil, nil
-	}
-	if st.gone { // a tombstone, shared: leave it alone
-		t.Retire()
-		t.Release()
-		return nil, nil, notFound(id)
-	}
-	if err := e.start(st); err != nil {
+		err = e.start(st)
+		if err == nil {
+			return st, t, nil
+		}
 		e.finish(st, t)
-		return nil, nil, err
+		if !errors.Is(err, errRelock) {
+			return nil, nil, err
+		}
+		// The session expired in memory, but its lock was lost: memory is
+		// stale, so lock and load it again and judge the record.
 	}
-	return st, t, nil
 }
+
+// errRelock is returned by start when the session's lock turned out lost:
+// its actor is dropped, and the turn must be asked for again.
+var errRelock = errors.New("engine: lock lost; lock again")
 
 // inline returns the state of session id if ctx carries a live turn on it.
 func (e *Engine) inline(ctx context.Context, id string) *sessionState {
@@ -94,7 +106,7 @@ func (e *Engine) acquireErr(id string, err error) error {
 	case errors.Is(err, actor.ErrClosed), errors.Is(err, ErrClosed):
 		return ErrClosed
 	case errors.Is(err, actor.ErrTimeout):
-		return lockTimeout(id)
+		return e.timedOut(id)
 	case errors.Is(err, ErrNotFound), errors.As(err, new(*Error)):
 		return err // activate named the session
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -104,11 +116,14 @@ func (e *Engine) acquireErr(id string, err error) error {
 }
 
 // start opens an outermost turn on st: it checks that the session is
-// alive and marks it used.
+// alive and marks it used. It returns errRelock if the session expired in
+// memory but its lock was lost on the way.
 func (e *Engine) start(st *sessionState) error {
 	now := e.cfg.Now()
 	if st.lock != nil && !now.Before(st.deadline(&e.cfg)) {
-		e.expire(st)
+		if !e.expire(st) {
+			return errRelock
+		}
 		return notFound(st.id)
 	}
 	st.used = now
@@ -149,65 +164,140 @@ func (e *Engine) run(ctx context.Context, st *sessionState, fn func(context.Cont
 // end commits the outermost turn t (nil for a lazy turn) on st and releases
 // it. err is the turn's own error, which wins over the commit's.
 func (e *Engine) end(st *sessionState, t *actor.Turn[string, *sessionState], err error) error {
-	if cerr := e.commit(st); cerr != nil && err == nil {
+	if cerr := e.commit(st, t); cerr != nil && err == nil {
 		err = cerr
 	}
 	e.finish(st, t)
 	return err
 }
 
-// commit writes the changes of the turn so far, per Durability, and
-// forgets them: they can no longer be rolled back. If a value does not
-// encode, or the write fails, the changes are rolled back instead.
-func (e *Engine) commit(st *sessionState) error {
+// commit writes the changes of the outermost turn t (nil for a lazy turn)
+// so far, per Durability, and forgets them: they can no longer be rolled
+// back. If a value does not encode, or the write fails, the changes are
+// rolled back instead. A turn that changed nothing writes only when the
+// stored expiry fell behind (see expiry.go).
+func (e *Engine) commit(st *sessionState, t *actor.Turn[string, *sessionState]) error {
 	if err := st.err; err != nil {
 		st.err = nil
 		st.rollback(0)
+		e.count.commitsFailed.Add(1)
 		return err
+	}
+	changed := len(st.journal) > 0
+	if st.lost { // nothing can be written any more; the actor is dropped
+		st.rollback(0)
+		if changed {
+			e.count.commitsFailed.Add(1)
+			return opError("save", st.id, persist.ErrLockLost)
+		}
+		return nil
 	}
 	if st.gone || st.lock == nil {
 		st.truncate(0)
 		return nil
 	}
-	changed := len(st.journal) > 0
 	switch {
 	case st.stored && !changed && !st.dirty:
-	case st.stored && e.cfg.Durability == OnPassivate:
+		if st.used.After(st.refreshBy) {
+			return e.refresh(st, t)
+		}
+		return nil
+	case st.stored && e.cfg.Durability == OnPassivate && st.meta == st.savedMeta && !st.used.After(st.refreshBy):
+		// Values wait for passivation; a changed owner or limit is written
+		// now (the default case): other processes and operators find
+		// sessions by owner, and the stored expiry must follow the limits.
 		if changed {
-			if _, err := encodeValues(st.values); err != nil { // report it now, not at passivation
+			if err := e.checkEncodes(st); err != nil { // report it now, not at passivation
 				st.rollback(0)
+				e.count.commitsFailed.Add(1)
 				return opError("save", st.id, err)
 			}
 		}
 		st.dirty = st.dirty || changed
 	default:
-		if err := e.save(st); err != nil {
+		if err := e.save(st, leaving(t), true); err != nil {
 			st.rollback(0)
+			e.count.commitsFailed.Add(1)
 			return err
 		}
+	}
+	if changed {
+		e.count.commits.Add(1)
 	}
 	st.truncate(0)
 	return nil
 }
 
+// refresh writes the record of a session that a turn read without
+// changing it, because its stored expiry fell behind: so that a crash
+// cannot expire a session used within IdleTimeout. A lost lock fails the
+// turn (what it read may be stale); another failure (a full disk) is
+// logged, and tried again no sooner than touchStep later.
+func (e *Engine) refresh(st *sessionState, t *actor.Turn[string, *sessionState]) error {
+	err := e.save(st, leaving(t), true)
+	switch {
+	case err == nil:
+		e.count.refreshes.Add(1)
+		return nil
+	case st.lost:
+		return err
+	}
+	e.cfg.Logger.Warn("engine: refresh of a session's expiry", "session", redact(st.id), "err", err)
+	st.refreshBy = st.used.Add(e.touchStep())
+	return nil
+}
+
+// leaving reports whether the session of turn t leaves memory when t
+// ends (a hand-over was asked for): its write then stores the exact
+// deadline, and passivation need not write again.
+func leaving(t *actor.Turn[string, *sessionState]) bool {
+	return t != nil && t.Retiring()
+}
+
 // save writes st's values to its lock. Nothing is written if a value does
-// not encode.
-func (e *Engine) save(st *sessionState) error {
-	data, err := encodeValues(st.values)
+// not encode. With exact, the stored expiry is the session's deadline;
+// without (the session stays resident), it runs ahead of it by a slack (see
+// expiry.go). With shed, a write that runs out of file descriptors
+// passivates idle sessions and tries again (withFiles).
+func (e *Engine) save(st *sessionState, exact, shed bool) error {
+	data, err := e.encodeData(st)
 	if err != nil {
 		return opError("save", st.id, err)
 	}
-	rec := persist.Record{Created: st.created, Expires: st.deadline(&e.cfg), Data: data}
-	if err := st.lock.Save(rec, e.cfg.Durability == OnCommitSync); err != nil {
-		if errors.Is(err, persist.ErrLockLost) {
-			st.lost = true // drop the actor: the next turn locks and loads again
+	expires := st.deadline(&e.cfg)
+	if !exact {
+		expires = st.storedDeadline(&e.cfg)
+	}
+	rec := persist.Record{Created: st.created, Expires: expires, Owner: st.meta.owner, Data: data}
+	write := func() error { return st.lock.Save(rec, e.cfg.Durability == OnCommitSync) }
+	if shed {
+		err = e.withFiles(write)
+	} else {
+		err = write()
+	}
+	if err != nil {
+		// A write that finds its lock file (or the directory) gone: another
+		// locker may be in. Nothing was written; drop the actor, so that the
+		// next turn locks and loads again.
+		if errors.Is(err, persist.ErrLockLost) || errors.Is(err, fs.ErrNotExist) {
+			e.lost(st)
 		}
 		return opError("save", st.id, err)
 	}
-	st.expires = rec.Expires
+	st.setExpires(rec.Expires, &e.cfg)
+	st.savedMeta = st.meta
 	st.dirty = false
 	st.stored = true
 	return nil
+}
+
+// lost marks st's lock as lost: st is dropped from memory when its turn
+// ends, without a write, and its next turn locks and loads again.
+func (e *Engine) lost(st *sessionState) {
+	if !st.lost {
+		st.lost = true
+		e.count.locksLost.Add(1)
+	}
 }
 
 // finish ends the outermost turn t (nil for a lazy turn) on st and the
@@ -363,7 +453,7 @@ func (t *Turn) Commit() error {
 	if h.borrowed {
 		return nil
 	}
-	return t.e.commit(h.st)
+	return t.e.commit(h.st, h.t)
 }
 
 // End commits the turn's changes, as Commit does, and releases the turn.

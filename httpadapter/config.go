@@ -72,8 +72,10 @@ type Config struct {
 
 	// BrowserSession leaves Max-Age out of the cookie, so that it dies with
 	// the browser (CherryPy's persistent=False). By default the cookie has
-	// Max-Age equal to the engine's IdleTimeout, refreshed on every
-	// response of a request that used the session (sliding expiry).
+	// Max-Age equal to the session's idle timeout (the engine's
+	// IdleTimeout, or the session's own: engine.Session.SetIdleTimeout),
+	// refreshed on every response of a request that used the session
+	// (sliding expiry).
 	// Regenerate keeps this choice.
 	BrowserSession bool
 

@@ -136,7 +136,16 @@ func (s *requestState) setCookie() {
 	var cookie string
 	switch {
 	case id != "" && (id != s.clientID || s.used && !a.cfg.BrowserSession):
-		cookie = a.cfg.CookieName + "=" + id + a.attrs[tls]
+		attrs := a.attrs[tls]
+		idle := s.idle
+		if s.turn != nil {
+			idle = s.turn.Session().IdleTimeout()
+		}
+		if idle != 0 && idle != a.idle && !a.cfg.BrowserSession {
+			// The session's own idle timeout ("remember me").
+			attrs = cookieAttrs(&a.cfg, a.maxAge(idle), false, tls == 1)
+		}
+		cookie = a.cfg.CookieName + "=" + id + attrs
 	case id == "" && s.destroyed && s.cookies.present:
 		cookie = a.cfg.CookieName + "=" + a.expired[tls]
 	}

@@ -38,8 +38,10 @@
 // only the first eight well-formed ones are looked up.
 //
 // The cookie is HttpOnly, SameSite=Lax, Path=/, Secure on TLS requests (or
-// always with Config.Secure), and has Max-Age equal to the engine's
-// IdleTimeout unless Config.BrowserSession: every response of a request
+// always with Config.Secure), and has Max-Age equal to the session's idle
+// timeout unless Config.BrowserSession: the engine's IdleTimeout, or the
+// session's own for a "remember me" login (engine.Session.SetIdleTimeout
+// within engine.Config.MaxIdleTimeout). Every response of a request
 // that used the session sends it again, so its expiry slides as the
 // session's does. Responses that set the cookie also say "Vary: Cookie"
 // and "Cache-Control: no-store" (unless the handler chose no-store or

@@ -41,8 +41,10 @@ type Adapter struct {
 	cfg Config
 	log *slog.Logger
 	// The cookie's attributes after its value, without and with Secure
-	// (for TLS requests): for a live cookie and for an expired one.
+	// (for TLS requests): for a live cookie of a session with the
+	// engine's IdleTimeout (idle) and for an expired one.
 	attrs, expired [2]string
+	idle           time.Duration
 
 	lostCommits atomic.Uint64 // see Stats.LostCommits
 }
@@ -70,17 +72,22 @@ func New(eng *engine.Engine, cfg Config) (*Adapter, error) {
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = defaultErrorHandler(ecfg.Logger)
 	}
-	a := &Adapter{eng: eng, cfg: cfg, log: ecfg.Logger}
-	maxAge := 0
-	if !cfg.BrowserSession {
-		// engine.Config.Validate bounds IdleTimeout: no overflow.
-		maxAge = int((ecfg.IdleTimeout + time.Second - 1) / time.Second)
-	}
+	a := &Adapter{eng: eng, cfg: cfg, log: ecfg.Logger, idle: ecfg.IdleTimeout}
 	for i, secure := range []bool{false, true} {
-		a.attrs[i] = cookieAttrs(&cfg, maxAge, false, secure)
+		a.attrs[i] = cookieAttrs(&cfg, a.maxAge(a.idle), false, secure)
 		a.expired[i] = cookieAttrs(&cfg, 0, true, secure)
 	}
 	return a, nil
+}
+
+// maxAge returns the cookie's Max-Age in seconds for a session with idle
+// timeout idle, 0 for none (BrowserSession).
+func (a *Adapter) maxAge(idle time.Duration) int {
+	if a.cfg.BrowserSession {
+		return 0
+	}
+	// engine.Config.Validate bounds the idle timeouts: no overflow.
+	return int((idle + time.Second - 1) / time.Second)
 }
 
 // Middleware returns net/http middleware that makes the session named by
@@ -155,12 +162,13 @@ type requestState struct {
 	depth int          // Do calls in progress
 	dead  bool         // the held turn's session was destroyed: end the turn when depth is back to 0
 
-	parsed    bool      // the cookie has been read (the session was touched)
-	cookies   cookieIDs // the IDs in the request's session cookies, from the next one on
-	clientID  string    // the client's ID in use: the last one taken from cookies
-	id        string    // the session's ID while no turn is held ("" for none)
-	used      bool      // a turn on an existing session was taken: refresh the cookie
-	destroyed bool      // Destroy ran: expire the cookie
+	parsed    bool          // the cookie has been read (the session was touched)
+	cookies   cookieIDs     // the IDs in the request's session cookies, from the next one on
+	clientID  string        // the client's ID in use: the last one taken from cookies
+	id        string        // the session's ID while no turn is held ("" for none)
+	used      bool          // a turn on an existing session was taken: refresh the cookie
+	destroyed bool          // Destroy ran: expire the cookie
+	idle      time.Duration // the session's idle timeout when its last turn ended; 0 if unknown
 
 	wroteHeader bool   // the response header is written (or the connection hijacked)
 	sentID      string // the session ID when the header was written
@@ -349,9 +357,13 @@ func (s *requestState) endTurn() error {
 	t := s.turn
 	s.turn, s.dead = nil, false
 	id := t.ID() // read before End: afterwards the state is another turn's
+	s.idle = t.Session().IdleTimeout()
 	err := t.End()
-	if err != nil && s.lazy {
-		id = "" // the session created in this turn was not stored
+	if err != nil {
+		s.idle = 0 // a new idle timeout may have been rolled back
+		if s.lazy {
+			id = "" // the session created in this turn was not stored
+		}
 	}
 	s.id = id
 	if id != "" {

@@ -186,7 +186,7 @@ func (d *Dir) Close() error {
 // Lock takes the exclusive lock of session id, waiting while another Lock,
 // in this or another process, holds it. A waiting Lock asks the holder to
 // hand over (the holder's wanted is called) and is woken when it releases;
-// when no notification arrives it polls, from 1 ms backing off (x4) to 64 ms.
+// when no notification arrives it polls, from 1 ms backing off (x4) to 32 ms.
 // wanted is also called when the Dir sees that the directory on its path was
 // removed or replaced, which loses the locks held in the old one.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
@@ -230,8 +230,12 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 		}
 		want = d.announce(key, want, refresh)
 		l, err := d.tryLock(key, wanted, true)
-		if l != nil || err != nil {
-			return l, err
+		if l != nil {
+			l.waited = true
+			return l, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():

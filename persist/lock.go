@@ -18,6 +18,7 @@ type dirLock struct {
 	f        *flock.Flock
 	h        *holder
 	released bool
+	waited   bool // Lock had to wait for another holder (a hand-over)
 
 	// The record file's layout, known from Load or Save, for Save to write
 	// the next slot in place; zero when unknown (not loaded yet, an old
@@ -26,6 +27,9 @@ type dirLock struct {
 
 	lfi fs.FileInfo // the held lock file's identity (fstat), read by the first check
 }
+
+// Waited reports whether Lock had to wait for another holder to release.
+func (l *dirLock) Waited() bool { return l.waited }
 
 var _ Lock = (*dirLock)(nil)
 

@@ -47,7 +47,7 @@ func (m *Memory) lockKey(ctx context.Context, key string) (*memLock, error) {
 	}
 	select {
 	case slot.ch <- struct{}{}:
-		return &memLock{m: m, key: key, slot: slot}, nil
+		return &memLock{m: m, key: key, slot: slot, waited: true}, nil
 	case <-ctx.Done():
 		m.unref(key, slot)
 		return nil, fmt.Errorf("persist: lock session: %w", ctx.Err())
@@ -135,7 +135,11 @@ type memLock struct {
 	key      string
 	slot     *memSlot
 	released bool
+	waited   bool // Lock had to wait for another holder
 }
+
+// Waited reports whether Lock had to wait for another holder.
+func (l *memLock) Waited() bool { return l.waited }
 
 func (l *memLock) Load() (Record, error) {
 	if l.released {

@@ -95,6 +95,10 @@ type Store interface {
 
 // Lock is a held lock on one session, and the only way to read or change
 // its record. A Lock is used by one goroutine at a time.
+//
+// A Lock may also have a method Waited() bool that reports whether Store.Lock
+// had to wait for another holder to release it (a hand-over); the engine
+// counts those in its Stats. The locks of Dir and Memory have it.
 type Lock interface {
 	// Load reads the record. It returns an error matching ErrNotFound if
 	// there is none; a record that does not decode is moved aside and

@@ -1,3 +1,5 @@
+//go:build linux
+
 package persist_test
 
 import (

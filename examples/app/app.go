@@ -37,6 +37,8 @@ func newHandler(eng *engine.Engine, work time.Duration) http.Handler {
 	mux.Handle("GET /{$}", implicit(http.HandlerFunc(home)))
 	mux.Handle("POST /login", implicit(http.HandlerFunc(login)))
 	mux.Handle("POST /logout", implicit(http.HandlerFunc(logout)))
+	mux.Handle("POST /logout-everywhere", implicit(logoutEverywhere(eng)))
+	mux.Handle("POST /password", implicit(passwordChanged(eng)))
 	mux.Handle("GET /visits", implicit(http.HandlerFunc(visits)))
 	mux.Handle("POST /visits", implicit(http.HandlerFunc(visits)))
 	mux.Handle("GET /session", implicit(http.HandlerFunc(sessionPage)))
@@ -100,6 +102,7 @@ func login(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
 			s.Set(keyUser, user)
+			s.SetOwner(user) // what DestroyOwner finds the session by
 			s.Set(keyFlash, "Welcome, "+user+".")
 			return nil
 		})
@@ -119,18 +122,72 @@ func logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// logoutEverywhere destroys every session of the user, in every process
+// that shares the store: this one with its cookie, then the others.
+func logoutEverywhere(eng *engine.Engine) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := destroyAll(eng, r); err != nil {
+			httpadapter.Error(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+}
+
+// passwordChanged is what an application does when a user's password
+// changes (the example has no passwords): every session of the user is
+// destroyed, and this browser goes on in a fresh one.
+func passwordChanged(eng *engine.Engine) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err := destroyAll(eng, r)
+		if err == nil && user != "" {
+			err = httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+				s.Set(keyUser, user) // a new session, with a new ID and cookie
+				s.SetOwner(user)
+				s.Set(keyFlash, "Password changed: your other sessions are logged out.")
+				return nil
+			})
+		}
+		if err != nil {
+			httpadapter.Error(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+}
+
+// destroyAll destroys the request's session, and every other session of
+// its owner, and returns the owner ("" if none).
+func destroyAll(eng *engine.Engine, r *http.Request) (string, error) {
+	var user string
+	err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+		user = s.Owner()
+		return nil
+	})
+	if err == nil {
+		// This session first, and its cookie; this also ends the request's
+		// turn, so that DestroyOwner does not wait for it.
+		err = httpadapter.Destroy(r)
+	}
+	if err == nil && user != "" {
+		_, err = eng.DestroyOwner(r.Context(), user)
+	}
+	return user, err
+}
+
 // sessionPage shows the values of this session. It only reads: a visitor
 // without a session gets none.
 func sessionPage(w http.ResponseWriter, r *http.Request) {
 	type value struct{ Key, Type, Value string }
 	var data struct {
-		ID     string
-		Values []value
+		ID, Owner string
+		Values    []value
 	}
 	err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
 		if id := s.ID(); len(id) > 6 {
 			data.ID = id[:6] + "…" // enough to tell sessions apart, too little to steal one
 		}
+		data.Owner = s.Owner()
 		for _, k := range s.Keys() {
 			v, _ := s.Get(k)
 			data.Values = append(data.Values, value{k, fmt.Sprintf("%T", v), fmt.Sprintf("%v", v)})

@@ -218,3 +218,40 @@ func TestFlashOnceConcurrent(t *testing.T) {
 	assert.Equal(t, 1, flashes, "pages with the flash")
 	assert.Equal(t, n, visitsOf(t, c.get("/visits")))
 }
+
+// "Log out everywhere" from one browser logs the user out of the others,
+// and leaves other users alone.
+func TestLogoutEverywhere(t *testing.T) {
+	srv, _ := serveApp(t)
+	ann1, ann2, bob := newClient(t, srv), newClient(t, srv), newClient(t, srv)
+	ann1.login("ann")
+	ann2.login("ann")
+	bob.login("bob")
+	assert.Contains(t, ann1.get("/session"), "owner <b id=owner>ann</b>")
+
+	code, body := ann2.do(http.MethodPost, "/logout-everywhere", url.Values{})
+	require.Equal(t, http.StatusSeeOther, code, body)
+	assert.Empty(t, ann2.cookie(), "the cookie outlived the logout")
+	assert.NotContains(t, ann1.get("/"), "id=user", "the other browser is still logged in")
+	assert.NotContains(t, ann2.get("/"), "id=user")
+	assert.Contains(t, bob.get("/"), "<b id=user>bob</b>", "another user was logged out")
+}
+
+// "Password changed" logs the user out everywhere else, and this browser
+// goes on logged in, in a new session.
+func TestPasswordChanged(t *testing.T) {
+	srv, _ := serveApp(t)
+	ann1, ann2 := newClient(t, srv), newClient(t, srv)
+	ann1.login("ann")
+	ann2.login("ann")
+	ann1.get("/")
+	before := ann1.cookie()
+
+	code, body := ann1.do(http.MethodPost, "/password", url.Values{})
+	require.Equal(t, http.StatusSeeOther, code, body)
+	assert.NotEqual(t, before, ann1.cookie(), "the session ID survived the password change")
+	page := ann1.get("/")
+	assert.Contains(t, page, "<b id=user>ann</b>")
+	assert.Contains(t, page, "Password changed: your other sessions are logged out.")
+	assert.NotContains(t, ann2.get("/"), "id=user", "the other browser is still logged in")
+}

@@ -138,16 +138,29 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(srv.URL+"/")))
 	assert.Equal(t, "ann", text("#user"), "logged out by another origin's form")
 
-	// Log out: the cookie is gone from the browser.
-	resp, err = chromedp.RunResponse(tab, chromedp.Click(chromedp.ID("logout")))
+	// Log out everywhere from a second browser context (its own cookies,
+	// as another browser has): the first one is logged out too.
+	other, cancelOther := chromedp.NewContext(tab, chromedp.WithNewBrowserContext())
+	defer cancelOther()
+	require.NoError(t, chromedp.Do(other, chromedp.Navigate(srv.URL+"/")))
+	otherVisits, err := chromedp.Run(other, chromedp.Text(chromedp.ID("visits")))
+	require.NoError(t, err)
+	require.Equal(t, "1", otherVisits, "the second context shares the first one's cookie")
+	require.NoError(t, chromedp.Do(other, chromedp.SendKeys(chromedp.ID("name"), "ann")))
+	resp, err = chromedp.RunResponse(other, chromedp.Click(chromedp.ID("login")))
 	require.NoError(t, err)
 	require.EqualValues(t, http.StatusOK, resp.Status)
-	assert.True(t, present("#login"), "the login form after logout")
-	cookies, err = chromedp.Call(tab, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL}})
+	otherUser, err := chromedp.Run(other, chromedp.Text(chromedp.ID("user")))
 	require.NoError(t, err)
-	for _, c := range cookies.Cookies {
-		assert.NotEqual(t, id, c.Value, "the destroyed session's cookie is still in the browser")
-	}
+	require.Equal(t, "ann", otherUser, "the second context is logged in")
+	resp, err = chromedp.RunResponse(other, chromedp.Click(chromedp.ID("logout-everywhere")))
+	require.NoError(t, err)
+	require.EqualValues(t, http.StatusOK, resp.Status)
+	require.NoError(t, chromedp.Do(tab, chromedp.Reload()))
+	assert.True(t, present("#login"), "the first context is still logged in")
+	assert.False(t, present("#user"))
+	err = eng.Do(context.Background(), id, func(context.Context, *engine.Session) error { return nil })
+	assert.ErrorIs(t, err, engine.ErrNotFound, "the first context's session")
 }
 
 // serverVisits reads the visit counter of session id in the engine.

@@ -3,8 +3,10 @@
 //
 //   - a visit counter, shown on the home page and incremented by fetch()
 //     calls from it: requests of one session that overlap lose nothing;
-//   - a login that regenerates the session ID, and a logout that destroys
-//     the session;
+//   - a login that regenerates the session ID and makes the user the
+//     session's owner, a logout that destroys the session, and "log out
+//     everywhere" and "password changed", which destroy every session of
+//     the user (Engine.DestroyOwner);
 //   - a flash message ("Welcome, ann.") taken with engine.Pop, so that it
 //     is shown exactly once, however many requests race for it;
 //   - cross-origin protection on every form and fetch (Go's
@@ -19,8 +21,11 @@
 //	go -C examples run ./app -addr 127.0.0.1:8080 -dir /tmp/lockstep-example
 //
 // Then open http://127.0.0.1:8080/. Sessions are files in -dir (by default
-// lockstep-example in the system's temporary directory). The server stops
-// cleanly on SIGINT or SIGTERM, saving the sessions in memory.
+// lockstep-example in the system's temporary directory), or, with
+// -redis ADDR, records on that Redis server (persist/redisstore): start
+// several instances on other ports and they share the sessions, as hosts
+// behind a load balancer would. The server stops cleanly on SIGINT or
+// SIGTERM, saving the sessions in memory.
 package main
 
 import (
@@ -37,15 +42,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/persist/redisstore"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "lockstep-example"), "directory of the session files")
+	redisAddr := flag.String("redis", "", "Redis address (host:port); sessions go there instead of -dir")
 	work := flag.Duration("work", 2*time.Second, "how long the slow pages work")
 	flag.Parse()
-	if err := run(*addr, *dir, *work); err != nil {
+	if err := run(*addr, *dir, *redisAddr, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "app:", err)
 		os.Exit(1)
 	}
@@ -54,11 +63,30 @@ func main() {
 // idleTimeout is how long a session lives unused, and its cookie's Max-Age.
 const idleTimeout = 30 * time.Minute
 
-func run(addr, dir string, work time.Duration) error {
+func run(addr, dir, redisAddr string, work time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	eng, err := engine.Open(dir, engine.Config{IdleTimeout: idleTimeout})
+	cfg := engine.Config{IdleTimeout: idleTimeout}
+	var eng *engine.Engine
+	var err error
+	where := dir
+	if redisAddr == "" {
+		eng, err = engine.Open(dir, cfg)
+	} else {
+		// Deferred calls run in reverse: the engine closes (saving what is
+		// in memory) before the store and the client it uses.
+		client := redis.NewClient(&redis.Options{Addr: redisAddr})
+		defer client.Close()
+		store, serr := redisstore.New(client, redisstore.Config{})
+		if serr != nil {
+			return serr
+		}
+		defer store.Close()
+		cfg.SweepInterval = -1 // Redis expires records by itself
+		eng, err = engine.New(store, cfg)
+		where = "redis://" + redisAddr
+	}
 	if err != nil {
 		return err
 	}
@@ -73,7 +101,7 @@ func run(addr, dir string, work time.Duration) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	slog.Info("app: serving", "url", "http://"+ln.Addr().String()+"/", "sessions", dir)
+	slog.Info("app: serving", "url", "http://"+ln.Addr().String()+"/", "sessions", where)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

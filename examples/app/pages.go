@@ -22,7 +22,9 @@ var homePage = template.Must(template.Must(template.New("home").Parse(layout)).P
 <button id=one type=button>+1</button> <button id=burst type=button>+20 at once</button>
 <span id=result></span></p>
 {{if .User}}<p>Logged in as <b id=user>{{.User}}</b>.
-<form method=post action=/logout><button id=logout>Log out</button></form></p>
+<form method=post action=/logout><button id=logout>Log out</button></form>
+<form method=post action=/logout-everywhere><button id=logout-everywhere>Log out everywhere</button></form>
+<form method=post action=/password><button id=password>I changed my password</button></form></p>
 {{else}}<form method=post action=/login><input id=name name=user placeholder=name required maxlength=64>
 <button id=login>Log in</button></form>
 {{end}}
@@ -51,7 +53,7 @@ document.getElementById("burst").onclick = () => increment(20);
 
 var sessionValuesPage = template.Must(template.Must(template.New("session").Parse(layout)).Parse(`{{template "top"}}
 <h1>This session</h1>
-{{if .ID}}<p>ID <code>{{.ID}}</code></p>
+{{if .ID}}<p>ID <code>{{.ID}}</code>{{with .Owner}}, owner <b id=owner>{{.}}</b>{{end}}</p>
 <table id=values><tr><th>key<th>type<th>value
 {{range .Values}}<tr><td>{{.Key}}<td><code>{{.Type}}</code><td>{{.Value}}
 {{end}}</table>
