@@ -619,8 +619,16 @@ func (r *Runtime[K, V]) retireQueued() {
 		a.mu.Lock()
 		a.queued = false
 		a.mu.Unlock()
-		r.tryPassivate(a, func(a *actor[K, V]) bool { return a.retire })
+		r.tryPassivate(a, retiring)
 	}
+}
+
+// retiring reports whether a was asked to retire. Retire sets the flag
+// under a.mu at any time, so it is read under a.mu too.
+func retiring[K comparable, V any](a *actor[K, V]) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.retire
 }
 
 // passivateIdle passivates the actors unused for PassivateAfter. They are

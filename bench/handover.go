@@ -37,7 +37,7 @@ func childMain() int {
 	}
 	defer inst.Close()
 	id := os.Getenv(childIDEnv)
-	in := bufio.NewScanner(os.Stdin)
+	in := bufio.NewScanner(childStdin())
 	out := bufio.NewWriter(os.Stdout)
 	fmt.Fprintln(out, "ready")
 	_ = out.Flush()

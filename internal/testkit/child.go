@@ -141,6 +141,15 @@ func (c *Child) Kill() error {
 	return nil
 }
 
+// Signal sends sig to the child (SIGSTOP and SIGCONT pause and resume it,
+// on Unix).
+func (c *Child) Signal(sig os.Signal) error {
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("testkit: signal child: %w", err)
+	}
+	return nil
+}
+
 // Wait closes the child's stdin, reads and drops the rest of its output
 // and waits for it to end. It returns nil if the child exited with status
 // 0, or an error (an *exec.ExitError inside) that includes its stderr.

@@ -2,7 +2,9 @@
 // the child-process harness that re-executes the running binary in a role
 // (for real cross-process tests: separate flock owners, separate watchers,
 // a real kill -9), the file names the file store derives from a session ID,
-// and session IDs in the engine's form.
+// session IDs in the engine's form, and a private redis-server for the
+// tests of the Redis store (persist/redisstore, its own module, imports
+// this package: its path is under the library's).
 //
 // A package whose tests start children checks Role first in its TestMain:
 //

@@ -3,9 +3,11 @@ package testkit_test
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +90,26 @@ func TestNames(t *testing.T) {
 	id := testkit.NewID()
 	assert.Len(t, id, 43)
 	assert.NotEqual(t, id, testkit.NewID())
+}
+
+func TestRedisAnswersAndRestartsEmpty(t *testing.T) {
+	r := testkit.StartRedis(t)
+	do := func(cmd string) string {
+		t.Helper()
+		c, err := net.Dial("tcp", r.Addr)
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = c.Write([]byte(cmd + "\r\n"))
+		require.NoError(t, err)
+		line, err := bufio.NewReader(c).ReadString('\n')
+		require.NoError(t, err)
+		return strings.TrimSpace(line)
+	}
+	assert.Equal(t, "+OK", do("SET k v"))
+	assert.Equal(t, ":1", do("DBSIZE"))
+	r.Restart(t)
+	assert.Equal(t, ":0", do("DBSIZE"), "a restarted server is empty")
+	r.Stop()
+	_, err := net.Dial("tcp", r.Addr)
+	assert.Error(t, err, "a stopped server refuses connections")
 }

@@ -3,13 +3,14 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // subscribe is the subscription goroutine: it passes hand-over requests
-// ("w"+key) to holders of this Store and wake-ups ("f"+key) to its waiters.
+// ("w"+key+":"+store) to holders of this Store and wake-ups ("f"+key) to its waiters.
 // Each (re)subscription wakes every waiter, which then retries and asks
 // again: messages published while the connection was down are lost. It
 // ends when Close closes the subscription.
@@ -51,17 +52,29 @@ func (s *Store) subscribe() {
 			backoff = minResubscribe
 			s.wakeAll()
 		case *redis.Message:
-			if len(m.Payload) < 2 {
-				continue
-			}
-			key := m.Payload[1:]
-			switch m.Payload[0] {
-			case 'w':
-				s.request(key)
-			case 'f':
-				s.wake(key)
-			}
+			s.handle(m.Payload)
 		}
+	}
+}
+
+// handle acts on one message of the hand-over channel: "w<key>:<store>",
+// a request for key from a Store, passed to its holder here unless it is
+// this Store's own (a Store hears its own requests, and taking one for
+// another's would hand over a lease the moment it was taken); "f<key>", a
+// release, which wakes the waiters for key here.
+func (s *Store) handle(payload string) {
+	if len(payload) < 2 {
+		return
+	}
+	key := payload[1:]
+	switch payload[0] {
+	case 'w':
+		key, from, _ := strings.Cut(key, ":")
+		if from != s.id {
+			s.request(key)
+		}
+	case 'f':
+		s.wake(key)
 	}
 }
 

@@ -42,12 +42,22 @@
 //
 // A session's keys are named after the SHA-256 of its ID (never the ID
 // itself) and share one hash slot, so the store works on Redis Cluster:
-// <prefix>{<sha256 hex>}:rec (a hash: version, created, expires, owner,
-// data), :lock (the lease) and :want (a pending hand-over request). The
-// record carries a TTL at the session's expiry, so Redis removes expired
-// sessions itself: Sweep finds nothing unless it is given a clock other
-// than Redis's, and the engine's sweeper can be disabled. docs/redis.md describes the
-// layout, the protocol and the failure modes.
+// <prefix>{<sha256 hex>}:rec (the record: one string, a binary header with
+// its version, times and owner, then the data), :lock (the lease) and
+// :want (a pending hand-over request). The record carries a TTL at the
+// session's expiry, so Redis removes expired sessions itself: Sweep finds
+// nothing unless it is given a clock other than Redis's, and the engine's
+// sweeper can be disabled. docs/redis.md describes the layout, the
+// protocol, what a write costs and the failure modes.
+//
+// # Listing and operators
+//
+// Store implements persist.Inspector (Sessions, Inspect, LockKey: what
+// Engine.DestroyOwner and the operator commands use) and
+// persist.QuarantineInspector. Sessions walks the keyspace with SCAN: there
+// is no owner index. The operator commands run over Redis with
+//
+//	go -C persist/redisstore run ./cmd/lockstep -redis ADDR [-prefix P] COMMAND
 //
 // # Concurrency, errors and closing
 //
@@ -56,7 +66,9 @@
 // from the Store's goroutines and must not block. Callers branch on the
 // errors of package persist: ErrNotFound, ErrLockLost, ErrReleased,
 // ErrClosed, *CorruptError, and the context's error when Lock gives up;
-// errors from Redis are wrapped with %w. A Store runs two goroutines (its
+// errors from Redis are wrapped with %w; Inspect and LockKey return
+// persist.ErrBadKey for a malformed key. A Lock's calls to Redis are
+// bounded by the client's ReadTimeout and WriteTimeout. A Store runs two goroutines (its
 // subscription and its lease renewal) and must be closed with Close, after
 // the engine that uses it and before the client.
 package redisstore

@@ -153,7 +153,7 @@ func TestEngineSurvivesRedisRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, incr(ctx, e, id))
 
-	srv.stop()
+	srv.Stop()
 	ctx10, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err = incr(ctx10, e, id)
@@ -163,7 +163,7 @@ func TestEngineSurvivesRedisRestart(t *testing.T) {
 	require.Error(t, err)
 	assert.NoError(t, ctx10.Err(), "and fails fast: %v", err)
 
-	srv.restart(t) // empty: persistence is off
+	srv.Restart(t) // empty: persistence is off
 	newID, err := e.Create(ctx)
 	require.NoError(t, err, "the engine works again once Redis is back")
 	require.NoError(t, incr(ctx, e, newID))

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,7 +21,12 @@ type sessionKeys struct {
 
 func (s *Store) keysOf(id string) sessionKeys {
 	sum := sha256.Sum256([]byte(id))
-	key := hex.EncodeToString(sum[:])
+	return s.keysFor(hex.EncodeToString(sum[:]))
+}
+
+// keysFor returns the keys of the session whose key (see persist.Key) is
+// key.
+func (s *Store) keysFor(key string) sessionKeys {
 	base := s.prefix + "{" + key + "}:"
 	return sessionKeys{key: key, lock: base + "lock", rec: base + "rec", want: base + "want"}
 }
@@ -28,4 +34,45 @@ func (s *Store) keysOf(id string) sessionKeys {
 // quarantineKey names a record moved aside at now.
 func (k sessionKeys) quarantineKey(now time.Time) string {
 	return k.rec[:len(k.rec)-len("rec")] + "corrupt:" + strconv.FormatInt(now.UnixNano(), 10)
+}
+
+// isKey reports whether key is a session key: 64 lowercase hex characters.
+func isKey(key string) bool {
+	if len(key) != 2*sha256.Size {
+		return false
+	}
+	for i := range len(key) {
+		if c := key[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// keyOf returns the session key in a Redis key of the store
+// ("<prefix>{<key>}:..."), or "".
+func (s *Store) keyOf(redisKey string) string {
+	rest, ok := strings.CutPrefix(redisKey, s.prefix+"{")
+	if !ok {
+		return ""
+	}
+	key, _, ok := strings.Cut(rest, "}")
+	if !ok || !isKey(key) {
+		return ""
+	}
+	return key
+}
+
+// quarantineTime returns when the quarantined record named q was set
+// aside, from its name's suffix.
+func quarantineTime(q string) (time.Time, bool) {
+	i := strings.LastIndex(q, ":corrupt:")
+	if i < 0 {
+		return time.Time{}, false
+	}
+	ns, err := strconv.ParseInt(q[i+len(":corrupt:"):], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -10,11 +11,6 @@ import (
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/redis/go-redis/v9"
 )
-
-// opTimeout bounds one call to Redis made by a Lock method, which takes no
-// context: a Redis that does not answer fails the call instead of hanging
-// the session's turn.
-const opTimeout = 5 * time.Second
 
 // lock is a held lease on one session. Its methods are used by one
 // goroutine at a time; the renewer reads k and token, which never change,
@@ -25,10 +21,18 @@ type lock struct {
 	token  string
 	wanted func()
 
-	version    int64   // the record's version when the lease was taken, or as this holder last loaded or wrote it; 0 for no record, -1 if unknown (corrupt)
+	version    int64   // the record's version when the lease was taken, or as this holder last loaded or wrote it; 0 for no record, -1 if unknown
 	prefetched bool    // pre holds the record read by the lock script
 	pre        fetched // what the lock script read
 	released   bool
+
+	// The save script's arguments, kept so that a Save allocates nothing
+	// of its own beyond what go-redis needs (measured: 22 allocations per
+	// Save through Script.Run and boxed arguments, 4 this way).
+	saveArgs [9]any
+	fenceArg argBytes // ARGV[2]
+	recArg   argBytes // ARGV[3]: the encoded record, its buffer reused
+	pxat     int64    // ARGV[4]
 
 	lost    atomic.Bool  // the renewer found the lease gone
 	renewed atomic.Int64 // Store.now() when the last successful take or renewal was sent
@@ -36,9 +40,24 @@ type lock struct {
 
 var _ persist.Lock = (*lock)(nil)
 
-func (l *lock) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), opTimeout)
+// argBytes is a script argument that go-redis writes as it is (through
+// encoding.BinaryMarshaler): a pointer to it boxes without allocating.
+type argBytes []byte
+
+// MarshalBinary returns b itself.
+func (b *argBytes) MarshalBinary() ([]byte, error) { return *b, nil }
+
+func newLock(s *Store, k sessionKeys, wanted func()) *lock {
+	l := &lock{s: s, k: k, token: newToken(), wanted: wanted, version: -1}
+	l.saveArgs = [...]any{"evalsha", saveScript.Hash(), "2", k.lock, k.rec, l.token, &l.fenceArg, &l.recArg, &l.pxat}
+	return l
 }
+
+// Lock methods take no context. Each of their calls to Redis is bounded by
+// the client's own timeouts (go-redis's ReadTimeout and WriteTimeout,
+// 3 s by default; context deadlines only bound I/O with
+// ContextTimeoutEnabled), so a Redis that does not answer fails the call
+// instead of hanging the session's turn.
 
 // Load returns the record. The first Load after Lock returns what the lock
 // script read, costing no round trip; later ones read it again, checking
@@ -52,9 +71,7 @@ func (l *lock) Load() (persist.Record, error) {
 	if l.prefetched {
 		f, l.pre, l.prefetched = l.pre, fetched{}, false
 	} else {
-		ctx, cancel := l.ctx()
-		defer cancel()
-		res, err := loadScript.Run(ctx, l.s.client, []string{l.k.lock, l.k.rec}, l.token).Result()
+		res, err := loadScript.Run(context.Background(), l.s.client, []string{l.k.lock, l.k.rec}, l.token).Result()
 		if err != nil {
 			return persist.Record{}, fmt.Errorf("redisstore: load session %s: %w", l.k.key, err)
 		}
@@ -80,18 +97,27 @@ type fetched struct {
 	err   error // the record did not decode
 }
 
-// fetched decodes the reply of HGETALL and notes the record's version.
+// fetched decodes a record as the lock and load scripts return it (a
+// string, nil for none, -3 for a key of another type) and notes its
+// version.
 func (l *lock) fetched(reply any) fetched {
-	rec, version, found, err := parseRecord(reply)
-	switch {
-	case err != nil:
-		l.version = -1
-	case found:
-		l.version = version
-	default:
+	var f fetched
+	switch r := reply.(type) {
+	case nil:
 		l.version = 0
+		return f
+	case string:
+		rec, v, err := parseRecord([]byte(r))
+		if err == nil {
+			l.version = int64(v)
+			return fetched{rec: rec, found: true}
+		}
+		f.err = err
+	default:
+		f.err = fmt.Errorf("%w: not a string (%v)", errRecord, r)
 	}
-	return fetched{rec: rec, found: found, err: err}
+	l.version = -1
+	return f
 }
 
 // Save writes rec if this holder's lease is still alive and the record is
@@ -109,11 +135,21 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 		// it has run out (the process was paused, or cut off from Redis).
 		return l.lostErr("save")
 	}
-	ctx, cancel := l.ctx()
-	defer cancel()
-	n, err := saveScript.Run(ctx, l.s.client, []string{l.k.lock, l.k.rec},
-		l.token, l.version, unixNanos(rec.Created), unixNanos(rec.Expires), rec.Owner, rec.Data,
-		expireAt(rec.Expires)).Int64()
+	ctx := context.Background()
+	if l.version < 0 {
+		// A record that did not decode, and could not be moved aside:
+		// learn what is there now, to replace exactly that.
+		if err := l.learnVersion(ctx); err != nil {
+			return err
+		}
+	}
+	var err error
+	if l.recArg, err = encodeRecord(l.recArg[:0], rec, uint64(l.version)+1); err != nil {
+		return err
+	}
+	l.fenceArg = append(l.fenceArg[:0], fence(uint64(l.version))...)
+	l.pxat = expireAt(rec.Expires)
+	n, err := l.s.run(ctx, saveScript, l.saveArgs[:])
 	switch {
 	case err != nil:
 		// The write may or may not have happened: the next Save finds out
@@ -124,8 +160,31 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	case n == -2:
 		return l.movedErr("save")
 	}
-	l.version = n
+	l.version++
 	l.prefetched, l.pre = false, fetched{}
+	return nil
+}
+
+// learnVersion sets l.version from the record's first bytes, as fenceScript
+// reads them.
+func (l *lock) learnVersion(ctx context.Context) error {
+	res, err := fenceScript.Run(ctx, l.s.client, []string{l.k.lock, l.k.rec}, l.token).Result()
+	if err != nil {
+		return fmt.Errorf("redisstore: save session %s: %w", l.k.key, err)
+	}
+	b, ok := res.(string)
+	switch {
+	case !ok:
+		return l.lostErr("save")
+	case b == "":
+		l.version = 0
+	case len(b) == fenceLen && b[0] == recordFormat:
+		l.version = int64(binary.BigEndian.Uint64([]byte(b[1:])))
+	default:
+		// A record that does not decode is still in the way (moving it
+		// aside failed); Load moves it aside again.
+		return fmt.Errorf("redisstore: save session %s: %w: first bytes %q", l.k.key, errRecord, b)
+	}
 	return nil
 }
 
@@ -136,7 +195,11 @@ func (l *lock) Delete() error {
 	if l.released {
 		return persist.ErrReleased
 	}
-	return l.end("delete", deleteScript, l.version)
+	var f []byte // any record: this holder does not know which is there
+	if l.version >= 0 {
+		f = fence(uint64(l.version))
+	}
+	return l.end("delete", deleteScript, f)
 }
 
 // Release ends the lease; the record stays. It always lets go: a lease
@@ -146,7 +209,7 @@ func (l *lock) Release() error {
 	if l.released {
 		return persist.ErrReleased
 	}
-	err := l.end("release", releaseScript, 0)
+	err := l.end("release", releaseScript, nil)
 	switch {
 	case errors.Is(err, persist.ErrLockLost):
 		l.s.log.Debug("redisstore: released a lease that had run out", "key", l.k.key)
@@ -168,14 +231,12 @@ func (l *lock) Quarantine(cause error) error {
 // end runs a script that ends the lease (releaseScript or deleteScript)
 // and forgets the lock whatever happens: a lease that could not be ended
 // runs out within LeaseTTL.
-func (l *lock) end(op string, script *redis.Script, version int64) error {
+func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 	l.released = true
 	l.pre = fetched{}
 	defer l.s.forget(l)
-	ctx, cancel := l.ctx()
-	defer cancel()
-	n, err := script.Run(ctx, l.s.client, []string{l.k.lock, l.k.rec, l.k.want},
-		l.token, version, l.s.channel, "f"+l.k.key).Int64()
+	n, err := script.Run(context.Background(), l.s.client, []string{l.k.lock, l.k.rec, l.k.want},
+		l.token, fence, l.s.channel, "f"+l.k.key).Int64()
 	switch {
 	case err != nil:
 		return fmt.Errorf("redisstore: %s session %s: %w", op, l.k.key, err)
@@ -196,13 +257,11 @@ func (l *lock) quarantine(cause error, release bool) error {
 	}
 	q := l.k.quarantineKey(time.Now())
 	cerr := &persist.CorruptError{Path: l.k.rec, Err: cause}
-	ctx, cancel := l.ctx()
-	defer cancel()
 	rel := "0"
 	if release {
 		rel = "1"
 	}
-	n, err := quarantineScript.Run(ctx, l.s.client, []string{l.k.lock, l.k.rec, l.k.want, q},
+	n, err := quarantineScript.Run(context.Background(), l.s.client, []string{l.k.lock, l.k.rec, l.k.want, q},
 		l.token, rel, l.s.channel, "f"+l.k.key).Int64()
 	switch {
 	case err != nil:
@@ -211,6 +270,9 @@ func (l *lock) quarantine(cause error, release bool) error {
 		cerr.Err = errors.Join(cause, l.lostErr("quarantine"))
 	case n == 1:
 		cerr.Quarantine = q
+		l.version = 0
+	default:
+		l.version = 0
 	}
 	return cerr
 }

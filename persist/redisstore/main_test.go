@@ -5,16 +5,17 @@ import (
 	"os"
 	"testing"
 
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	if role := os.Getenv(childRoleEnv); role != "" {
-		os.Exit(runChild(role))
-	}
-	if !haveRedis() && os.Getenv(requireRedisEnv) != "1" {
+	switch role := testkit.Role(); {
+	case role != "":
+		os.Exit(runChild(role)) // a child process of the cross-process tests
+	case !testkit.HaveRedis() && os.Getenv(testkit.RequireRedisEnv) != "1":
 		fmt.Fprintln(os.Stderr, "redisstore: no redis-server on PATH, so the Redis store's tests are skipped "+
-			"(install redis-server, or set "+requireRedisEnv+"=1 to make this an error)")
+			"(install redis-server, or set "+testkit.RequireRedisEnv+"=1 to make this an error)")
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -5,6 +5,4 @@ package redisstore_test
 // The cross-process tests pause and resume processes with signals, which
 // only Unix has.
 
-const childRoleEnv = "LOCKSTEP_REDIS_CHILD"
-
 func runChild(string) int { return 2 }

@@ -9,14 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
@@ -24,11 +23,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Cross-process tests re-execute the test binary in a child role: each
-// child is a real process with its own client, Store and engine, like a
-// second host.
-
-const childRoleEnv = "LOCKSTEP_REDIS_CHILD"
+// Cross-process tests re-execute the test binary in a child role
+// (internal/testkit): each child is a real process with its own client,
+// Store and engine, like a second host.
 
 // runChild runs a child role and returns the exit code.
 func runChild(role string) int {
@@ -94,42 +91,11 @@ func runChild(role string) int {
 	return 0
 }
 
-// child prepares a child process in role on srv's Redis and session id.
-func child(t *testing.T, srv *server, role, id string, env ...string) *exec.Cmd {
+// child starts a child process in role on srv's Redis and session id; it
+// is killed when the test ends if it is still running.
+func child(t *testing.T, srv *server, role, id string, env ...string) *testkit.Child {
 	t.Helper()
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "LOCKSTEP_REDIS_ADDR="+srv.Addr, "LOCKSTEP_ID="+id)
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
-// started starts cmd with pipes to its stdin and stdout, and kills it when
-// the test ends if it is still running.
-func started(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *bufio.Reader) {
-	t.Helper()
-	in, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Signal(syscall.SIGCONT)
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return in, bufio.NewReader(out)
-}
-
-func expectLine(t *testing.T, r *bufio.Reader, want string) {
-	t.Helper()
-	line, err := r.ReadString('\n')
-	require.NoError(t, err, "reading the child's %q", want)
-	require.Equal(t, want, strings.TrimSpace(line))
+	return testkit.StartT(t, role, append([]string{"LOCKSTEP_REDIS_ADDR=" + srv.Addr, "LOCKSTEP_ID=" + id}, env...)...)
 }
 
 // createSession creates a session with a short-lived engine of the test
@@ -148,13 +114,12 @@ func TestProcessesIncrementWithoutLoss(t *testing.T) {
 	srv := startRedis(t)
 	id := createSession(t, srv)
 	const procs, each = 3, 40
-	cmds := make([]*exec.Cmd, procs)
-	for i := range cmds {
-		cmds[i] = child(t, srv, "increment", id, "LOCKSTEP_N="+strconv.Itoa(each))
-		require.NoError(t, cmds[i].Start())
+	children := make([]*testkit.Child, procs)
+	for i := range children {
+		children[i] = child(t, srv, "increment", id, "LOCKSTEP_N="+strconv.Itoa(each))
 	}
-	for _, cmd := range cmds {
-		require.NoError(t, cmd.Wait())
+	for _, c := range children {
+		require.NoError(t, c.Wait())
 	}
 	e := newEngine(t, srv, redisstore.Config{}, engine.Config{})
 	assert.Equal(t, procs*each, counter(t, e, id))
@@ -163,11 +128,10 @@ func TestProcessesIncrementWithoutLoss(t *testing.T) {
 func TestKilledHolderIsTakenOverAfterItsLease(t *testing.T) {
 	srv := startRedis(t)
 	id := createSession(t, srv)
-	cmd := child(t, srv, "hold", id, "LOCKSTEP_LEASE=500ms")
-	_, out := started(t, cmd)
-	expectLine(t, out, "held")
-	require.NoError(t, cmd.Process.Kill()) // kill -9: no release, no hand-over
-	_ = cmd.Wait()
+	c := child(t, srv, "hold", id, "LOCKSTEP_LEASE=500ms")
+	require.Equal(t, "held", c.Line(t))
+	require.NoError(t, c.Kill()) // kill -9: no release, no hand-over
+	_ = c.Wait()
 
 	// The request to hand over goes unanswered; the lease runs out.
 	e := newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 10 * time.Second})
@@ -177,10 +141,9 @@ func TestKilledHolderIsTakenOverAfterItsLease(t *testing.T) {
 func TestPausedHolderCannotOverwriteWhenItResumes(t *testing.T) {
 	srv := startRedis(t)
 	id := createSession(t, srv)
-	cmd := child(t, srv, "stall", id, "LOCKSTEP_LEASE=500ms")
-	in, out := started(t, cmd)
-	expectLine(t, out, "in turn")
-	require.NoError(t, cmd.Process.Signal(syscall.SIGSTOP))
+	c := child(t, srv, "stall", id, "LOCKSTEP_LEASE=500ms")
+	require.Equal(t, "in turn", c.Line(t))
+	require.NoError(t, c.Signal(syscall.SIGSTOP))
 
 	// This engine gets the session once the paused holder's lease runs out.
 	e := newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 10 * time.Second})
@@ -189,10 +152,9 @@ func TestPausedHolderCannotOverwriteWhenItResumes(t *testing.T) {
 		return nil
 	}))
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGCONT))
-	_, err := io.WriteString(in, "go on\n")
-	require.NoError(t, err)
-	expectLine(t, out, "lost")
-	require.NoError(t, cmd.Wait())
+	require.NoError(t, c.Signal(syscall.SIGCONT))
+	require.NoError(t, c.Send("go on"))
+	require.Equal(t, "lost", c.Line(t))
+	require.NoError(t, c.Wait())
 	assert.Equal(t, 100, counter(t, e, id), "the resumed holder wrote nothing")
 }

@@ -14,16 +14,19 @@ import "github.com/redis/go-redis/v9"
 // hand-over channel and this session's message body.
 
 // lockScript tries to take the lease. On success it clears the session's
-// hand-over request flag and returns {1, HGETALL rec}, so that locking and
-// loading cost one round trip. Otherwise, with announce = "1", it sets the
-// request flag and publishes the request; it returns {0}.
+// hand-over request flag and returns {1, record}, so that locking and
+// loading cost one round trip (record: the string, false for none, or -3
+// if the key holds another type). Otherwise, with announce = "1", it sets
+// the request flag and publishes the request; it returns {0}.
 //
 //	KEYS: lock, rec, want
-//	ARGV: token, lease ms, announce, channel, "w"+key, want ms
+//	ARGV: token, lease ms, announce, channel, "w"+key+":"+store, want ms
 var lockScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('DEL', KEYS[3])
-  return {1, redis.call('HGETALL', KEYS[2])}
+  local r = redis.pcall('GET', KEYS[2])
+  if type(r) == 'table' then r = -3 end
+  return {1, r}
 end
 if ARGV[3] == '1' then
   redis.call('SET', KEYS[3], '1', 'PX', ARGV[6])
@@ -33,34 +36,59 @@ return {0}
 `)
 
 // loadScript reads the record if the caller still holds the lease:
-// {1, HGETALL rec}, or -1.
+// {1, record} as lockScript returns it, or -1.
 //
 //	KEYS: lock, rec
 //	ARGV: token
 var loadScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-return {1, redis.call('HGETALL', KEYS[2])}
+local r = redis.pcall('GET', KEYS[2])
+if type(r) == 'table' then r = -3 end
+return {1, r}
 `)
 
-// saveScript writes the record if the caller holds the lease and the
-// record's version is the one it last saw ("-1": the caller has not seen
-// it; a record that is gone, because its TTL ran out while held, may be
-// written again), sets its TTL, and returns the new version.
+// fenceScript returns the first fenceLen bytes of the record ("" for
+// none) if the caller still holds the lease, or -1: how a holder that does
+// not know the record's version learns it before writing.
 //
 //	KEYS: lock, rec
-//	ARGV: token, version, created ns, expires ns, owner, data, expire-at ms (0: none)
+//	ARGV: token
+var fenceScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return redis.call('GETRANGE', KEYS[2], 0, 8)
+`)
+
+// saveScript writes the record, with its TTL, if the caller holds the
+// lease and the record it replaces is the one the caller last saw (its
+// first fenceLen bytes, format and version, are fence; a record that is
+// gone, because its TTL ran out while held, may be written again). It
+// writes with SET ... GET, one command where reading the version first
+// would take two: the replaced record comes back, and if it was not the
+// expected one it is put back as it was, with its TTL (its expire-at,
+// bytes 9-16, read as a double: exact below 2^53 ms). It returns 1, -1
+// (lease gone) or -2 (record changed behind the holder's back).
+//
+//	KEYS: lock, rec
+//	ARGV: token, fence, record, expire-at ms (0: none)
 var saveScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local v = redis.call('HGET', KEYS[2], 'v')
-if v and ARGV[2] ~= '-1' and v ~= ARGV[2] then return -2 end
-local nv = math.max(tonumber(v or '0'), tonumber(ARGV[2])) + 1
-redis.call('HSET', KEYS[2], 'v', nv, 'c', ARGV[3], 'e', ARGV[4], 'o', ARGV[5], 'd', ARGV[6])
-if ARGV[7] == '0' then
-  redis.call('PERSIST', KEYS[2])
+local old
+if ARGV[4] == '0' then
+  old = redis.call('SET', KEYS[2], ARGV[3], 'GET')
 else
-  redis.call('PEXPIREAT', KEYS[2], ARGV[7])
+  old = redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[4], 'GET')
 end
-return nv
+if old and string.sub(old, 1, 9) ~= ARGV[2] then
+  local at = 0
+  for i = 10, 17 do at = at * 256 + (string.byte(old, i) or 0) end
+  if at > 0 and at < 2^47 then
+    redis.call('SET', KEYS[2], old, 'PXAT', string.format('%.0f', at))
+  else
+    redis.call('SET', KEYS[2], old)
+  end
+  return -2
+end
+return 1
 `)
 
 // releaseBody ends the lease (the caller has checked the token) and, if a
@@ -80,17 +108,22 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 return 1
 `)
 
-// deleteScript removes the record (if its version is the one the caller
-// last saw, or the caller has not seen it: "-1") and ends the lease: 1, -1, or -2 (the lease is ended all the
-// same, the record is left alone).
+// deleteScript removes the record (if it is the one the caller last saw:
+// its first fenceLen bytes are fence, or fence is "" for a caller that has
+// not seen it) and ends the lease: 1, -1, or -2 (the lease is ended all
+// the same, the record is left alone).
 //
 //	KEYS: lock, rec, want
-//	ARGV: token, version, channel, "f"+key
+//	ARGV: token, fence, channel, "f"+key
 var deleteScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local v = redis.call('HGET', KEYS[2], 'v')
 local r = 1
-if v and ARGV[2] ~= '-1' and v ~= ARGV[2] then r = -2 else redis.call('DEL', KEYS[2]) end
+local f = ARGV[2]
+if f ~= '' and redis.call('EXISTS', KEYS[2]) == 1 and redis.pcall('GETRANGE', KEYS[2], 0, 8) ~= f then
+  r = -2
+else
+  redis.call('DEL', KEYS[2])
+end
 ` + releaseBody + `
 return r
 `)
@@ -124,21 +157,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('EXISTS', KEYS[2])
 `)
 
-// sweepScript deletes the record if nobody holds the session and it has
-// expired at now: 1 if deleted, 0 if not (no record, not expired), -1 if
-// the session is held. Times are compared as decimal strings of Unix
-// nanoseconds (Lua's numbers are doubles, too coarse for them).
+// sweepScript deletes the record if nobody holds the session and it is
+// still the one the sweep read (its first fenceLen bytes are fence, which
+// the sweep found expired): 1 if deleted, 0 if not (gone, or written
+// since), -1 if the session is held.
 //
 //	KEYS: lock, rec
-//	ARGV: now ns
+//	ARGV: fence
 var sweepScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-local e = redis.call('HGET', KEYS[2], 'e')
-if not e or e == '0' then return 0 end
-local now = ARGV[1]
-if #e < #now or (#e == #now and e <= now) then
-  redis.call('DEL', KEYS[2])
-  return 1
-end
-return 0
+if redis.pcall('GETRANGE', KEYS[2], 0, 8) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+return 1
 `)

@@ -84,6 +84,7 @@ type Store struct {
 	ttl     time.Duration
 	ttlMS   string // ttl in milliseconds, as a script argument
 	channel string // the hand-over channel
+	id      string // names this Store in its hand-over requests
 	log     *slog.Logger
 	epoch   time.Time // monotonic origin of lock.renewed
 
@@ -135,6 +136,7 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		ttl:     cfg.LeaseTTL,
 		ttlMS:   strconv.FormatInt(cfg.LeaseTTL.Milliseconds(), 10),
 		channel: cfg.Prefix + "handover",
+		id:      newToken()[:16],
 		log:     cfg.Logger,
 		epoch:   time.Now(),
 		done:    make(chan struct{}),
@@ -176,10 +178,15 @@ func (s *Store) Close() error {
 // that died loses its lease LeaseTTL after its last renewal. Errors from
 // Redis end the wait at once.
 func (s *Store) Lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
+	return s.lock(ctx, s.keysOf(id), wanted)
+}
+
+// lock is Lock for the session of k.
+func (s *Store) lock(ctx context.Context, k sessionKeys, wanted func()) (persist.Lock, error) {
 	if s.closed.Load() {
 		return nil, persist.ErrClosed
 	}
-	l := &lock{s: s, k: s.keysOf(id), token: newToken(), wanted: wanted, version: -1}
+	l := newLock(s, k, wanted)
 	wake := make(chan struct{}, 1)
 	s.mu.Lock()
 	s.waiters[l.k.key] = append(s.waiters[l.k.key], wake)
@@ -246,7 +253,7 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 		ann = "1"
 	}
 	res, err := lockScript.Run(ctx, s.client, []string{l.k.lock, l.k.rec, l.k.want},
-		l.token, s.ttlMS, ann, s.channel, "w"+l.k.key, wantTTL.Milliseconds()).Slice()
+		l.token, s.ttlMS, ann, s.channel, "w"+l.k.key+":"+s.id, wantTTL.Milliseconds()).Slice()
 	var got bool
 	if err == nil {
 		got, err = l.took(res)
@@ -373,4 +380,18 @@ func newToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
+}
+
+// run runs a script with args as they go on the wire ("evalsha", its hash,
+// the number of keys, keys, arguments), loading the script and trying
+// again once if Redis does not have it (it restarted): Script.Run does the
+// same, but its arguments would be boxed on every call.
+func (s *Store) run(ctx context.Context, script *redis.Script, args []any) (int64, error) {
+	n, err := s.client.Do(ctx, args...).Int64()
+	if err != nil && isNoScript(err) {
+		if err = script.Load(ctx, s.client).Err(); err == nil {
+			n, err = s.client.Do(ctx, args...).Int64()
+		}
+	}
+	return n, err
 }

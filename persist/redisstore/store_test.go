@@ -3,8 +3,10 @@ package redisstore_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,17 @@ const testID = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" // 43 characters, l
 func keyOf(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:])
+}
+
+// rawRecord is a record as docs/redis.md lays it out.
+func rawRecord(version uint64, expireAtMS int64, owner, data string) []byte {
+	b := []byte{1}
+	b = binary.BigEndian.AppendUint64(b, version)
+	b = binary.BigEndian.AppendUint64(b, uint64(expireAtMS))
+	b = binary.BigEndian.AppendUint64(b, 0) // created
+	b = binary.BigEndian.AppendUint64(b, 0) // expires
+	b = binary.BigEndian.AppendUint32(b, uint32(len(owner)))
+	return append(append(b, owner...), data...)
 }
 
 func lockKey(id string) string { return "lockstep:{" + keyOf(id) + "}:lock" }
@@ -194,7 +207,21 @@ func TestCorruptRecordIsQuarantined(t *testing.T) {
 	s := srv.store(t, redisstore.Config{})
 	c := srv.client(t)
 	ctx := context.Background()
-	require.NoError(t, c.HSet(ctx, recKey(testID), "v", "1", "c", "soon", "e", "0", "d", "x").Err())
+	for name, bad := range map[string]func() error{
+		"short":      func() error { return c.Set(ctx, recKey(testID), "x", 0).Err() },
+		"format":     func() error { return c.Set(ctx, recKey(testID), "\x02"+string(rawRecord(1, 0, "", "x")[1:]), 0).Err() },
+		"owner":      func() error { return c.Set(ctx, recKey(testID), rawRecord(1, 0, "alice", "")[:40], 0).Err() },
+		"version 0":  func() error { return c.Set(ctx, recKey(testID), rawRecord(0, 0, "", "x"), 0).Err() },
+		"not string": func() error { return c.HSet(ctx, recKey(testID), "v", "1").Err() },
+	} {
+		require.NoError(t, bad(), name)
+		l := lock(t, s, testID, nil)
+		_, err := l.Load()
+		require.ErrorIs(t, err, persist.ErrCorrupt, name)
+		require.NoError(t, l.Save(persist.Record{Data: []byte("fresh")}, false), "%s: the record was moved aside", name)
+		require.NoError(t, l.Delete(), name)
+	}
+	require.NoError(t, c.Set(ctx, recKey(testID), "x", 0).Err())
 
 	l := lock(t, s, testID, nil)
 	_, err := l.Load()
@@ -259,11 +286,15 @@ func TestWritesAreFencedByTheVersion(t *testing.T) {
 	require.NoError(t, l.Save(persist.Record{Data: []byte("one")}, false))
 	// The lease survived but the record changed: writes were lost or
 	// replayed by a failover. The holder's view is stale.
-	require.NoError(t, c.HSet(ctx, recKey(testID), "v", "7", "d", "other").Err())
+	other := rawRecord(7, time.Now().Add(time.Hour).UnixMilli(), "bob", "other")
+	require.NoError(t, c.Set(ctx, recKey(testID), other, time.Hour).Err())
 	assert.ErrorIs(t, l.Save(persist.Record{Data: []byte("two")}, false), persist.ErrLockLost)
-	d, err := c.HGet(ctx, recKey(testID), "d").Result()
+	d, err := c.Get(ctx, recKey(testID)).Result()
 	require.NoError(t, err)
-	assert.Equal(t, "other", d)
+	assert.Equal(t, string(other), d, "the record the holder did not see is put back")
+	ttl, err := c.PTTL(ctx, recKey(testID)).Result()
+	require.NoError(t, err)
+	assert.Greater(t, ttl, 59*time.Minute, "with its TTL")
 	assert.ErrorIs(t, l.Delete(), persist.ErrLockLost)
 	n, err := c.Exists(ctx, recKey(testID), lockKey(testID)).Result()
 	require.NoError(t, err)
@@ -368,4 +399,56 @@ func TestConformance(t *testing.T) {
 		require.NoError(t, err)
 		return st
 	}, storetest.HandsOver())
+}
+
+func TestInspectorReadsLongOwnersAndQuarantinedRecords(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	c := srv.client(t)
+	ctx := context.Background()
+
+	long := strings.Repeat("o", 1000) // past what Sessions reads of each record at first
+	l := lock(t, s, testID, nil)
+	require.NoError(t, l.Save(persist.Record{Owner: long, Data: []byte("x")}, false))
+	require.NoError(t, l.Release())
+	var infos []persist.Info
+	require.NoError(t, s.Sessions(ctx, long, func(info persist.Info) error {
+		infos = append(infos, info)
+		return nil
+	}))
+	require.Len(t, infos, 1)
+	assert.Equal(t, keyOf(testID), infos[0].Key)
+	assert.Equal(t, long, infos[0].Owner)
+
+	// A record that does not decode: Sessions skips it, Inspect reports
+	// it, and once Load set it aside, Quarantined reads it back.
+	const other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	require.NoError(t, c.Set(ctx, recKey(other), "garbage", 0).Err())
+	n := 0
+	require.NoError(t, s.Sessions(ctx, "", func(persist.Info) error { n++; return nil }))
+	assert.Equal(t, 1, n, "sessions listed besides the one that does not decode")
+	_, _, err := s.Inspect(ctx, keyOf(other))
+	var cerr *persist.CorruptError
+	require.ErrorAs(t, err, &cerr)
+	assert.ErrorIs(t, err, persist.ErrNotFound)
+
+	l = lock(t, s, other, nil)
+	_, err = l.Load()
+	require.ErrorIs(t, err, persist.ErrCorrupt)
+	require.NoError(t, l.Release())
+	var qs []persist.Quarantined
+	require.NoError(t, s.Quarantined(ctx, "", func(q persist.Quarantined) error {
+		qs = append(qs, q)
+		return nil
+	}))
+	require.Len(t, qs, 1)
+	assert.Equal(t, keyOf(other), qs[0].Key)
+	assert.Equal(t, int64(len("garbage")), qs[0].Bytes)
+	assert.ErrorContains(t, qs[0].Err, "shorter than its header")
+	assert.WithinDuration(t, time.Now(), qs[0].Time, time.Minute)
+	require.NoError(t, s.Quarantined(ctx, keyOf(testID), func(persist.Quarantined) error {
+		t.Error("a quarantined record of another session")
+		return nil
+	}))
+	assert.ErrorIs(t, s.Quarantined(ctx, "nokey", nil), persist.ErrBadKey)
 }

@@ -1,0 +1,32 @@
+package redisstore
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestHandOverRequestsOfItsOwnAreIgnored(t *testing.T) {
+	s := &Store{id: "me", held: make(map[string]*holding), waiters: make(map[string][]chan struct{})}
+	asked := 0
+	s.held["k"] = &holding{l: &lock{wanted: func() { asked++ }}}
+
+	s.handle("wk:me")
+	assert.Equal(t, 0, asked, "its own request, echoed by Redis")
+	s.handle("wk:other")
+	assert.Equal(t, 1, asked, "another Store's request")
+	s.handle("wk")
+	assert.Equal(t, 2, asked, "a request without a sender")
+	s.handle("wx:other")
+	s.handle("w")
+	assert.Equal(t, 2, asked, "a request for a session not held here, a short message")
+
+	wake := make(chan struct{}, 1)
+	s.waiters["k"] = []chan struct{}{wake}
+	s.handle("fk")
+	select {
+	case <-wake:
+	default:
+		t.Fatal("a release did not wake the waiter")
+	}
+}
