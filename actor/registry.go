@@ -1,6 +1,9 @@
 package actor
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // actorMap is a sync.Map of keys to their actors, typed: the assertions
 // live here and nowhere else.
@@ -40,9 +43,11 @@ func (m *actorMap[K, V]) rangeAll(f func(*actor[K, V])) {
 
 // lruList is an intrusive doubly linked list of loaded actors, least
 // recently used at the front. Every operation is O(1) and allocates
-// nothing. The Runtime's lruMu guards it and the links in the actors.
+// nothing. The Runtime's lruMu guards it and the links in the actors; tail
+// mirrors back so that it can be read without the mutex.
 type lruList[K comparable, V any] struct {
 	front, back *actor[K, V]
+	tail        atomic.Pointer[actor[K, V]]
 }
 
 func (l *lruList[K, V]) pushBack(a *actor[K, V]) {
@@ -53,6 +58,7 @@ func (l *lruList[K, V]) pushBack(a *actor[K, V]) {
 		l.front = a
 	}
 	l.back = a
+	l.tail.Store(a)
 	a.listed = true
 }
 
@@ -69,6 +75,7 @@ func (l *lruList[K, V]) remove(a *actor[K, V]) {
 		a.next.prev = a.prev
 	} else {
 		l.back = a.prev
+		l.tail.Store(a.prev)
 	}
 	a.prev, a.next = nil, nil
 	a.listed = false

@@ -21,13 +21,16 @@ var ErrClosed = errors.New("persist: store closed")
 
 // Polling bounds of a waiting Lock when no notification arrives: the first
 // retry comes after minPoll, each next one after four times as long, up to
-// maxPoll. Every wake-up costs a waiting process CPU time, so the steps are
-// few: notifications, not polls, make hand-overs fast. maxPoll is 32 ms so
-// that a hand-over between two processes that both run without a watcher
-// (the holder polls every 50 ms) still completes within about 100 ms.
+// maxPoll, or maxPollBlind while the Dir has no working watch. Every
+// wake-up costs a waiting process CPU time, so the steps are few:
+// notifications, not polls, make hand-overs fast. Without a watch the
+// waiter learns of a release only by polling, so it polls more often: a
+// hand-over between two processes that both run without a watcher (the
+// holder polls every 50 ms) then still completes within about 100 ms.
 const (
-	minPoll = time.Millisecond
-	maxPoll = 32 * time.Millisecond
+	minPoll      = time.Millisecond
+	maxPoll      = 64 * time.Millisecond
+	maxPollBlind = 32 * time.Millisecond
 )
 
 // refreshEvery is how often a waiting Lock touches its hand-over request
@@ -186,7 +189,8 @@ func (d *Dir) Close() error {
 // Lock takes the exclusive lock of session id, waiting while another Lock,
 // in this or another process, holds it. A waiting Lock asks the holder to
 // hand over (the holder's wanted is called) and is woken when it releases;
-// when no notification arrives it polls, from 1 ms backing off (x4) to 32 ms.
+// when no notification arrives it polls, from 1 ms backing off (x4) to 64 ms
+// (32 ms while the Dir has no working watch).
 // wanted is also called when the Dir sees that the directory on its path was
 // removed or replaced, which loses the locks held in the old one.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
@@ -244,7 +248,11 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 			return nil, ErrClosed
 		case <-w.ch:
 		case <-timer.C:
-			backoff = min(4*backoff, maxPoll)
+			limit := maxPoll
+			if !d.watching.Load() {
+				limit = maxPollBlind
+			}
+			backoff = min(4*backoff, limit)
 			timer.Reset(backoff)
 		}
 	}
