@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,25 +203,25 @@ func (s *suite) lockKey(t *testing.T) {
 	want := record("by id")
 	s.save(t, st, id, want)
 
-	byID := s.lock(t, st, id)
-	assert.ErrorIs(t, lockKeyBriefly(in, key), context.DeadlineExceeded, "LockKey of a session held by Lock: got %v, want it to wait until its context ends")
-	require.NoError(t, byID.Release(), "Release")
+	viaID := s.lock(t, st, id)
+	assert.ErrorIs(t, tryBriefly(byKey(in, key)), context.DeadlineExceeded, "LockKey of a session held by Lock: got %v, want it to wait until its context ends")
+	require.NoError(t, viaID.Release(), "Release")
 
-	byKey := s.lockKey1(t, in, key)
+	viaKey := s.take(t, "LockKey", byKey(in, key))
 	assertExcluded(t, st, id)
-	got, err := byKey.Load()
+	got, err := viaKey.Load()
 	if assert.NoError(t, err, "Load through LockKey") {
 		s.assertRecord(t, want, got)
 	}
 	want = record("by key")
-	require.NoError(t, byKey.Save(want, false), "Save through LockKey")
-	require.NoError(t, byKey.Release(), "Release")
+	require.NoError(t, viaKey.Save(want, false), "Save through LockKey")
+	require.NoError(t, viaKey.Release(), "Release")
 	got, err = s.load(t, st, id)
 	if assert.NoError(t, err, "Load by id of a record saved by key") {
 		s.assertRecord(t, want, got)
 	}
 
-	require.NoError(t, s.lockKey1(t, in, key).Delete(), "Delete through LockKey")
+	require.NoError(t, s.take(t, "LockKey", byKey(in, key)).Delete(), "Delete through LockKey")
 	s.assertNotFound(t, st, id)
 	assert.Empty(t, s.list(t, in, ""), "Sessions after Delete through LockKey")
 }
@@ -234,27 +233,7 @@ func (s *suite) lockKeyWanted(t *testing.T) {
 	}
 	st, in := s.inspector(t)
 	id := newID()
-	wanted := make(chan struct{}, 1)
-	holder, err := st.Lock(context.Background(), id, func() { notify(wanted) })
-	require.NoError(t, err, "Lock")
-	var waiterErr error
-	wait := s.async(t, "a LockKey whose holder was asked to hand over", func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
-		defer cancel()
-		l, err := in.LockKey(ctx, persist.Key(id), nil)
-		if err == nil {
-			err = l.Release()
-		}
-		waiterErr = err
-	})
-	select {
-	case <-wanted:
-	case <-time.After(s.cfg.patience):
-		t.Errorf("wanted not called within %v while a LockKey waited", s.cfg.patience)
-	}
-	require.NoError(t, holder.Release(), "Release")
-	wait()
-	assert.NoError(t, waiterErr, "the LockKey after the hand-over")
+	s.handOver(t, st, id, "LockKey", byKey(in, persist.Key(id)))
 }
 
 // A key that is not 64 lowercase hex characters is refused by Inspect and
@@ -273,32 +252,8 @@ func (s *suite) badKey(t *testing.T) {
 	}
 }
 
-// lockKey1 takes the lock of key, failing t if that takes longer than the
-// patience.
-func (s *suite) lockKey1(t *testing.T, in persist.Inspector, key string) persist.Lock {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
-	defer cancel()
-	l, err := in.LockKey(ctx, key, nil)
-	require.NoError(t, err, "LockKey")
-	require.NotNil(t, l, "LockKey returned a nil Lock and no error")
-	return l
-}
-
-// lockKeyBriefly tries LockKey for a brief moment; it returns the error,
-// releasing the Lock if it got one.
-func lockKeyBriefly(in persist.Inspector, key string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), brief)
-	defer cancel()
-	l, err := in.LockKey(ctx, key, nil)
-	if l != nil {
-		_ = l.Release()
-	}
-	return err
-}
-
 // assertFree checks that id can be locked now.
 func assertFree(t *testing.T, st persist.Store, id string) {
 	t.Helper()
-	assert.NoError(t, lockBriefly(st, id), "Lock of a released session")
+	assert.NoError(t, tryBriefly(byID(st, id)), "Lock of a released session")
 }

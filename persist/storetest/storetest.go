@@ -118,23 +118,47 @@ func (s *suite) store(t *testing.T) persist.Store {
 // newID returns a session ID in the engine's form.
 func newID() string { return testkit.NewID() }
 
-// lock takes the lock of id, failing t if that takes longer than the patience.
-func (s *suite) lock(t *testing.T, st persist.Store, id string) persist.Lock {
-	t.Helper()
+// locker takes a Lock of one session: by its ID (byID) or by its key
+// (byKey).
+type locker func(ctx context.Context, wanted func()) (persist.Lock, error)
+
+func byID(st persist.Store, id string) locker {
+	return func(ctx context.Context, wanted func()) (persist.Lock, error) { return st.Lock(ctx, id, wanted) }
+}
+
+func byKey(in persist.Inspector, key string) locker {
+	return func(ctx context.Context, wanted func()) (persist.Lock, error) { return in.LockKey(ctx, key, wanted) }
+}
+
+// patiently takes a Lock with lock, giving up after the patience.
+func (s *suite) patiently(lock locker) (persist.Lock, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
 	defer cancel()
-	l, err := st.Lock(ctx, id, nil)
-	require.NoError(t, err, "Lock")
-	require.NotNil(t, l, "Lock returned a nil Lock and no error")
+	return lock(ctx, nil)
+}
+
+// take takes a Lock with lock (what names the call), failing t if that
+// takes longer than the patience.
+func (s *suite) take(t *testing.T, what string, lock locker) persist.Lock {
+	t.Helper()
+	l, err := s.patiently(lock)
+	require.NoError(t, err, what)
+	require.NotNil(t, l, "%s returned a nil Lock and no error", what)
 	return l
 }
 
-// lockBriefly tries to lock id for a brief moment; it returns the error,
-// releasing the Lock if it got one.
-func lockBriefly(st persist.Store, id string) error {
+// lock takes the lock of id, failing t if that takes longer than the patience.
+func (s *suite) lock(t *testing.T, st persist.Store, id string) persist.Lock {
+	t.Helper()
+	return s.take(t, "Lock", byID(st, id))
+}
+
+// tryBriefly tries lock for a brief moment; it returns the error, releasing
+// the Lock if it got one.
+func tryBriefly(lock locker) error {
 	ctx, cancel := context.WithTimeout(context.Background(), brief)
 	defer cancel()
-	l, err := st.Lock(ctx, id, nil)
+	l, err := lock(ctx, nil)
 	if l != nil {
 		_ = l.Release()
 	}
@@ -144,7 +168,7 @@ func lockBriefly(st persist.Store, id string) error {
 // assertExcluded checks that id cannot be locked now.
 func assertExcluded(t *testing.T, st persist.Store, id string) {
 	t.Helper()
-	assert.ErrorIs(t, lockBriefly(st, id), context.DeadlineExceeded, "a second Lock of a held session: got %v, want it to wait until its context ends")
+	assert.ErrorIs(t, tryBriefly(byID(st, id)), context.DeadlineExceeded, "a second Lock of a held session: got %v, want it to wait until its context ends")
 }
 
 // record returns a record with every field set, data as its Data.
@@ -177,12 +201,34 @@ func (s *suite) load(t *testing.T, st persist.Store, id string) (persist.Record,
 	return l.Load()
 }
 
+// waitLoad locks id, waiting up to the patience, loads its record and
+// releases it; unlike load it reports every error, so a goroutine may call
+// it.
+func (s *suite) waitLoad(st persist.Store, id string) (persist.Record, error) {
+	l, err := s.patiently(byID(st, id))
+	if err != nil {
+		return persist.Record{}, err
+	}
+	rec, err := l.Load()
+	return rec, errors.Join(err, l.Release())
+}
+
 // save locks id, saves rec and releases it.
 func (s *suite) save(t *testing.T, st persist.Store, id string, rec persist.Record) {
 	t.Helper()
 	l := s.lock(t, st, id)
 	require.NoError(t, l.Save(rec, false), "Save")
 	require.NoError(t, l.Release(), "Release")
+}
+
+// lockSaved opens a store, saves a record of data under a new ID, and
+// locks that ID again.
+func (s *suite) lockSaved(t *testing.T, data string) (persist.Store, string, persist.Lock) {
+	t.Helper()
+	st := s.store(t)
+	id := newID()
+	s.save(t, st, id, record(data))
+	return st, id, s.lock(t, st, id)
 }
 
 // assertNotFound checks that id has no record.
@@ -292,15 +338,7 @@ func (s *suite) exclusion(t *testing.T) {
 		gotErr error
 	)
 	wait := s.async(t, "a Lock waiting for a released session", func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
-		defer cancel()
-		l, err := st.Lock(ctx, id, nil)
-		if err != nil {
-			gotErr = err
-			return
-		}
-		got, gotErr = l.Load()
-		gotErr = errors.Join(gotErr, l.Release())
+		got, gotErr = s.waitLoad(st, id)
 	})
 	want := record("saved by the holder")
 	require.NoError(t, holder.Save(want, false), "Save")
@@ -421,10 +459,7 @@ func (s *suite) independentSessions(t *testing.T) {
 // Delete removes the record and releases the Lock; deleting a session
 // without a record is no error.
 func (s *suite) delete(t *testing.T) {
-	st := s.store(t)
-	id := newID()
-	s.save(t, st, id, record("doomed"))
-	l := s.lock(t, st, id)
+	st, id, l := s.lockSaved(t, "doomed")
 	require.NoError(t, l.Delete(), "Delete")
 	s.assertNotFound(t, st, id) // and Delete released the lock
 
@@ -435,10 +470,7 @@ func (s *suite) delete(t *testing.T) {
 // Quarantine moves the record aside, releases the Lock, and reports a
 // *CorruptError that matches ErrCorrupt, ErrNotFound and the cause.
 func (s *suite) quarantine(t *testing.T) {
-	st := s.store(t)
-	id := newID()
-	s.save(t, st, id, record("does not decode"))
-	l := s.lock(t, st, id)
+	st, id, l := s.lockSaved(t, "does not decode")
 	cause := errors.New("storetest: the caller could not decode the data")
 	err := l.Quarantine(cause)
 	var ce *persist.CorruptError
@@ -505,22 +537,10 @@ func (s *suite) destroy(t *testing.T) {
 
 	var waiterErr error
 	wait := s.async(t, "a Lock waiting for a destroyed session", func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
-		defer cancel()
-		l, err := st.Lock(ctx, id, nil)
-		if err != nil {
-			waiterErr = err
-			return
-		}
-		_, waiterErr = l.Load()
-		_ = l.Release()
+		_, waiterErr = s.waitLoad(st, id)
 	})
 	if s.cfg.handsOver { // then the waiter is known to be waiting
-		select {
-		case <-wanted:
-		case <-time.After(s.cfg.patience):
-			t.Errorf("wanted not called within %v", s.cfg.patience)
-		}
+		s.awaitWanted(t, wanted, "a Lock")
 	}
 	require.NoError(t, holder.Delete(), "Delete")
 	wait()
@@ -631,28 +651,41 @@ func (s *suite) wanted(t *testing.T) {
 	}
 	st := s.store(t)
 	id := newID()
+	s.handOver(t, st, id, "Lock", byID(st, id))
+}
+
+// handOver locks id with a wanted callback, lets waiter (what names it)
+// wait for the session, and checks that wanted is called and that the
+// waiter gets the session once the holder releases.
+func (s *suite) handOver(t *testing.T, st persist.Store, id, what string, waiter locker) {
+	t.Helper()
 	wanted := make(chan struct{}, 1)
 	holder, err := st.Lock(context.Background(), id, func() { notify(wanted) })
 	require.NoError(t, err, "Lock")
 
 	var waiterErr error
-	wait := s.async(t, "a Lock whose holder was asked to hand over", func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.patience)
-		defer cancel()
-		l, err := st.Lock(ctx, id, nil)
+	wait := s.async(t, "a "+what+" whose holder was asked to hand over", func() {
+		l, err := s.patiently(waiter)
 		if err == nil {
 			err = l.Release()
 		}
 		waiterErr = err
 	})
+	s.awaitWanted(t, wanted, "a "+what)
+	require.NoError(t, holder.Release(), "Release")
+	wait()
+	assert.NoError(t, waiterErr, "the %s after the hand-over", what)
+}
+
+// awaitWanted waits for a call of the holder's wanted (which sends on
+// wanted) while waiter waits, failing t after the patience.
+func (s *suite) awaitWanted(t *testing.T, wanted <-chan struct{}, waiter string) {
+	t.Helper()
 	select {
 	case <-wanted:
 	case <-time.After(s.cfg.patience):
-		t.Errorf("wanted not called within %v while another Lock waited", s.cfg.patience)
+		t.Errorf("wanted not called within %v while %s waited", s.cfg.patience, waiter)
 	}
-	require.NoError(t, holder.Release(), "Release")
-	wait()
-	assert.NoError(t, waiterErr, "the waiter's Lock after the hand-over")
 }
 
 // notify sends on a channel of capacity 1 without blocking: wanted must
