@@ -494,26 +494,41 @@ func (r *Runtime[K, V]) Shed(n int) int {
 	if n <= 0 {
 		return 0
 	}
-	type victim struct {
-		a    *actor[K, V]
-		used int64
-	}
-	victims := make([]victim, 0, n)
-	r.lruMu.Lock()
-	for a := r.lru.front; a != nil && len(victims) < n; a = a.next {
-		if a.turn.Load() == 0 {
-			victims = append(victims, victim{a, a.lastUsed.Load()})
-		}
-	}
-	r.lruMu.Unlock()
 	shed := 0
-	for _, v := range victims {
-		used := v.used
-		if r.tryPassivate(v.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == used }) {
+	for _, v := range r.victims(n) {
+		if r.passivateUnused(v) {
 			shed++
 		}
 	}
 	return shed
+}
+
+// victim is an actor picked for passivation, with its lastUsed when it
+// was picked.
+type victim[K comparable, V any] struct {
+	a    *actor[K, V]
+	used int64
+}
+
+// victims picks up to n of the least recently used actors whose turn is
+// neither held nor waited for, walking the list from its least recently
+// used end: no scan of every actor, no sort.
+func (r *Runtime[K, V]) victims(n int) []victim[K, V] {
+	vs := make([]victim[K, V], 0, n)
+	r.lruMu.Lock()
+	for a := r.lru.front; a != nil && len(vs) < n; a = a.next {
+		if a.turn.Load() == 0 {
+			vs = append(vs, victim[K, V]{a, a.lastUsed.Load()})
+		}
+	}
+	r.lruMu.Unlock()
+	return vs
+}
+
+// passivateUnused passivates v's actor unless a turn used it after it was
+// picked; it reports whether the actor left memory.
+func (r *Runtime[K, V]) passivateUnused(v victim[K, V]) bool {
+	return r.tryPassivate(v.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == v.used })
 }
 
 // Shutdown stops the runtime. From its start, Acquire and Install fail with
@@ -663,29 +678,14 @@ func (r *Runtime[K, V]) serveRetires() {
 }
 
 // evictOverflow passivates least recently used idle actors until no more
-// than MaxResident remain. It walks the list from its least recently used
-// end and stops after as many idle actors as there are too many: no scan of
-// every actor, no sort.
+// than MaxResident remain: as many as there are too many (see victims).
 func (r *Runtime[K, V]) evictOverflow() {
 	over := int(r.resident.Load()) - r.cfg.MaxResident
 	if r.cfg.MaxResident <= 0 || over <= 0 {
 		return
 	}
-	type victim struct {
-		a    *actor[K, V]
-		used int64
-	}
-	victims := make([]victim, 0, over)
-	r.lruMu.Lock()
-	for a := r.lru.front; a != nil && len(victims) < over; a = a.next {
-		if a.turn.Load() == 0 {
-			victims = append(victims, victim{a, a.lastUsed.Load()})
-		}
-	}
-	r.lruMu.Unlock()
-	for _, v := range victims {
-		used := v.used
+	for _, v := range r.victims(over) {
 		r.serveRetires()
-		r.tryPassivate(v.a, func(a *actor[K, V]) bool { return a.lastUsed.Load() == used })
+		r.passivateUnused(v)
 	}
 }
