@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"time"
+
+	"github.com/lockstep-go/lockstep/internal/unixnano"
 )
 
 // Record file format, version 2 (all integers big-endian). A record file
@@ -68,20 +69,6 @@ var (
 	errEmpty    = errors.New("slot never written")
 )
 
-func unixNanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnixNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 // layout is what a writer needs to know of a record file to write the next
 // slot in place.
 type layout struct {
@@ -122,8 +109,8 @@ func appendSlot(buf []byte, rec Record, seq uint64) []byte {
 	start := len(buf)
 	buf = append(buf, 0, 0, 0, 0) // checksum, filled in below
 	buf = binary.BigEndian.AppendUint64(buf, seq)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Created)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Expires)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixnano.Of(rec.Created)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixnano.Of(rec.Expires)))
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Owner)))
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Data)))
 	buf = append(buf, rec.Owner...)
@@ -245,8 +232,8 @@ func decodeSlot(b []byte) (Record, uint64, error) {
 		return Record{}, 0, errChecksum
 	}
 	return Record{
-		Created: fromUnixNanos(int64(binary.BigEndian.Uint64(b[12:]))),
-		Expires: fromUnixNanos(int64(binary.BigEndian.Uint64(b[20:]))),
+		Created: unixnano.Time(int64(binary.BigEndian.Uint64(b[12:]))),
+		Expires: unixnano.Time(int64(binary.BigEndian.Uint64(b[20:]))),
 		Owner:   string(b[slotHeaderLen : slotHeaderLen+o]),
 		Data:    b[slotHeaderLen+o : end : end],
 	}, seq, nil

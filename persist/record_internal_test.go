@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lockstep-go/lockstep/internal/unixnano"
 )
 
 // encodeV1 returns rec in the version 1 format, as lockstep wrote records
@@ -17,8 +19,8 @@ func encodeV1(rec Record) []byte {
 	buf := []byte(recordMagic)
 	buf = binary.BigEndian.AppendUint16(buf, v1Version)
 	buf = binary.BigEndian.AppendUint16(buf, 0)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Created)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Expires)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixnano.Of(rec.Created)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixnano.Of(rec.Expires)))
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Data)))
 	crc := crc32.Update(0, castagnoli, buf)
 	crc = crc32.Update(crc, castagnoli, rec.Data)

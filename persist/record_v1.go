@@ -6,6 +6,8 @@ import (
 	"hash/crc32"
 	"math"
 	"time"
+
+	"github.com/lockstep-go/lockstep/internal/unixnano"
 )
 
 // Record file format, version 1: the format before records were written in
@@ -46,8 +48,8 @@ func decodeV1Header(b []byte) (v1Header, error) {
 		return v1Header{}, errFlags
 	}
 	return v1Header{
-		created: fromUnixNanos(int64(binary.BigEndian.Uint64(b[12:]))),
-		expires: fromUnixNanos(int64(binary.BigEndian.Uint64(b[20:]))),
+		created: unixnano.Time(int64(binary.BigEndian.Uint64(b[12:]))),
+		expires: unixnano.Time(int64(binary.BigEndian.Uint64(b[20:]))),
 		dataLen: binary.BigEndian.Uint32(b[28:]),
 		crc:     binary.BigEndian.Uint32(b[32:]),
 	}, nil

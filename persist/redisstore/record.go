@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lockstep-go/lockstep/internal/unixnano"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
@@ -44,8 +45,8 @@ func encodeRecord(buf []byte, rec persist.Record, version uint64) ([]byte, error
 	buf = append(buf, recordFormat)
 	buf = binary.BigEndian.AppendUint64(buf, version)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(expireAt(rec.Expires)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Created)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNanos(rec.Expires)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixnano.Of(rec.Created)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(unixnano.Of(rec.Expires)))
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Owner)))
 	buf = append(buf, rec.Owner...)
 	return append(buf, rec.Data...), nil
@@ -83,8 +84,8 @@ func parseHeader(b []byte) (h header, ok bool, err error) {
 	if h.version == 0 {
 		return h, false, fmt.Errorf("%w: version 0", errRecord)
 	}
-	h.created = fromNanos(int64(binary.BigEndian.Uint64(b[17:])))
-	h.expires = fromNanos(int64(binary.BigEndian.Uint64(b[25:])))
+	h.created = unixnano.Time(int64(binary.BigEndian.Uint64(b[17:])))
+	h.expires = unixnano.Time(int64(binary.BigEndian.Uint64(b[25:])))
 	n := binary.BigEndian.Uint32(b[33:])
 	if uint64(len(b)-headerLen) < uint64(n) {
 		return h, false, nil
@@ -105,20 +106,6 @@ func parseRecord(b []byte) (persist.Record, uint64, error) {
 	}
 	rec := persist.Record{Created: h.created, Expires: h.expires, Owner: h.owner, Data: append([]byte{}, b[h.dataOff:]...)}
 	return rec, h.version, nil
-}
-
-func unixNanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }
 
 // expireAt returns the record's PXAT for t: Unix milliseconds rounded up
