@@ -30,38 +30,21 @@ const readTries = 3
 // [Dir.Inspect]). Records that do not decode, or vanish while they are
 // listed, are skipped.
 func (d *Dir) Sessions(ctx context.Context, owner string, fn func(Info) error) error {
-	if d.closed.Load() {
-		return ErrClosed
-	}
-	names, err := d.list()
-	if err != nil {
-		return fmt.Errorf("persist: list sessions: %w", err)
-	}
-	for _, name := range names {
-		key, kind := parseName(name)
-		if kind != kindRecord {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("persist: list sessions: %w", err)
-		}
+	return d.eachFile(ctx, kindRecord, "", "list sessions", func(key, _ string) error {
 		rec, info, err := d.read(key)
 		switch {
 		case errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrCorrupt):
-			continue
+			return nil
 		case err != nil:
 			return fmt.Errorf("persist: list sessions: %w", err)
 		case owner != "" && rec.Owner != owner:
-			continue
+			return nil
 		}
 		if info.Locked, err = d.locked(key); err != nil {
 			return fmt.Errorf("persist: list sessions: %w", err)
 		}
-		if err := fn(info); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(info)
+	})
 }
 
 // Inspect reads the record of key without locking it. The record is read
@@ -114,24 +97,10 @@ func (d *Dir) Quarantined(ctx context.Context, key string, fn func(Quarantined) 
 	if key != "" && !isKey(key) {
 		return fmt.Errorf("persist: quarantined %q: %w", key, ErrBadKey)
 	}
-	if d.closed.Load() {
-		return ErrClosed
-	}
-	names, err := d.list()
-	if err != nil {
-		return fmt.Errorf("persist: list quarantined: %w", err)
-	}
-	for _, name := range names {
-		k, kind := parseName(name)
-		if kind != kindCorrupt || key != "" && k != key {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("persist: list quarantined: %w", err)
-		}
+	return d.eachFile(ctx, kindCorrupt, key, "list quarantined", func(k, name string) error {
 		b, err := os.ReadFile(d.path(name))
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed by an operator since the listing
+			return nil // removed by an operator since the listing
 		}
 		if err != nil {
 			return fmt.Errorf("persist: read %s: %w", name, err)
@@ -146,7 +115,31 @@ func (d *Dir) Quarantined(ctx context.Context, key string, fn func(Quarantined) 
 		} else if fi, err := os.Lstat(d.path(name)); err == nil {
 			q.Time = fi.ModTime()
 		}
-		if err := fn(q); err != nil {
+		return fn(q)
+	})
+}
+
+// eachFile lists the directory once and calls fn with the key and name of
+// each file of kind (of key only, unless key is ""), checking ctx before
+// each call. It returns fn's first error as it is; what names the
+// operation in the errors of its own.
+func (d *Dir) eachFile(ctx context.Context, kind fileKind, key, what string, fn func(key, name string) error) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	names, err := d.list()
+	if err != nil {
+		return fmt.Errorf("persist: %s: %w", what, err)
+	}
+	for _, name := range names {
+		k, kd := parseName(name)
+		if kd != kind || key != "" && k != key {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("persist: %s: %w", what, err)
+		}
+		if err := fn(k, name); err != nil {
 			return err
 		}
 	}
