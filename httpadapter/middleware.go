@@ -240,6 +240,24 @@ func (s *requestState) notFound() {
 	s.nextCookie()
 }
 
+// onLive runs op on the session the request names: on s.id and, each
+// time op returns engine.ErrNotFound, on the ID notFound moves on to, until
+// no ID is left. It reports whether op succeeded on one; err is op's first
+// other error, or nil.
+func (s *requestState) onLive(op func(id string) error) (found bool, err error) {
+	for s.id != "" {
+		err := op(s.id)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, engine.ErrNotFound) {
+			return false, err
+		}
+		s.notFound()
+	}
+	return false, nil
+}
+
 // nextCookie moves on to the next ID the client sent, after the current
 // one named no live session; s.id is "" when there is none left. A
 // client-supplied ID is never adopted: it is used only if it is live.
@@ -323,16 +341,15 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 // none.
 func (s *requestState) begin(ctx context.Context) error {
 	eng := s.a.eng
-	for s.id != "" {
-		t, err := eng.Begin(ctx, s.id)
+	found, err := s.onLive(func(id string) error {
+		t, err := eng.Begin(ctx, id)
 		if err == nil {
 			s.turn, s.lazy, s.used = t, false, true
-			return nil
 		}
-		if !errors.Is(err, engine.ErrNotFound) {
-			return err
-		}
-		s.notFound()
+		return err
+	})
+	if found || err != nil {
+		return err
 	}
 	t, err := eng.BeginLazy(ctx)
 	if err != nil {
@@ -398,19 +415,14 @@ func Regenerate(r *http.Request) error {
 		_, err := s.a.eng.Regenerate(s.turn.Context(), s.turn.ID())
 		return err
 	}
-	for s.id != "" {
-		newID, err := s.a.eng.Regenerate(r.Context(), s.id)
-		switch {
-		case errors.Is(err, engine.ErrNotFound):
-			s.notFound()
-		case err != nil:
-			return err
-		default:
+	_, err = s.onLive(func(id string) error {
+		newID, err := s.a.eng.Regenerate(r.Context(), id)
+		if err == nil {
 			s.id, s.used = newID, true
-			return nil
 		}
-	}
-	return nil // no live session: nothing to regenerate
+		return err
+	})
+	return err // nil too when no session is live: nothing to regenerate
 }
 
 // Destroy deletes the request's session and expires its cookie. Call it at
@@ -443,19 +455,14 @@ func Destroy(r *http.Request) error {
 		}
 		return s.endTurn()
 	}
-	for s.id != "" {
-		err := s.a.eng.Destroy(r.Context(), s.id)
-		switch {
-		case errors.Is(err, engine.ErrNotFound):
-			s.notFound()
-		case err != nil:
-			return err
-		default:
+	_, err = s.onLive(func(id string) error {
+		err := s.a.eng.Destroy(r.Context(), id)
+		if err == nil {
 			s.id = ""
-			return nil
 		}
-	}
-	return nil
+		return err
+	})
+	return err
 }
 
 // Error answers r with the ErrorHandler of the Middleware that r passed
