@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/lockstep-go/lockstep/internal/wakeup"
 )
 
 // ErrClosed is returned by Lock and Sweep of a Dir that was closed.
@@ -96,20 +98,16 @@ type Dir struct {
 
 	inodeRetries atomic.Int64 // locks dropped by the inode check (for tests)
 
-	mu      sync.Mutex           // guards holders and waiters
-	holders map[string]*holder   // keys locked through this Dir
-	waiters map[string][]*waiter // Locks of this Dir waiting for a key
+	mu      sync.Mutex         // guards holders
+	holders map[string]*holder // keys locked through this Dir
+
+	waiters wakeup.Waiters // Locks of this Dir waiting for a key
 }
 
 // holder is a key locked through a Dir.
 type holder struct {
 	wanted func()              // nil: nobody to tell
 	wants  map[string]struct{} // hand-over request files seen while held
-}
-
-// waiter is a Lock call waiting for a key; a token in ch wakes it.
-type waiter struct {
-	ch chan struct{} // capacity 1: one pending wake-up is enough
 }
 
 // OpenDir opens the session directory dir, creating it (mode 0700) if it is
@@ -144,7 +142,6 @@ func OpenDir(dir string, cfg DirConfig) (*Dir, error) {
 		kick:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 		holders:     make(map[string]*holder),
-		waiters:     make(map[string][]*waiter),
 	}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -211,13 +208,10 @@ func (d *Dir) lockKey(ctx context.Context, key string, wanted func()) (Lock, err
 
 // wait announces a waiting Lock and retries until it gets the lock.
 func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error) {
-	w := &waiter{ch: make(chan struct{}, 1)}
-	d.mu.Lock()
-	d.waiters[key] = append(d.waiters[key], w)
-	d.mu.Unlock()
+	woken := d.waiters.Add(key)
 	var want string // our hand-over request file, "" if none
 	defer func() {
-		d.removeWaiter(key, w)
+		d.waiters.Remove(key, woken)
 		if want != "" {
 			_ = os.Remove(want)
 		}
@@ -246,7 +240,7 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 			return nil, fmt.Errorf("persist: lock session %s: %w", key, ctx.Err())
 		case <-d.done:
 			return nil, ErrClosed
-		case <-w.ch:
+		case <-woken:
 		case <-timer.C:
 			limit := maxPoll
 			if !d.watching.Load() {
@@ -254,49 +248,6 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 			}
 			backoff = min(4*backoff, limit)
 			timer.Reset(backoff)
-		}
-	}
-}
-
-func (d *Dir) removeWaiter(key string, w *waiter) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ws := d.waiters[key]
-	for i, x := range ws {
-		if x == w {
-			ws = append(ws[:i], ws[i+1:]...)
-			break
-		}
-	}
-	if len(ws) == 0 {
-		delete(d.waiters, key)
-	} else {
-		d.waiters[key] = ws
-	}
-}
-
-// wake wakes the Locks of this Dir waiting for key.
-func (d *Dir) wake(key string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, w := range d.waiters[key] {
-		select {
-		case w.ch <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// wakeAll wakes every waiting Lock of this Dir.
-func (d *Dir) wakeAll() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, ws := range d.waiters {
-		for _, w := range ws {
-			select {
-			case w.ch <- struct{}{}:
-			default:
-			}
 		}
 	}
 }

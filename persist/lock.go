@@ -171,7 +171,7 @@ func (l *dirLock) release() error {
 	for w := range wants {
 		_ = os.Remove(w)
 	}
-	d.wake(l.key)
+	d.waiters.Wake(l.key)
 	if err != nil {
 		return fmt.Errorf("persist: unlock %s: %w", lockName(l.key), err)
 	}

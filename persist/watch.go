@@ -266,11 +266,11 @@ func (d *Dir) handle(path string, op fsnotify.Op) {
 		}
 		if op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename) {
 			// A holder released and removed the request.
-			d.wake(key)
+			d.waiters.Wake(key)
 		}
 	case kindLock:
 		if op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename) {
-			d.wake(key)
+			d.waiters.Wake(key)
 		}
 	}
 }
@@ -300,7 +300,7 @@ func (d *Dir) request(key, path string, again bool) {
 // rescan recovers from lost events: it passes every pending hand-over
 // request to its holder and wakes every waiter of this Dir.
 func (d *Dir) rescan() {
-	d.wakeAll()
+	d.waiters.WakeAll()
 	names, err := d.names()
 	if err != nil {
 		d.log.Warn("persist: rescan of the directory", "dir", d.dir, "err", err)

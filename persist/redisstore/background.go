@@ -50,7 +50,7 @@ func (s *Store) subscribe() {
 			}
 			failing = false
 			backoff = minResubscribe
-			s.wakeAll()
+			s.waiters.WakeAll()
 		case *redis.Message:
 			s.handle(m.Payload)
 		}
@@ -74,7 +74,7 @@ func (s *Store) handle(payload string) {
 			s.request(key)
 		}
 	case 'f':
-		s.wake(key)
+		s.waiters.Wake(key)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 func TestHandOverRequestsOfItsOwnAreIgnored(t *testing.T) {
-	s := &Store{id: "me", held: make(map[string]*holding), waiters: make(map[string][]chan struct{})}
+	s := &Store{id: "me", held: make(map[string]*holding)}
 	asked := 0
 	s.held["k"] = &holding{l: &lock{wanted: func() { asked++ }}}
 
@@ -21,8 +21,7 @@ func TestHandOverRequestsOfItsOwnAreIgnored(t *testing.T) {
 	s.handle("w")
 	assert.Equal(t, 2, asked, "a request for a session not held here, a short message")
 
-	wake := make(chan struct{}, 1)
-	s.waiters["k"] = []chan struct{}{wake}
+	wake := s.waiters.Add("k")
 	s.handle("fk")
 	select {
 	case <-wake:

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lockstep-go/lockstep/internal/wakeup"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/redis/go-redis/v9"
 )
@@ -94,9 +95,10 @@ type Store struct {
 	closed atomic.Bool
 	once   sync.Once
 
-	mu      sync.Mutex                 // guards held and waiters
-	held    map[string]*holding        // by key: sessions held (or being locked) through this Store
-	waiters map[string][]chan struct{} // by key: Locks of this Store waiting; capacity 1
+	mu   sync.Mutex          // guards held
+	held map[string]*holding // by key: sessions held (or being locked) through this Store
+
+	waiters wakeup.Waiters // by key: Locks of this Store waiting
 }
 
 // holding is a session held, or being locked, through a Store.
@@ -141,7 +143,6 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		epoch:   time.Now(),
 		done:    make(chan struct{}),
 		held:    make(map[string]*holding),
-		waiters: make(map[string][]chan struct{}),
 	}
 	// Subscribe sends SUBSCRIBE now if it can; if Redis is down, the
 	// subscriber retries, and waiters poll meanwhile.
@@ -187,11 +188,8 @@ func (s *Store) lock(ctx context.Context, k sessionKeys, wanted func()) (persist
 		return nil, persist.ErrClosed
 	}
 	l := newLock(s, k, wanted)
-	wake := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.waiters[l.k.key] = append(s.waiters[l.k.key], wake)
-	s.mu.Unlock()
-	defer s.removeWaiter(l.k.key, wake)
+	wake := s.waiters.Add(l.k.key)
+	defer s.waiters.Remove(l.k.key, wake)
 
 	backoff := minPoll
 	timer := time.NewTimer(backoff)
@@ -296,49 +294,6 @@ func (l *lock) took(res []any) (bool, error) {
 	return true, nil
 }
 
-func (s *Store) removeWaiter(key string, w chan struct{}) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ws := s.waiters[key]
-	for i, x := range ws {
-		if x == w {
-			ws = append(ws[:i], ws[i+1:]...)
-			break
-		}
-	}
-	if len(ws) == 0 {
-		delete(s.waiters, key)
-	} else {
-		s.waiters[key] = ws
-	}
-}
-
-// wake wakes the Locks of this Store waiting for key.
-func (s *Store) wake(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, w := range s.waiters[key] {
-		select {
-		case w <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// wakeAll wakes every waiting Lock of this Store.
-func (s *Store) wakeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ws := range s.waiters {
-		for _, w := range ws {
-			select {
-			case w <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
-
 // request passes a hand-over request for key to its holder in this Store,
 // or remembers it for a Lock that is taking the lease right now.
 func (s *Store) request(key string) {
@@ -368,7 +323,7 @@ func (s *Store) forget(l *lock) {
 		}
 	}
 	s.mu.Unlock()
-	s.wake(l.k.key)
+	s.waiters.Wake(l.k.key)
 }
 
 // now returns the monotonic time since the Store's epoch, in nanoseconds.

@@ -1,0 +1,76 @@
+// Package wakeup keeps the callers of one store that wait for a session's
+// lock, by key, and wakes them when the lock may be free: the file store
+// (persist.Dir) and the Redis store (persist/redisstore) use it alike. A
+// woken caller tries the lock again; a wake-up is a hint, never a grant.
+//
+// Waiters is safe for concurrent use; nothing in it needs closing.
+package wakeup
+
+import "sync"
+
+// Waiters are the waiting callers of one store, by key. The zero value is
+// ready to use. All methods are safe for concurrent use and never block.
+type Waiters struct {
+	mu    sync.Mutex                 // guards byKey
+	byKey map[string][]chan struct{} // each of capacity 1
+}
+
+// Add registers a waiter for key and returns the channel that wakes it. It
+// has capacity 1: one pending wake-up is enough, so Wake never blocks. The
+// caller must Remove it when it stops waiting.
+func (w *Waiters) Add(key string) chan struct{} {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byKey == nil {
+		w.byKey = make(map[string][]chan struct{})
+	}
+	w.byKey[key] = append(w.byKey[key], ch)
+	return ch
+}
+
+// Remove unregisters the waiter ch of key.
+func (w *Waiters) Remove(key string, ch chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ws := w.byKey[key]
+	for i, x := range ws {
+		if x == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(w.byKey, key)
+	} else {
+		w.byKey[key] = ws
+	}
+}
+
+// Wake wakes the waiters of key.
+func (w *Waiters) Wake(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ch := range w.byKey[key] {
+		notify(ch)
+	}
+}
+
+// WakeAll wakes every waiter, of every key.
+func (w *Waiters) WakeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ws := range w.byKey {
+		for _, ch := range ws {
+			notify(ch)
+		}
+	}
+}
+
+// notify leaves a token in ch unless one is pending already.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
