@@ -32,30 +32,45 @@ func (s *Store) Sessions(ctx context.Context, owner string, fn func(persist.Info
 	if s.closed.Load() {
 		return persist.ErrClosed
 	}
-	var mu sync.Mutex // serialises fn across a cluster's primaries, guards stop
-	var stop error
-	err := s.eachNode(ctx, func(ctx context.Context, c redis.UniversalClient) error {
-		return scan(ctx, c, s.recPattern(), func(recs []string) error {
-			infos, err := s.infos(ctx, c, recs, owner)
-			if err != nil {
+	return scanEach(ctx, s, "sessions", s.recPattern(), fn, func(ctx context.Context, c redis.UniversalClient, recs []string, emit func(persist.Info) error) error {
+		infos, err := s.infos(ctx, c, recs, owner)
+		if err != nil {
+			return err
+		}
+		for _, info := range infos {
+			if err := emit(info); err != nil {
 				return err
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, info := range infos {
-				if stop != nil {
-					break
-				}
-				stop = fn(info)
-			}
-			return stop
-		})
+		}
+		return nil
+	})
+}
+
+// scanEach finds the keys matching match with SCAN, on every primary of a
+// Redis Cluster, and calls batch with each batch of them; batch reads what
+// they hold and passes each item to emit. emit calls fn, one call at a
+// time across the primaries, until fn fails: from then on emit returns
+// fn's error without calling it, which ends the scan, and scanEach returns
+// that error as it is. Other errors are wrapped with what.
+func scanEach[T any](ctx context.Context, s *Store, what, match string, fn func(T) error, batch func(ctx context.Context, c redis.UniversalClient, keys []string, emit func(T) error) error) error {
+	var mu sync.Mutex // serialises fn across a cluster's primaries, guards stop
+	var stop error
+	emit := func(v T) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if stop == nil {
+			stop = fn(v)
+		}
+		return stop
+	}
+	err := s.eachNode(ctx, func(ctx context.Context, c redis.UniversalClient) error {
+		return scan(ctx, c, match, func(keys []string) error { return batch(ctx, c, keys, emit) })
 	})
 	if stop != nil {
 		return stop
 	}
 	if err != nil {
-		return fmt.Errorf("redisstore: sessions: %w", err)
+		return fmt.Errorf("redisstore: %s: %w", what, err)
 	}
 	return nil
 }
@@ -184,38 +199,21 @@ func (s *Store) Quarantined(ctx context.Context, key string, fn func(persist.Qua
 	if s.closed.Load() {
 		return persist.ErrClosed
 	}
-	var mu sync.Mutex // serialises fn across a cluster's primaries, guards stop
-	var stop error
-	err := s.eachNode(ctx, func(ctx context.Context, c redis.UniversalClient) error {
-		return scan(ctx, c, match, func(names []string) error {
-			for _, name := range names {
-				q, ok, err := s.quarantined(ctx, c, name)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
-				mu.Lock()
-				if stop == nil {
-					stop = fn(q)
-				}
-				err = stop
-				mu.Unlock()
-				if err != nil {
-					return err
-				}
+	return scanEach(ctx, s, "quarantined", match, fn, func(ctx context.Context, c redis.UniversalClient, names []string, emit func(persist.Quarantined) error) error {
+		for _, name := range names {
+			q, ok, err := s.quarantined(ctx, c, name)
+			if err != nil {
+				return err
 			}
-			return nil
-		})
+			if !ok {
+				continue
+			}
+			if err := emit(q); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if stop != nil {
-		return stop
-	}
-	if err != nil {
-		return fmt.Errorf("redisstore: quarantined: %w", err)
-	}
-	return nil
 }
 
 // quarantined reads the quarantined record name; ok is false if it is
