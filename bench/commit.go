@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // commitSystems are the systems commit-sync measures.
@@ -32,36 +31,20 @@ func runCommitSync(ctx context.Context, e *env, name string) error {
 		e.rs.Add("commit-sync", name, "allocs", float64(r.AllocsPerOp()), "allocs/op")
 		return nil
 	}
-	inst, _, done, err := e.open(name)
+	inst, _, id, done, err := e.session(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer done()
-	id, err := inst.Create(ctx)
-	if err != nil {
-		return err
-	}
 	if err := inst.Write(ctx, id); err != nil { // make it resident
 		return err
 	}
 	commit := func(int) error { return inst.Write(ctx, id) }
-	var best, bestFloor testing.BenchmarkResult
-	for i := range max(e.p.Repeats, 1) {
-		r, err := benchOnce(commit)
-		if err != nil {
-			return err
-		}
-		rf, err := benchOnce(floor)
-		if err != nil {
-			return err
-		}
-		if i == 0 || nsPerOp(r) < nsPerOp(best) {
-			best = r
-		}
-		if i == 0 || nsPerOp(rf) < nsPerOp(bestFloor) {
-			bestFloor = rf
-		}
+	rs, err := e.fastestAlongside(commit, floor)
+	if err != nil {
+		return err
 	}
+	best, bestFloor := rs[0], rs[1]
 	e.rs.Add("commit-sync", name, "commit", nsPerOp(best), "ns/op")
 	e.rs.Add("commit-sync", name, "allocs", float64(best.AllocsPerOp()), "allocs/op")
 	e.rs.Add("commit-sync", name, "floor-alongside", nsPerOp(bestFloor), "ns/op")

@@ -16,15 +16,11 @@ func runDo(write bool) func(context.Context, *env, string) error {
 		workloadName = "do-write"
 	}
 	return func(ctx context.Context, e *env, name string) error {
-		inst, _, done, err := e.open(name)
+		inst, _, id, done, err := e.session(ctx, name)
 		if err != nil {
 			return err
 		}
 		defer done()
-		id, err := inst.Create(ctx)
-		if err != nil {
-			return err
-		}
 		op := inst.Read
 		if write {
 			op = inst.Write

@@ -109,15 +109,11 @@ func (c *child) stop() {
 // burns; both are medians over Holds waits. taker-cpu is the child's median
 // CPU time for an idle hand-over.
 func runHandover(ctx context.Context, e *env, name string) error {
-	inst, dir, done, err := e.open(name)
+	inst, dir, id, done, err := e.session(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer done()
-	id, err := inst.Create(ctx)
-	if err != nil {
-		return err
-	}
 	if err := inst.Write(ctx, id); err != nil {
 		return err
 	}

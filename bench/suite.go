@@ -127,6 +127,37 @@ func (e *env) open(name string) (Instance, string, func(), error) {
 	return e.openSystem(sys)
 }
 
+// session opens the system called name (like open) and creates a session
+// in it; done closes the instance.
+func (e *env) session(ctx context.Context, name string) (inst Instance, dir, id string, done func(), err error) {
+	sys, err := e.system(name)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	inst, dir, ids, done, err := e.sessions(ctx, sys, 1)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	return inst, dir, ids[0], done, nil
+}
+
+// sessions opens sys (like openSystem) and creates n sessions in it; done
+// closes the instance.
+func (e *env) sessions(ctx context.Context, sys System, n int) (Instance, string, []string, func(), error) {
+	inst, dir, done, err := e.openSystem(sys)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		if ids[i], err = inst.Create(ctx); err != nil {
+			done()
+			return nil, "", nil, nil, err
+		}
+	}
+	return inst, dir, ids, done, nil
+}
+
 // openSystem opens sys on a fresh temp directory; the returned func closes the
 // instance and removes the directory.
 func (e *env) openSystem(sys System) (Instance, string, func(), error) {
