@@ -158,6 +158,23 @@ func hold(e *engine.Engine, id string) (release func()) {
 	return func() { close(done) }
 }
 
+// incrementConcurrently starts workers goroutines that each increment the
+// counter of id each times, failing t on an error; wait waits for them.
+func incrementConcurrently(t *testing.T, e *engine.Engine, id string, workers, each int) (wait func()) {
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				if err := increment(context.Background(), e, id); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	return wg.Wait
+}
+
 // logSignal is a slog handler that sends on ch (without blocking) each
 // time a record with the message msg is logged.
 type logSignal struct {

@@ -28,17 +28,7 @@ func testShutdownWakesWaiters(t *testing.T) {
 	require.NoError(t, err)
 	id := mustCreate(t, e)
 
-	holding, release := make(chan struct{}), make(chan struct{})
-	held := make(chan error, 1)
-	go func() {
-		held <- e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-			close(holding)
-			<-release
-			s.Set("late", true)
-			return nil
-		})
-	}()
-	<-holding
+	release, held := holdLate(e, id)
 
 	const waiters = 3
 	waiting := make(chan error, waiters)
@@ -65,7 +55,7 @@ func testShutdownWakesWaiters(t *testing.T) {
 	default:
 	}
 
-	close(release)
+	release()
 	require.NoError(t, within(t, held, 10*time.Second))
 	require.NoError(t, within(t, shut, 10*time.Second))
 	assert.Equal(t, 0, e.Stats().Active)
@@ -86,17 +76,7 @@ func TestShutdownDeadline(t *testing.T) {
 	id, idle := mustCreate(t, e), mustCreate(t, e)
 	set(t, e, idle, "x", 1) // resident and idle
 
-	holding, release := make(chan struct{}), make(chan struct{})
-	held := make(chan error, 1)
-	go func() {
-		held <- e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-			close(holding)
-			<-release
-			s.Set("late", true)
-			return nil
-		})
-	}()
-	<-holding
+	release, held := holdLate(e, id)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -104,7 +84,7 @@ func TestShutdownDeadline(t *testing.T) {
 	assert.ErrorIs(t, increment(context.Background(), e, id), engine.ErrClosed, "a new turn after Shutdown")
 	assert.Equal(t, 1, e.Stats().Active, "the idle session was passivated, the busy one not yet")
 
-	close(release)
+	release()
 	require.NoError(t, within(t, held, 10*time.Second), "the running turn ends normally")
 	assert.Equal(t, 0, e.Stats().Active, "its session was passivated as it ended")
 	lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -177,4 +157,21 @@ func TestShutdownRefusesNewWork(t *testing.T) {
 	assert.ErrorIs(t, err, engine.ErrClosed)
 	assert.ErrorIs(t, e.Destroy(context.Background(), id), engine.ErrClosed)
 	assert.True(t, errors.Is(increment(context.Background(), e, id), engine.ErrClosed))
+}
+
+// holdLate starts a turn of id that, once released, sets "late" and ends;
+// it returns when the turn runs. held gets the turn's error.
+func holdLate(e *engine.Engine, id string) (release func(), held <-chan error) {
+	holding, done := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+			close(holding)
+			<-done
+			s.Set("late", true)
+			return nil
+		})
+	}()
+	<-holding
+	return func() { close(done) }, errc
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -24,21 +23,11 @@ func TestStatsContended(t *testing.T) {
 		id := mustCreate(t, e)
 		release := hold(e, id) // one turn, so that the others queue
 		const workers, each = 8, 50
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for range each {
-					if err := increment(context.Background(), e, id); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			})
-		}
+		wait := incrementConcurrently(t, e, id, workers, each)
 		synctest.Wait() // every worker queued behind the held turn
 		time.Sleep(time.Second)
 		release()
-		wg.Wait()
+		wait()
 		synctest.Wait()
 
 		s := e.Stats()

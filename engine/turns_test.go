@@ -18,18 +18,7 @@ func TestConcurrentIncrementsLoseNothing(t *testing.T) {
 	e := newEngine(t, nil, engine.Config{})
 	id := mustCreate(t, e)
 	const workers, each = 8, 1500
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for range each {
-				if err := increment(context.Background(), e, id); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	incrementConcurrently(t, e, id, workers, each)()
 	if got, want := get(t, e, id, "n"), workers*each; got != want {
 		t.Fatalf("counter = %v, want %d", got, want)
 	}
