@@ -5,9 +5,10 @@
 // or New for any persist.Store) and work on sessions with Do:
 //
 //	err := eng.Do(ctx, id, func(ctx context.Context, s *engine.Session) error {
-//		n, _ := s.Get("visits")
-//		visits, _ := n.(int) // 0 on the first visit
+//		visits, _ := engine.Get[int](s, "visits") // 0 on the first visit
 //		s.Set("visits", visits+1)
+//		flash, _ := engine.Pop[string](s, "flash") // read and deleted in this turn: shown once
+//		...
 //		return nil
 //	})
 //

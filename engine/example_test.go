@@ -20,8 +20,7 @@ func ExampleEngine_Do() {
 
 	for range 3 {
 		err := eng.Do(ctx, id, func(ctx context.Context, s *engine.Session) error {
-			n, _ := s.Get("visits")
-			visits, _ := n.(int)
+			visits, _ := engine.Get[int](s, "visits")
 			s.Set("visits", visits+1)
 			return nil
 		})
@@ -77,9 +76,9 @@ func ExampleEngine_Do_rollback() {
 
 	errInsufficient := errors.New("insufficient funds")
 	err := eng.Do(ctx, id, func(ctx context.Context, s *engine.Session) error {
-		b, _ := s.Get("balance")
-		s.Set("balance", b.(int)-150)
-		if b.(int) < 150 {
+		b, _ := engine.Get[int](s, "balance")
+		s.Set("balance", b-150)
+		if b < 150 {
 			return errInsufficient
 		}
 		return nil

@@ -9,8 +9,7 @@
 //	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 //		var n int
 //		err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
-//			v, _ := s.Get("visits")
-//			n, _ = v.(int)
+//			n, _ = engine.Get[int](s, "visits")
 //			n++
 //			s.Set("visits", n)
 //			return nil

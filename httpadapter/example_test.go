@@ -26,8 +26,7 @@ func ExampleMiddleware() {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		var visits int
 		err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
-			v, _ := s.Get("visits")
-			visits, _ = v.(int)
+			visits, _ = engine.Get[int](s, "visits")
 			visits++
 			s.Set("visits", visits)
 			return nil
@@ -142,8 +141,7 @@ func ExampleDo_explicit() {
 			}
 			report := fmt.Sprintf("report for %q", user) // slow work, outside the turn
 			err = httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
-				v, _ := s.Get("reports")
-				n, _ := v.(int)
+				n, _ := engine.Get[int](s, "reports")
 				s.Set("reports", n+1)
 				return nil
 			})

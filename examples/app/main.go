@@ -67,30 +67,11 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cfg := engine.Config{IdleTimeout: idleTimeout}
-	var eng *engine.Engine
-	var err error
-	where := dir
-	if redisAddr == "" {
-		eng, err = engine.Open(dir, cfg)
-	} else {
-		// Deferred calls run in reverse: the engine closes (saving what is
-		// in memory) before the store and the client it uses.
-		client := redis.NewClient(&redis.Options{Addr: redisAddr})
-		defer client.Close()
-		store, serr := redisstore.New(client, redisstore.Config{})
-		if serr != nil {
-			return serr
-		}
-		defer store.Close()
-		cfg.SweepInterval = -1 // Redis expires records by itself
-		eng, err = engine.New(store, cfg)
-		where = "redis://" + redisAddr
-	}
+	eng, where, closeEngine, err := openEngine(dir, redisAddr)
 	if err != nil {
 		return err
 	}
-	defer eng.Close() // after the server has stopped: saves what is in memory
+	defer closeEngine() // after the server has stopped: saves what is in memory
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -121,4 +102,35 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 		err = cerr
 	}
 	return err
+}
+
+// openEngine returns the application's engine: over the session files in
+// dir, or over the Redis server at redisAddr if it is not empty. It also
+// says where the sessions are, and returns the function that closes the
+// engine (saving what is in memory) and then what it runs on.
+func openEngine(dir, redisAddr string) (eng *engine.Engine, where string, closeAll func() error, err error) {
+	cfg := engine.Config{IdleTimeout: idleTimeout}
+	if redisAddr == "" {
+		eng, err = engine.Open(dir, cfg)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return eng, dir, eng.Close, nil
+	}
+	client := redis.NewClient(&redis.Options{Addr: redisAddr})
+	store, err := redisstore.New(client, redisstore.Config{})
+	if err != nil {
+		client.Close()
+		return nil, "", nil, err
+	}
+	cfg.SweepInterval = -1 // Redis expires records by itself
+	if eng, err = engine.New(store, cfg); err != nil {
+		store.Close()
+		client.Close()
+		return nil, "", nil, err
+	}
+	closeAll = func() error {
+		return errors.Join(eng.Close(), store.Close(), client.Close())
+	}
+	return eng, "redis://" + redisAddr, closeAll, nil
 }
