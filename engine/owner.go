@@ -61,8 +61,9 @@ func (s *Session) Owner() string { return s.st.meta.owner }
 // past a session it cannot destroy and returns the errors it met, joined,
 // with the count of those it did destroy. It stops early when ctx ends or
 // the engine shuts down. It returns an error matching [ErrNoInspector] if
-// the store cannot list sessions (persist.Memory and the file store can),
-// [ErrClosed] once Shutdown has begun, and an error for an empty owner.
+// the store cannot list sessions (persist.Memory, the file store and the
+// Redis store can), [ErrClosed] once Shutdown has begun, and an error for
+// an empty owner.
 func (e *Engine) DestroyOwner(ctx context.Context, owner string) (int, error) {
 	if e.closed() {
 		return 0, ErrClosed
