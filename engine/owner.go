@@ -90,6 +90,10 @@ func (e *Engine) DestroyOwner(ctx context.Context, owner string) (int, error) {
 	n := 0
 	var errs []error
 	for _, key := range keys {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
 		var destroyed bool
 		if id, ok := resident[key]; ok {
 			destroyed, err = e.destroyOwnedID(ctx, id, owner)
@@ -168,6 +172,10 @@ func (e *Engine) destroyOwnedKey(ctx context.Context, ins persist.Inspector, key
 		var err error
 		lock, err = e.lockKey(ctx, ins, key, min(wait, remaining))
 		switch {
+		case err == nil:
+			// Locked, even if ctx ended just after: the lock is ours and
+			// must be used or released, never dropped. The deletion below
+			// does not wait for anything.
 		case errors.Is(err, ErrClosed):
 			return false, ErrClosed
 		case ctx.Err() != nil:

@@ -340,3 +340,58 @@ func (h *lockKeyHook) LockKey(ctx context.Context, key string, wanted func()) (p
 	}
 	return h.Memory.LockKey(ctx, key, wanted)
 }
+
+// A DestroyOwner whose ctx ends just after it locked a session it found in
+// the store leaves no lock held: it destroys the session under that lock
+// (or would release it), and stops there.
+func TestDestroyOwnerCtxEndsAfterLock(t *testing.T) {
+	for name, open := range inspectors(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			store := &cancelAfterLockKey{inspectorStore: open().(inspectorStore), cancel: cancel}
+			other := newEngine(t, store, engine.Config{})
+			id := mustCreate(t, other)
+			setOwner(t, other, id, "alice")
+			second := mustCreate(t, other)
+			setOwner(t, other, second, "alice")
+			require.NoError(t, other.Close())
+
+			e := newEngine(t, store, engine.Config{})
+			n, err := e.DestroyOwner(ctx, "alice")
+			assert.Equal(t, 1, n, "the session locked before ctx ended")
+			assert.ErrorIs(t, err, context.Canceled, "then it stops")
+			left := 0
+			for _, id := range []string{id, second} {
+				_, info, err := store.Inspect(context.Background(), persist.Key(id))
+				if errors.Is(err, persist.ErrNotFound) {
+					continue
+				}
+				require.NoError(t, err)
+				left++
+				assert.False(t, info.Locked, "no lock left held")
+			}
+			assert.Equal(t, 1, left, "one session left alone")
+		})
+	}
+}
+
+type inspectorStore interface {
+	persist.Store
+	persist.Inspector
+}
+
+// cancelAfterLockKey is a store whose LockKey calls cancel once it has
+// taken the lock.
+type cancelAfterLockKey struct {
+	inspectorStore
+	cancel func()
+}
+
+func (s *cancelAfterLockKey) LockKey(ctx context.Context, key string, wanted func()) (persist.Lock, error) {
+	l, err := s.inspectorStore.LockKey(ctx, key, wanted)
+	if err == nil {
+		s.cancel()
+	}
+	return l, err
+}
