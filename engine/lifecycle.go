@@ -159,18 +159,24 @@ func (e *Engine) materialize(st *sessionState) bool {
 }
 
 // unmaterialize undoes materialize when the change that created the
-// session is rolled back: the lazy turn is on no session again.
+// session is rolled back: the lazy turn is on no session again. A Destroy
+// or Regenerate that failed inline before may have released the lock
+// already (st.lock is nil, st.lost is set): only what is still held is
+// let go, and the lost mark, which was about the abandoned ID, goes too.
 func (e *Engine) unmaterialize(st *sessionState) {
-	i := slices.IndexFunc(st.extra, func(t *actor.Turn[string, *sessionState]) bool { return t.Key() == st.id })
-	t := st.extra[i]
-	st.extra = slices.Delete(st.extra, i, i+1)
-	if err := st.lock.Delete(); err != nil {
-		e.cfg.Logger.Error("engine: undo session creation", "err", err)
+	if st.lock != nil {
+		if err := st.lock.Delete(); err != nil {
+			e.cfg.Logger.Error("engine: undo session creation", "err", err)
+		}
 	}
-	st.id, st.lock = "", nil
-	*t.State() = e.tomb
-	t.Retire()
-	t.Release()
+	if i := slices.IndexFunc(st.extra, func(t *actor.Turn[string, *sessionState]) bool { return t.Key() == st.id }); i >= 0 {
+		t := st.extra[i]
+		st.extra = slices.Delete(st.extra, i, i+1)
+		*t.State() = e.tomb
+		t.Retire()
+		t.Release()
+	}
+	st.id, st.lock, st.lost = "", nil, false
 }
 
 // Destroy deletes the session. Turns queued behind it get ErrNotFound.

@@ -148,15 +148,18 @@ func (e *Engine) runOutermost(st *sessionState, t *actor.Turn[string, *sessionSt
 // it fails or panics.
 func (e *Engine) run(ctx context.Context, st *sessionState, fn func(context.Context, *Session) error) (err error) {
 	mark := len(st.journal)
-	done := false
+	done := false // a rollback ran or began: a panicking one is not run again
 	defer func() {
 		if !done {
+			done = true
 			st.rollback(mark)
 		}
 	}()
 	if err = fn(ctx, &st.sess); err != nil {
+		done = true
 		st.rollback(mark)
 	} else if err = e.checkChanges(st, mark); err != nil {
+		done = true
 		st.rollback(mark) // the Do that stored the value reports it
 		err = opError("save", st.id, err)
 	}
