@@ -72,3 +72,63 @@ func TestLazyCreationThenFailedInlineDestroy(t *testing.T) {
 		})
 	}
 }
+
+// A Turn that borrowed the turn its ctx carried (Begin inside a Do, or
+// inside another Turn) dies with that turn: afterwards Do and Commit
+// return ErrTurnEnded and run nothing on the session, which another turn
+// may own by then.
+func TestBorrowedTurnDiesWithItsLender(t *testing.T) {
+	e := newEngine(t, nil, engine.Config{})
+	id := mustCreate(t, e)
+	check := func(t *testing.T, borrowed *engine.Turn) {
+		t.Helper()
+		ran := false
+		err := borrowed.Do(func(_ context.Context, s *engine.Session) error {
+			ran = true
+			s.Set("late", 1)
+			return nil
+		})
+		assert.ErrorIs(t, err, engine.ErrTurnEnded)
+		assert.False(t, ran, "fn ran outside the turn")
+		assert.ErrorIs(t, borrowed.Commit(), engine.ErrTurnEnded)
+		assert.NoError(t, borrowed.End())
+	}
+
+	t.Run("do", func(t *testing.T) {
+		var borrowed *engine.Turn
+		require.NoError(t, e.Do(context.Background(), id, func(ctx context.Context, _ *engine.Session) error {
+			var err error
+			borrowed, err = e.Begin(ctx, id)
+			if err != nil {
+				return err
+			}
+			return borrowed.Do(func(context.Context, *engine.Session) error { return nil })
+		}))
+		check(t, borrowed)
+		assert.Nil(t, get(t, e, id, "late"))
+	})
+	t.Run("turn", func(t *testing.T) {
+		owner, err := e.Begin(context.Background(), id)
+		require.NoError(t, err)
+		borrowed, err := e.Begin(owner.Context(), id)
+		require.NoError(t, err)
+		require.NoError(t, borrowed.Do(func(context.Context, *engine.Session) error { return nil }))
+		require.NoError(t, owner.End())
+		check(t, borrowed)
+		assert.Nil(t, get(t, e, id, "late"))
+	})
+	t.Run("lazy", func(t *testing.T) {
+		owner, err := e.BeginLazy(context.Background())
+		require.NoError(t, err)
+		var borrowed *engine.Turn
+		require.NoError(t, owner.Do(func(ctx context.Context, s *engine.Session) error {
+			s.Set("a", 1)
+			borrowed, err = e.Begin(ctx, s.ID())
+			return err
+		}))
+		created := owner.ID()
+		require.NoError(t, owner.End())
+		check(t, borrowed)
+		assert.Nil(t, get(t, e, created, "late"))
+	})
+}

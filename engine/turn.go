@@ -33,7 +33,7 @@ import (
 // session's lock file was removed behind its back, after which the next Do
 // locks and loads it afresh).
 func (e *Engine) Do(ctx context.Context, id string, fn func(ctx context.Context, s *Session) error) error {
-	st, t, err := e.acquire(ctx, id)
+	st, t, _, err := e.acquire(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -44,41 +44,41 @@ func (e *Engine) Do(ctx context.Context, id string, fn func(ctx context.Context,
 }
 
 // acquire is the one path by which Do and Begin get a turn of session id.
-// If ctx already carries the turn, it returns the session's state and a nil
-// actor turn. Otherwise it waits for the turn, checks that the session
-// still lives and starts the turn, which the caller must end with
-// [Engine.end] (or finish).
-func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.Turn[string, *sessionState], error) {
+// If ctx already carries the turn, it returns the session's state, a nil
+// actor turn and the turn that ctx carries (the lender). Otherwise it waits
+// for the turn, checks that the session still lives and starts the turn,
+// which the caller must end with [Engine.end] (or finish).
+func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.Turn[string, *sessionState], lender, error) {
 	if !ValidID(id) {
-		return nil, nil, notFound(id)
+		return nil, nil, lender{}, notFound(id)
 	}
-	if st := e.inline(ctx, id); st != nil {
-		return st, nil, nil
+	if st, l := e.inline(ctx, id); st != nil {
+		return st, nil, l, nil
 	}
 	for {
 		t, nested, err := e.rt.Acquire(ctx, id)
 		if err != nil {
-			return nil, nil, e.acquireErr(id, err)
+			return nil, nil, lender{}, e.acquireErr(id, err)
 		}
 		st := *t.State()
 		if nested { // ctx carries a turn of id's actor, which moved on
 			if st.gone || st.id != id {
-				return nil, nil, notFound(id)
+				return nil, nil, lender{}, notFound(id)
 			}
-			return st, nil, nil
+			return st, nil, lender{t: t}, nil
 		}
 		if st.gone { // a tombstone, shared: leave it alone
 			t.Retire()
 			t.Release()
-			return nil, nil, notFound(id)
+			return nil, nil, lender{}, notFound(id)
 		}
 		err = e.start(st)
 		if err == nil {
-			return st, t, nil
+			return st, t, lender{}, nil
 		}
 		e.finish(st, t)
 		if !errors.Is(err, errRelock) {
-			return nil, nil, err
+			return nil, nil, lender{}, err
 		}
 		// The session expired in memory, but its lock was lost: memory is
 		// stale, so lock and load it again and judge the record.
@@ -89,15 +89,31 @@ func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.
 // its actor is dropped, and the turn must be asked for again.
 var errRelock = errors.New("engine: lock lost; lock again")
 
-// inline returns the state of session id if ctx carries a live turn on it.
-func (e *Engine) inline(ctx context.Context, id string) *sessionState {
+// inline returns the state of session id, and the turn it is in, if ctx
+// carries a live turn on it.
+func (e *Engine) inline(ctx context.Context, id string) (*sessionState, lender) {
 	if t := actor.Lookup(ctx, e.rt, func(st **sessionState) bool { return (*st).id == id && !(*st).gone }); t != nil {
-		return *t.State()
+		return *t.State(), lender{t: t}
 	}
 	if h, ok := ctx.Value(lazyKey{}).(*held); ok && !h.ended.Load() && h.st.id == id && !h.st.gone {
-		return h.st
+		return h.st, lender{h: h}
 	}
-	return nil
+	return nil, lender{}
+}
+
+// lender is the turn that a context carries and that inline calls run in:
+// an actor turn, or the held of a lazy turn.
+type lender struct {
+	t *actor.Turn[string, *sessionState]
+	h *held
+}
+
+// alive reports whether the turn has not ended.
+func (l lender) alive() bool {
+	if l.t != nil {
+		return l.t.Alive()
+	}
+	return l.h != nil && !l.h.ended.Load()
 }
 
 // acquireErr turns a runtime error into the engine's.
@@ -355,7 +371,14 @@ type held struct {
 	st       *sessionState
 	t        *actor.Turn[string, *sessionState] // nil for a lazy or borrowed turn
 	borrowed bool                               // the caller's context already held the turn
+	lender   lender                             // the turn a borrowed turn runs in
 	ended    atomic.Bool
+}
+
+// dead reports whether the turn is over: ended, or borrowed from a turn
+// that ended (the owner's fn returned, or its Turn was ended).
+func (h *held) dead() bool {
+	return h.ended.Load() || h.borrowed && !h.lender.alive()
 }
 
 // lazyKey carries the held of a lazy turn in its context: the turn token of
@@ -365,17 +388,19 @@ type lazyKey struct{}
 // Begin takes the turn of session id, waiting and failing as [Engine.Do]
 // does. With a ctx that already carries the turn of id, the Turn borrows
 // it: Do runs inline, and Commit and End do nothing (the turn's owner
-// commits).
+// commits). A borrowed Turn lives no longer than the turn it borrowed:
+// once that turn's fn has returned (or its Turn was ended), Do and Commit
+// return [ErrTurnEnded].
 func (e *Engine) Begin(ctx context.Context, id string) (*Turn, error) {
 	if e.closed() {
 		return nil, ErrClosed
 	}
-	st, t, err := e.acquire(ctx, id)
+	st, t, l, err := e.acquire(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if t == nil {
-		return e.newTurn(&held{e: e, st: st, borrowed: true}, ctx), nil
+		return e.newTurn(&held{e: e, st: st, borrowed: true, lender: l}, ctx), nil
 	}
 	return e.newTurn(&held{e: e, st: st, t: t}, t), nil
 }
@@ -428,10 +453,10 @@ func (t *Turn) ID() string {
 
 // Do runs fn inline in the turn. If fn returns an error or panics, its
 // changes are rolled back (and the panic goes on); the other changes of the
-// turn stay, to be written by Commit or End. After End it returns
-// [ErrTurnEnded].
+// turn stay, to be written by Commit or End. After End (for a borrowed
+// turn: once the turn it borrowed ended) it returns [ErrTurnEnded].
 func (t *Turn) Do(fn func(ctx context.Context, s *Session) error) error {
-	if t.h.ended.Load() {
+	if t.h.dead() {
 		return ErrTurnEnded
 	}
 	return t.e.run(t.ctx, t.h.st, fn)
@@ -444,10 +469,11 @@ func (t *Turn) Do(fn func(ctx context.Context, s *Session) error) error {
 // can no longer be rolled back. If a value does not encode or the write
 // fails, the changes are rolled back and Commit returns the error; the turn
 // stays held. A borrowed turn (see [Engine.Begin]) commits nothing: its
-// owner does. After End, Commit returns [ErrTurnEnded].
+// owner does. After End (for a borrowed turn: once the turn it borrowed
+// ended), Commit returns [ErrTurnEnded].
 func (t *Turn) Commit() error {
 	h := t.h
-	if h.ended.Load() {
+	if h.dead() {
 		return ErrTurnEnded
 	}
 	if h.borrowed {
