@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockstep-go/lockstep/actor"
@@ -33,8 +33,8 @@ type Engine struct {
 	stop        chan struct{} // closed when Shutdown begins
 	sweeperDone chan struct{} // closed when the sweeper has returned
 
-	shutdownOnce sync.Once
-	shutdownDone chan struct{} // closed when the first Shutdown has finished
+	shutdownBegun atomic.Bool   // the first Shutdown has begun
+	shutdownDone  chan struct{} // closed when the first Shutdown has finished
 
 	count counters
 }
@@ -194,11 +194,13 @@ func (e *Engine) sweeper() {
 // are unlocked anyway: a process that stops must not keep them) joined with
 // the store's Close error. A later call (Close after a Shutdown whose ctx
 // ended, say) waits, within its own ctx, for turns still running, and
-// returns nil or its ctx's error.
-func (e *Engine) Shutdown(ctx context.Context) (err error) {
-	first := false
-	e.shutdownOnce.Do(func() {
-		first = true
+// returns nil or its ctx's error; a call made while the first is still
+// running waits for it too, within its own ctx.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	if e.shutdownBegun.CompareAndSwap(false, true) {
+		// Not a sync.Once: a later caller must not wait for this call
+		// beyond its own ctx.
+		defer close(e.shutdownDone)
 		close(e.stop)
 		e.stopClosing(ErrClosed)
 		<-e.sweeperDone
@@ -206,11 +208,7 @@ func (e *Engine) Shutdown(ctx context.Context) (err error) {
 		if e.ownsStore {
 			errs = append(errs, e.store.Close())
 		}
-		err = errors.Join(errs...)
-		close(e.shutdownDone)
-	})
-	if first {
-		return err
+		return errors.Join(errs...)
 	}
 	select {
 	case <-e.shutdownDone:

@@ -175,3 +175,37 @@ func holdLate(e *engine.Engine, id string) (release func(), held <-chan error) {
 	<-holding
 	return func() { close(done) }, errc
 }
+
+// A Shutdown called while the first one still waits for a running turn
+// returns when its own ctx ends, not when the first one finishes.
+func TestSecondShutdownKeepsItsCtx(t *testing.T) {
+	e, err := engine.New(persist.NewMemory(), engine.Config{})
+	require.NoError(t, err)
+	id := mustCreate(t, e)
+	release, held := holdLate(e, id)
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
+
+	queued := make(chan error, 1)
+	go func() { queued <- increment(context.Background(), e, id) }()
+	first := make(chan error, 1)
+	go func() { first <- e.Shutdown(context.Background()) }()
+	// The waiter gets ErrClosed once the first Shutdown has begun.
+	require.ErrorIs(t, within(t, queued, 10*time.Second), engine.ErrClosed)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	second := make(chan error, 1)
+	go func() { second <- e.Shutdown(ctx) }()
+	assert.ErrorIs(t, within(t, second, 10*time.Second), context.Canceled)
+
+	released = true
+	release()
+	require.NoError(t, within(t, held, 10*time.Second))
+	require.NoError(t, within(t, first, 10*time.Second))
+	assert.NoError(t, e.Close(), "a later call after the first finished")
+}
