@@ -435,11 +435,17 @@ func (r *Runtime[K, V]) tryPassivate(a *actor[K, V], idle func(*actor[K, V]) boo
 	}
 	a.busy = true
 	a.mu.Unlock()
-	done := false
-	if idle(a) {
-		done = r.passivate(a)
+	tried, done := idle(a), false
+	if tried {
+		done = r.passivate(a) // a failure is retried later, not at once
 	}
 	a.mu.Lock()
+	if !tried && a.retire && len(a.waiters) == 0 {
+		// A Retire that came while the runtime held the turn left the
+		// work to this release: queue it. (With waiters, the next turn's
+		// release sees a.retire.)
+		r.enqueueRetire(a)
+	}
 	r.handOff(a)
 	a.mu.Unlock()
 	return done
@@ -459,8 +465,17 @@ func (r *Runtime[K, V]) Retire(key K) {
 		return
 	}
 	a.retire = true
-	if a.busy || !a.loaded || a.queued {
-		return // the current turn's release, or the queued entry, will see it
+	if a.busy {
+		return // the current turn's release (or tryPassivate's) will see it
+	}
+	r.enqueueRetire(a)
+}
+
+// enqueueRetire hands a, asked to retire, to the janitor, unless it is
+// not loaded or queued already. a.mu must be held.
+func (r *Runtime[K, V]) enqueueRetire(a *actor[K, V]) {
+	if !a.loaded || a.queued {
+		return
 	}
 	a.queued = true
 	r.mu.Lock()
