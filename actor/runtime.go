@@ -552,7 +552,10 @@ func (r *Runtime[K, V]) passivateUnused(v victim[K, V]) bool {
 // actor is passivated when it ends. Shutdown waits for that until ctx ends,
 // then returns ctx's error: turns still running are not interrupted, their
 // actors are passivated when they end (on their own goroutines, errors going
-// to Config.OnError), and no goroutine of the runtime is left.
+// to Config.OnError). The runtime's own goroutine stops between two
+// passivations; if ctx ends while it passivates one, Shutdown does not wait
+// for it: that goroutine finishes that one passivation (errors going to
+// Config.OnError) and returns. No other goroutine of the runtime is left.
 //
 // Shutdown returns the passivation errors it met, joined; the actors
 // concerned are dropped. A later call waits in the same way for actors still
@@ -562,7 +565,13 @@ func (r *Runtime[K, V]) Shutdown(ctx context.Context) error {
 	if first {
 		close(r.stop)
 	}
-	<-r.done
+	// The janitor stops between two passivations; one of its own (an
+	// fsync'd write) may still be running when ctx ends. Then the actor it
+	// works on is left to it, as a running turn's is.
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
 	if !first {
 		return r.waitDead(ctx)
 	}
@@ -653,6 +662,9 @@ func (r *Runtime[K, V]) retireQueued() {
 		a.mu.Lock()
 		a.queued = false
 		a.mu.Unlock()
+		if r.closed.Load() {
+			continue // Shutdown passivates it
+		}
 		r.tryPassivate(a, retiring)
 	}
 }
@@ -677,6 +689,9 @@ func (r *Runtime[K, V]) passivateIdle() {
 	}
 	r.lruMu.Unlock()
 	for _, a := range old {
+		if r.closed.Load() {
+			return // Shutdown passivates the rest, within its ctx
+		}
 		r.serveRetires()
 		r.tryPassivate(a, idle)
 	}
@@ -700,6 +715,9 @@ func (r *Runtime[K, V]) evictOverflow() {
 		return
 	}
 	for _, v := range r.victims(over) {
+		if r.closed.Load() {
+			return // Shutdown passivates the rest, within its ctx
+		}
 		r.serveRetires()
 		r.passivateUnused(v)
 	}
