@@ -96,9 +96,12 @@ func (s *requestState) prepare() bool {
 }
 
 // commitEarly commits, before the response starts, the changes of an
-// Implicit turn. A Do still running (the handler writes from inside fn)
-// is left alone: its changes are committed when the handler returns, so
-// that fn's error can still roll them back.
+// Implicit turn. While a Do is running (the handler writes from inside fn)
+// it commits nothing, not even the changes of the Do calls that returned
+// before (a commit takes all the turn's changes, and fn's error must still
+// be able to roll its own back): they are committed when the running Do
+// (for a session it created) or the handler returns. The package
+// documentation says so.
 func (s *requestState) commitEarly() error {
 	if s.turn == nil || s.depth > 0 || s.a.cfg.Locking != Implicit {
 		return nil

@@ -60,20 +60,28 @@
 // interference. Requests that never call Do are not serialised.
 //
 // Implicit mode commits before the response starts, as CherryPy saves in
-// before_finalize: the changes of the Do calls that returned are saved
-// before the first byte of the response goes out (WriteHeader, Write,
-// ReadFrom, Flush or Hijack on the ResponseWriter, or the handler's return
-// if it wrote nothing), so that a client never gets a success for changes
-// that were not saved. If that commit fails (a value that cannot be
-// encoded, a full disk) its changes are rolled back and Config.ErrorHandler
-// answers the request in place of the handler, whose later writes are
-// dropped and return an error matching ErrNotSaved. A new session is
-// stored by the Do whose Set created it: if it cannot be, that Do returns
-// the error and no cookie is sent. Changes made after the response
-// started (or inside a Do that is still running when it starts: fn's
-// error must still be able to roll them back) are committed when the
-// handler returns; the client cannot learn of a failure then, so it is
-// logged at Warn and counted in Adapter.Stats.
+// before_finalize: when the response starts outside any Do, the changes of
+// the Do calls that returned are saved before the first byte goes out
+// (WriteHeader, Write, ReadFrom, Flush or Hijack on the ResponseWriter, or
+// the handler's return if it wrote nothing), so that a client never gets a
+// success for changes that were not saved. If that commit fails (a value
+// that cannot be encoded, a full disk) its changes are rolled back and
+// Config.ErrorHandler answers the request in place of the handler, whose
+// later writes are dropped and return an error matching ErrNotSaved. A new
+// session is stored by the Do whose Set created it: if it cannot be, that
+// Do returns the error and no cookie is sent.
+//
+// A response started from inside a Do's fn commits nothing: fn's error
+// must still be able to roll its changes back, and the turn commits all
+// its changes at once, so the changes of the Do calls that returned before
+// wait too. Everything not committed when the response started is
+// committed when the handler returns (a session created by the running Do:
+// when that Do returns); the client cannot learn of a failure then, so it
+// is logged at Warn and counted in Adapter.Stats. The cookie of a session
+// that the running Do created goes out with that header all the same: if
+// the Do then fails, or its session cannot be stored, the cookie names no
+// session, and the client's next request is treated as one without a
+// session. Start the response outside Do to have the guarantees above.
 //
 // In Explicit mode the turn is held only inside Do, and each outermost Do
 // commits when it returns. Requests of one session overlap everywhere
