@@ -188,7 +188,8 @@ func (e *Engine) sweeper() {
 // passivated and unlocked as its turn ends, on the turn's own goroutine;
 // errors from that go to Config.Logger. Nothing waits for it, and the
 // engine leaves no goroutine behind. A held [Turn] that is never ended is
-// released by the garbage collector, as without Shutdown.
+// released only by the garbage collector's safety net, when it can fire
+// (see [Turn]), as without Shutdown.
 //
 // Shutdown returns the passivation errors it met (the sessions concerned
 // are unlocked anyway: a process that stops must not keep them) joined with

@@ -355,13 +355,21 @@ func (e *Engine) settle(st *sessionState, t *actor.Turn[string, *sessionState]) 
 // and [Turn.Context] carries it, so that Engine.Do, Regenerate and Destroy
 // with that context run inline. A Turn belongs to one goroutine at a time.
 //
-// A Turn that becomes unreachable without End is rolled back and released
-// by the garbage collector's cleanup (and logged), so a forgotten End does
-// not wedge the session forever; it wedges it until the next collection.
+// Always call End, in a defer. As a safety net, a Turn that becomes
+// unreachable without End is rolled back and released by a cleanup of the
+// garbage collector (and logged), which wedges its session until a
+// collection finds it, not forever. The net can fire only if nothing the
+// turn itself holds refers back to the Turn: the turn holds the context
+// passed to Begin or BeginLazy, so if that context (or a value in it)
+// refers to the Turn, as when an adapter keeps the Turn in its request
+// context, the Turn is never collected and its session stays wedged until
+// the process ends. httpadapter keeps its Turns so and does not rely on
+// the net: it ends the turn when the handler returns, also when it panics.
 type Turn struct {
-	e   *Engine
-	h   *held
-	ctx context.Context
+	e       *Engine
+	h       *held
+	ctx     context.Context
+	cleanup runtime.Cleanup // the safety net; End stops it
 }
 
 // held is what a Turn owns, apart from the Turn itself, so that the
@@ -421,7 +429,7 @@ func (e *Engine) BeginLazy(ctx context.Context) (*Turn, error) {
 func (e *Engine) newTurn(h *held, ctx context.Context) *Turn {
 	t := &Turn{e: e, h: h, ctx: ctx}
 	if !h.borrowed {
-		runtime.AddCleanup(t, abandon, h)
+		t.cleanup = runtime.AddCleanup(t, abandon, h)
 	}
 	return t
 }
@@ -490,5 +498,6 @@ func (t *Turn) End() error {
 	if h.ended.Swap(true) || h.borrowed {
 		return nil
 	}
+	t.cleanup.Stop()
 	return t.e.end(h.st, h.t, nil)
 }
