@@ -11,9 +11,13 @@ import (
 	"time"
 )
 
-// EncodeError is returned, wrapped, by the Do (or Turn.End) whose commit
-// found a session value that encoding/gob cannot encode; nothing was
-// written and the turn's changes were rolled back. Match it with
+// EncodeError is returned, wrapped, by the Do (or Turn.Do) whose fn
+// stored a session value that encoding/gob cannot encode: every value a Do
+// changed is encoded, alone, when its fn returns, and if one fails that
+// Do's changes are rolled back and nothing is written. Should the values
+// fail only together (a Config.Codec of the application's may), the
+// commit reports it instead: the outermost Do, Turn.Commit or Turn.End,
+// which then roll back all the turn's uncommitted changes. Match it with
 // errors.As. The usual remedy is gob.Register of the value's type, and of
 // the types it holds in interface fields, before the engine loads
 // sessions; a struct also needs exported fields (or its own GobEncoder).
@@ -29,6 +33,8 @@ type EncodeError struct {
 	custom bool // from a Config.Codec: no advice about gob
 }
 
+// Error names the key and the type of the value, the codec's error and,
+// for encoding/gob, the remedy.
 func (e *EncodeError) Error() string {
 	if e.custom {
 		return fmt.Sprintf("value %q of type %v cannot be encoded: %v", e.Key, e.Type, e.Err)
@@ -37,6 +43,7 @@ func (e *EncodeError) Error() string {
 		e.Key, e.Type, e.Err)
 }
 
+// Unwrap returns the codec's error, Err.
 func (e *EncodeError) Unwrap() error { return e.Err }
 
 // registerGobTypes registers with encoding/gob the types that session

@@ -9,8 +9,9 @@ import (
 // file for a moment; the rest of the process needs descriptors for its
 // sockets.
 const (
-	// fileReserve is the part of the descriptor limit the default
-	// MaxResident leaves alone: a quarter of the limit, at most 256.
+	// fileReserveMax caps the part of the descriptor limit that the
+	// default MaxResident leaves alone: a quarter of the limit, at most
+	// fileReserveMax.
 	fileReserveMax = 256
 	// minMaxResident is the smallest default MaxResident, whatever the limit.
 	minMaxResident = 16
