@@ -18,7 +18,11 @@ type Stats struct {
 
 	// Turns counts the turns that ended: one per outermost Do, per Begin
 	// (or BeginLazy that created its session) and per Regenerate's new ID.
-	// Calls that run inline in a turn are part of it.
+	// Calls that run inline in a turn are part of it. Every turn the
+	// engine took and let go counts, also those that ran no fn: the turn
+	// of a Do that found its session destroyed or expired, the first turn
+	// of a Do that found the lock lost and asked again, and the new ID's
+	// turn of a Regenerate or lazy creation that failed or was undone.
 	Turns uint64
 	// TurnsWaited counts the turns asked for that had to queue behind
 	// another turn of the same session in this process (granted or not).
