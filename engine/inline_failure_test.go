@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -131,4 +132,69 @@ func TestBorrowedTurnDiesWithItsLender(t *testing.T) {
 		check(t, borrowed)
 		assert.Nil(t, get(t, e, created, "late"))
 	})
+}
+
+// newIDFailStore is a Memory store that fails, for every ID but keep,
+// Lock with failLock or, on the lock it returns, Save with failSave.
+type newIDFailStore struct {
+	*persist.Memory
+	keep               string
+	failLock, failSave error
+}
+
+func (s *newIDFailStore) Lock(ctx context.Context, id string, wanted func()) (persist.Lock, error) {
+	if id != s.keep && s.failLock != nil {
+		return nil, s.failLock
+	}
+	l, err := s.Memory.Lock(ctx, id, wanted)
+	if err != nil || id == s.keep || s.failSave == nil {
+		return l, err
+	}
+	return failSaveLock{l, s.failSave}, nil
+}
+
+type failSaveLock struct {
+	persist.Lock
+	err error
+}
+
+func (l failSaveLock) Save(persist.Record, bool) error { return l.err }
+
+// A Regenerate that fails on the new ID (its lock, or the write of the new
+// record, even with a lost lock) names the operation "regenerate" (or
+// "save") and leaves the session alone: resident, its lock not counted as
+// lost, its values and ID served on.
+func TestRegenerateNewIDFailure(t *testing.T) {
+	for name, arm := range map[string]func(*newIDFailStore){
+		"lock": func(s *newIDFailStore) { s.failLock = errBoom },
+		"save": func(s *newIDFailStore) { s.failSave = persist.ErrLockLost },
+	} {
+		t.Run(name, func(t *testing.T) {
+			store := &newIDFailStore{Memory: persist.NewMemory()}
+			e := newEngine(t, store, engine.Config{})
+			id := mustCreate(t, e)
+			set(t, e, id, "k", 1)
+			store.keep = id
+			arm(store) // no turn runs: nothing reads the store's fields now
+			activations := e.Stats().Activations
+
+			newID, err := e.Regenerate(context.Background(), id)
+			require.Error(t, err)
+			assert.Empty(t, newID)
+			ee, ok := errors.AsType[*engine.Error](err)
+			require.True(t, ok, "%v", err)
+			if name == "lock" {
+				assert.ErrorIs(t, err, errBoom)
+				assert.Equal(t, "regenerate", ee.Op)
+			} else {
+				assert.ErrorIs(t, err, persist.ErrLockLost)
+				assert.Equal(t, "save", ee.Op)
+			}
+			st := e.Stats()
+			assert.Zero(t, st.LocksLost, "the session's own lock is not in doubt")
+			assert.Equal(t, 1, st.Active, "the session stays resident")
+			assert.Equal(t, 1, get(t, e, id, "k"))
+			assert.Equal(t, activations, e.Stats().Activations, "served from memory, not loaded again")
+		})
+	}
 }

@@ -107,9 +107,11 @@ func (e *Engine) regenerate(ctx context.Context, st *sessionState) (string, erro
 }
 
 // move gives st the fresh ID id: it takes id's store lock, writes st's
-// values under it (if write; a lazy session is written when its turn
-// commits), and installs st as the state of id's actor, whose turn it
-// returns. st keeps its ID and lock: the caller switches them.
+// values under it (if write, for Regenerate; a lazy session is written
+// when its turn commits), and installs st as the state of id's actor,
+// whose turn it returns. st keeps its ID and lock: the caller switches
+// them. Errors are named after the operation: "regenerate" (or "save")
+// with st's ID if write, else "create" with id.
 func (e *Engine) move(ctx context.Context, st *sessionState, id string, write bool) (*actor.Turn[string, *sessionState], persist.Lock, error) {
 	lctx, cancel := context.WithTimeoutCause(ctx, e.cfg.LockTimeout, ErrLockTimeout)
 	defer cancel()
@@ -118,16 +120,17 @@ func (e *Engine) move(ctx context.Context, st *sessionState, id string, write bo
 		e.rt.Retire(id)
 	})
 	if err != nil {
+		if write {
+			return nil, nil, e.lockErr(lctx, "regenerate", st.id, err)
+		}
 		return nil, nil, e.lockErr(lctx, "create", id, err)
 	}
 	if write { // Regenerate: the new record exists before the old one dies
-		prev := st.lock
-		st.lock = lock
-		err := e.save(st, false, true)
-		st.lock = prev
-		if err != nil {
+		// A failure here is the new ID's: the session's own lock is not in
+		// doubt, and the session stays (its next write checks its lock).
+		if err := e.saveTo(st, lock, false, true); err != nil {
 			lock.Release()
-			return nil, nil, err
+			return nil, nil, opError("save", st.id, err)
 		}
 	}
 	t, err := e.rt.Install(ctx, id, st)

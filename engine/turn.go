@@ -276,21 +276,7 @@ func leaving(t *actor.Turn[string, *sessionState]) bool {
 // expiry.go). With shed, a write that runs out of file descriptors
 // passivates idle sessions and tries again (withFiles).
 func (e *Engine) save(st *sessionState, exact, shed bool) error {
-	data, err := e.encodeData(st)
-	if err != nil {
-		return opError("save", st.id, err)
-	}
-	expires := st.deadline(&e.cfg)
-	if !exact {
-		expires = st.storedDeadline(&e.cfg)
-	}
-	rec := persist.Record{Created: st.created, Expires: expires, Owner: st.meta.owner, Data: data}
-	write := func() error { return st.lock.Save(rec, e.cfg.Durability == OnCommitSync) }
-	if shed {
-		err = e.withFiles(write)
-	} else {
-		err = write()
-	}
+	err := e.saveTo(st, st.lock, exact, shed)
 	if err != nil {
 		// A write that finds its lock file (or the directory) gone: another
 		// locker may be in. Nothing was written; drop the actor, so that the
@@ -299,6 +285,31 @@ func (e *Engine) save(st *sessionState, exact, shed bool) error {
 			e.lost(st)
 		}
 		return opError("save", st.id, err)
+	}
+	return nil
+}
+
+// saveTo writes st's values to lock, as save does, but leaves judging a
+// failure to the caller: lock may be another than st's (Regenerate's new
+// ID).
+func (e *Engine) saveTo(st *sessionState, lock persist.Lock, exact, shed bool) error {
+	data, err := e.encodeData(st)
+	if err != nil {
+		return err
+	}
+	expires := st.deadline(&e.cfg)
+	if !exact {
+		expires = st.storedDeadline(&e.cfg)
+	}
+	rec := persist.Record{Created: st.created, Expires: expires, Owner: st.meta.owner, Data: data}
+	write := func() error { return lock.Save(rec, e.cfg.Durability == OnCommitSync) }
+	if shed {
+		err = e.withFiles(write)
+	} else {
+		err = write()
+	}
+	if err != nil {
+		return err
 	}
 	st.setExpires(rec.Expires, &e.cfg)
 	st.savedMeta = st.meta
