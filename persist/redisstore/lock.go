@@ -14,7 +14,7 @@ import (
 
 // lock is a held lease on one session. Its methods are used by one
 // goroutine at a time; the renewer reads k and token, which never change,
-// and sets lost.
+// and ending, and sets lost.
 type lock struct {
 	s      *Store
 	k      sessionKeys
@@ -35,6 +35,7 @@ type lock struct {
 	pxat     int64    // ARGV[4]
 
 	lost    atomic.Bool  // the renewer found the lease gone
+	ending  atomic.Bool  // Release, Delete or Quarantine is ending the lease: the renewer leaves it alone
 	renewed atomic.Int64 // Store.now() when the last successful take or renewal was sent
 }
 
@@ -233,6 +234,7 @@ func (l *lock) Quarantine(cause error) error {
 // runs out within LeaseTTL.
 func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 	l.released = true
+	l.ending.Store(true)
 	l.pre = fetched{}
 	defer l.s.forget(l)
 	n, err := script.Run(context.Background(), l.s.client, []string{l.k.lock, l.k.rec, l.k.want},
@@ -253,6 +255,7 @@ func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 func (l *lock) quarantine(cause error, release bool) error {
 	if release {
 		l.released = true
+		l.ending.Store(true)
 		defer l.s.forget(l)
 	}
 	q := l.k.quarantineKey(time.Now())

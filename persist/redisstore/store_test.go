@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,6 +345,27 @@ func TestLostLeaseIsNoticedByTheRenewer(t *testing.T) {
 	<-lost // the holder is told to let go
 	assert.ErrorIs(t, l.Save(persist.Record{}, false), persist.ErrLockLost)
 	assert.NoError(t, l.Release(), "releasing a lost lease lets go")
+}
+
+func TestReleasedLeaseIsNotReportedLost(t *testing.T) {
+	srv := startRedis(t)
+	// Renewals every 3ms, racing the releases below: a renewal that finds
+	// a lease just released must not report it lost (a false warning, and
+	// a wanted that the engine would act on by session ID).
+	s := srv.store(t, redisstore.Config{LeaseTTL: 10 * time.Millisecond})
+	var late atomic.Int64 // wanted calls on a Lock already being released
+	deadline := time.Now().Add(time.Second)
+	for i := 0; i < 3000 && time.Now().Before(deadline); i++ {
+		var releasing atomic.Bool
+		l := lock(t, s, testID, func() {
+			if releasing.Load() {
+				late.Add(1)
+			}
+		})
+		releasing.Store(true)
+		require.NoError(t, l.Release())
+	}
+	assert.Zero(t, late.Load(), "wanted called after Release")
 }
 
 func TestLockHonoursContextAndClose(t *testing.T) {
