@@ -25,6 +25,7 @@ type lock struct {
 	prefetched bool    // pre holds the record read by the lock script
 	pre        fetched // what the lock script read
 	released   bool
+	waited     bool // Lock found the lease taken at least once
 
 	// The save script's arguments, kept so that a Save allocates nothing
 	// of its own beyond what go-redis needs (measured: 22 allocations per
@@ -53,6 +54,11 @@ func newLock(s *Store, k sessionKeys, wanted func()) *lock {
 	l.saveArgs = [...]any{"evalsha", saveScript.Hash(), "2", k.lock, k.rec, l.token, &l.fenceArg, &l.recArg, &l.pxat}
 	return l
 }
+
+// Waited reports whether Lock found the lease taken at least once and had
+// to wait (for a hand-over, a release or the lease to run out); the engine
+// counts those activations in Stats.HandOversTaken.
+func (l *lock) Waited() bool { return l.waited }
 
 // Lock methods take no context. Each of their calls to Redis is bounded by
 // the client's own timeouts (go-redis's ReadTimeout and WriteTimeout,

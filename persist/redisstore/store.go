@@ -204,6 +204,7 @@ func (s *Store) lock(ctx context.Context, k sessionKeys, wanted func()) (persist
 		if ok {
 			return l, nil
 		}
+		l.waited = true
 		if announce {
 			announced = time.Now()
 		}
