@@ -96,6 +96,9 @@ func (l *dirLock) forget() { l.lo = layout{} }
 // otherwise as a new file (temp file renamed over the record). With sync,
 // an in-place write is followed by one fdatasync.
 func (l *dirLock) saveRecord(rec Record, sync bool) error {
+	if err := checkTimes(rec); err != nil {
+		return err
+	}
 	need := slotNeed(rec)
 	if l.lo.version == recordVersion && need <= uint64(l.lo.slotSize) && !oversized(need, l.lo.slotSize) {
 		done, err := l.writeSlot(rec, sync)

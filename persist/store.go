@@ -77,7 +77,10 @@ func (r Record) Expired(now time.Time) bool {
 //     returns belongs to the caller: neither side's later changes to those
 //     bytes reach the other. A Record round-trips as saved: Created and
 //     Expires (to the nanosecond, compared with time.Time.Equal), Owner
-//     and Data.
+//     and Data. Dir and the Redis store encode times as int64 Unix
+//     nanoseconds: Save rejects, with an error and without writing, a
+//     Created or Expires that is not the zero time and falls outside the
+//     years 1678 to 2262 or is exactly the Unix epoch (Memory keeps any).
 //   - IDs reaching a Store have been validated by the caller; a store may
 //     still reject IDs it cannot represent.
 //   - Sweep removes what has expired at now and whatever litter the store

@@ -107,6 +107,22 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, l.Release())
 }
 
+func TestSaveRejectsTimesItCannotStore(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	l := lock(t, s, testID, nil)
+	defer l.Release()
+	for name, rec := range map[string]persist.Record{
+		"expires after 2262":   {Expires: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"created before 1678":  {Created: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"created at the epoch": {Created: time.Unix(0, 0)},
+	} {
+		assert.Error(t, l.Save(rec, false), name)
+	}
+	_, err := l.Load()
+	assert.ErrorIs(t, err, persist.ErrNotFound, "nothing was written")
+}
+
 func TestKeysNeverHoldTheID(t *testing.T) {
 	srv := startRedis(t)
 	s := srv.store(t, redisstore.Config{Prefix: "app:"})
