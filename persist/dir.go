@@ -67,7 +67,7 @@ type DirConfig struct {
 	afterFlock func(path string)                              // called after each successful flock, before the inode check
 	noWatch    bool                                           // run without the fsnotify watcher (polling only)
 	polled     func(listed bool)                              // called by the monitor after each poll; listed: it read the directory
-	syncDir    func(dir string) error                         // fsync of the directory after a deletion; default: syncDir
+	syncDir    func(dir string) error                         // fsync of the directory after a deletion or a rename; default: syncDir
 }
 
 // Dir is a Store that keeps each session in files of one directory, which

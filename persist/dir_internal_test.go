@@ -14,12 +14,21 @@ import (
 )
 
 // faultyFile is a store file whose writes fail with err after limit bytes,
-// and whose Datasync fails with syncErr.
+// whose Datasync fails with syncErr, and whose Close, after closing the
+// file, returns closeErr.
 type faultyFile struct {
 	osFile
-	limit   int
-	err     error
-	syncErr error
+	limit    int
+	err      error
+	syncErr  error
+	closeErr error
+}
+
+func (f *faultyFile) Close() error {
+	if err := f.File.Close(); err != nil {
+		return err
+	}
+	return f.closeErr
 }
 
 func (f *faultyFile) Write(b []byte) (int, error) {
@@ -262,3 +271,4 @@ func TestParseName(t *testing.T) {
 		}
 	}
 }
+
