@@ -133,6 +133,13 @@ func (l *lock) fetched(reply any) fetched {
 // returns an error matching persist.ErrLockLost otherwise. sync has no
 // effect: a write's durability is Redis's (appendonly, appendfsync,
 // replication).
+//
+// Another error (a timeout, a connection lost) may come after Redis ran the
+// script: then the record holds rec although Save failed, and the holder,
+// which rolls back, no longer knows the record's version. That is safe: the
+// next Save of this Lock finds the version moved and fails with
+// persist.ErrLockLost, and the engine then drops the session and loads
+// what Redis holds.
 func (l *lock) Save(rec persist.Record, _ bool) error {
 	if l.released {
 		return persist.ErrReleased
@@ -160,7 +167,7 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	switch {
 	case err != nil:
 		// The write may or may not have happened: the next Save finds out
-		// by the record's version.
+		// by the record's version (ErrLockLost if it did).
 		return fmt.Errorf("redisstore: save session %s: %w", l.k.key, err)
 	case n == -1:
 		return l.lostErr("save")

@@ -123,6 +123,53 @@ func TestSaveRejectsTimesItCannotStore(t *testing.T) {
 	assert.ErrorIs(t, err, persist.ErrNotFound, "nothing was written")
 }
 
+// dropReply is a go-redis hook that, when armed, lets one command run on
+// the server and then fails it, as a connection lost before the reply
+// would.
+type dropReply struct{ armed *atomic.Bool }
+
+var errDropped = errors.New("reply lost")
+
+func (h dropReply) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h dropReply) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h dropReply) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if h.armed.CompareAndSwap(true, false) {
+			cmd.SetErr(errDropped)
+			return errDropped
+		}
+		return err
+	}
+}
+
+func TestSaveWhoseReplyIsLost(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.client(t)
+	var armed atomic.Bool
+	c.AddHook(dropReply{&armed})
+	s, err := redisstore.New(c, redisstore.Config{})
+	require.NoError(t, err)
+	defer s.Close()
+	l := lock(t, s, testID, nil)
+	defer l.Release()
+	require.NoError(t, l.Save(persist.Record{Data: []byte("one")}, false))
+
+	armed.Store(true)
+	err = l.Save(persist.Record{Data: []byte("two")}, false)
+	require.ErrorIs(t, err, errDropped)
+	require.NotErrorIs(t, err, persist.ErrLockLost)
+	b, err := c.Get(context.Background(), recKey(testID)).Bytes()
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(string(b), "two"), "the failed Save committed")
+
+	// The holder, which rolled back, must not write over what it has not
+	// seen: its next Save finds the version moved.
+	assert.ErrorIs(t, l.Save(persist.Record{Data: []byte("one, then three")}, false), persist.ErrLockLost)
+}
+
 func TestKeysNeverHoldTheID(t *testing.T) {
 	srv := startRedis(t)
 	s := srv.store(t, redisstore.Config{Prefix: "app:"})
