@@ -30,7 +30,7 @@
 // holder's fsnotify watcher sees, to hand it over (the holder's wanted
 // callback), and is woken when the holder releases; without notifications it
 // polls, from 1 ms backing off (x4) to 64 ms (32 ms without a working
-// watch). A holder without a working watch (inotify limits, the directory
+// watch), and from 1 ms again after each wake-up. A holder without a working watch (inotify limits, the directory
 // removed or replaced) polls for requests every 50 ms and watches again as
 // soon as it can. Sweep removes expired records, orphaned lock files, abandoned temp files and stale request files, never
 // a lock file that someone holds. The file layout, record format and
