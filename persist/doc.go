@@ -47,8 +47,12 @@
 //
 // Callers branch on ErrNotFound (no record; also matched by every
 // *CorruptError), ErrCorrupt and *CorruptError (a record that did not decode
-// and was moved aside), ErrLockLost (Save or Delete found the lock file
-// removed or replaced behind the store's back: release and lock again),
+// and was moved aside by Load or Quarantine; Dir.Inspect reports a record
+// that does not decode as a *CorruptError too, but leaves it where it is),
+// ErrReleased (a method of a Lock already released, deleted or
+// quarantined), ErrLockLost (Save or Delete found the lock file
+// removed or replaced, or Save the record file replaced, behind the store's
+// back: release and lock again),
 // ErrClosed (the Dir was closed), ErrBadKey (a malformed key given to an
 // Inspector method), and the context's
 // error when Lock gives up waiting. Errors from the file system are wrapped
