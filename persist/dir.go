@@ -67,7 +67,7 @@ type DirConfig struct {
 	afterFlock func(path string)                              // called after each successful flock, before the inode check
 	noWatch    bool                                           // run without the fsnotify watcher (polling only)
 	polled     func(listed bool)                              // called by the monitor after each poll; listed: it read the directory
-	syncDir    func(dir string) error                         // fsync of the directory after a deletion; default: syncDir
+	syncDir    func(dir string) error                         // fsync of the directory after a deletion or a rename; default: syncDir
 }
 
 // Dir is a Store that keeps each session in files of one directory, which
@@ -187,7 +187,8 @@ func (d *Dir) Close() error {
 // in this or another process, holds it. A waiting Lock asks the holder to
 // hand over (the holder's wanted is called) and is woken when it releases;
 // when no notification arrives it polls, from 1 ms backing off (x4) to 64 ms
-// (32 ms while the Dir has no working watch).
+// (32 ms while the Dir has no working watch), and from 1 ms again after each
+// wake-up.
 // wanted is also called when the Dir sees that the directory on its path was
 // removed or replaced, which loses the locks held in the old one.
 func (d *Dir) Lock(ctx context.Context, id string, wanted func()) (Lock, error) {
@@ -241,6 +242,12 @@ func (d *Dir) wait(ctx context.Context, key string, wanted func()) (Lock, error)
 		case <-d.done:
 			return nil, ErrClosed
 		case <-woken:
+			// The lock may be free, but the retry can lose a race (to
+			// another locker, or to an Inspector's momentary probe): poll
+			// from the start again, so that a lost race costs about
+			// minPoll, not the backoff reached so far.
+			backoff = minPoll
+			timer.Reset(backoff)
 		case <-timer.C:
 			limit := maxPoll
 			if !d.watching.Load() {

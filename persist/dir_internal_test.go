@@ -10,16 +10,26 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 // faultyFile is a store file whose writes fail with err after limit bytes,
-// and whose Datasync fails with syncErr.
+// whose Datasync fails with syncErr, and whose Close, after closing the
+// file, returns closeErr.
 type faultyFile struct {
 	osFile
-	limit   int
-	err     error
-	syncErr error
+	limit    int
+	err      error
+	syncErr  error
+	closeErr error
+}
+
+func (f *faultyFile) Close() error {
+	if err := f.File.Close(); err != nil {
+		return err
+	}
+	return f.closeErr
 }
 
 func (f *faultyFile) Write(b []byte) (int, error) {
@@ -261,4 +271,47 @@ func TestParseName(t *testing.T) {
 			t.Errorf("parseName(%q) = %v, want %v", tt.name, got, tt.kind)
 		}
 	}
+}
+
+// TestWakeUpRestartsPolling wakes a waiter that has backed off to its
+// longest poll while the lock is still taken (as when the retry loses a
+// race to another locker or to an Inspector's probe), then frees the lock
+// without notifying anyone: the waiter must get it at its first poll after
+// the wake-up, minPoll later, not after the backoff it had reached. Fake
+// time (synctest) makes the delays exact; the Dirs run without a watch, so
+// that every goroutine waits on timers.
+func TestWakeUpRestartsPolling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		holderDir := openTestDir(t, dir, DirConfig{noWatch: true})
+		d := openTestDir(t, dir, DirConfig{noWatch: true})
+		held := mustLock(t, holderDir, "id").(*dirLock)
+		defer held.Release()
+
+		got := make(chan Lock, 1)
+		go func() {
+			l, err := d.Lock(context.Background(), "id", nil)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- l
+		}()
+		// Polls come 1, 5, 21, then every 32 ms (no watch): at 501 ms the
+		// last one before this; the next is due at 533 ms.
+		time.Sleep(502 * time.Millisecond)
+		synctest.Wait()
+		d.waiters.Wake(keyOf("id")) // the retry finds the lock taken
+		synctest.Wait()
+		if err := held.f.Unlock(); err != nil { // free, and nobody is told
+			t.Fatal(err)
+		}
+		start := time.Now()
+		l := <-got
+		if waited := time.Since(start); waited > minPoll {
+			t.Errorf("the waiter got the lock %v after it was freed, want %v", waited, minPoll)
+		}
+		if l != nil {
+			_ = l.Release()
+		}
+	})
 }

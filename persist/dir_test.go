@@ -104,6 +104,32 @@ func TestSaveLoadRoundtrip(t *testing.T) {
 	}
 }
 
+func TestSaveRejectsTimesItCannotStore(t *testing.T) {
+	d := openDir(t, t.TempDir())
+	l := lock(t, d, newID())
+	defer l.Release()
+	good := persist.Record{Created: time.Unix(1700000000, 0), Data: []byte("good")}
+	// First a new file, then the in-place path: both check.
+	for range 2 {
+		if err := l.Save(good, false); err != nil {
+			t.Fatal(err)
+		}
+		for name, rec := range map[string]persist.Record{
+			"expires after 2262":   {Created: good.Created, Expires: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)},
+			"created before 1678":  {Created: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)},
+			"created at the epoch": {Created: time.Unix(0, 0)},
+		} {
+			if err := l.Save(rec, false); err == nil {
+				t.Errorf("%s: Save succeeded", name)
+			}
+		}
+		got, err := l.Load()
+		if err != nil || string(got.Data) != "good" {
+			t.Fatalf("after the rejected Saves: Load = %q, %v; want the good record", got.Data, err)
+		}
+	}
+}
+
 func TestReleasedLock(t *testing.T) {
 	d := openDir(t, t.TempDir())
 	l := lock(t, d, newID())

@@ -30,7 +30,7 @@
 // holder's fsnotify watcher sees, to hand it over (the holder's wanted
 // callback), and is woken when the holder releases; without notifications it
 // polls, from 1 ms backing off (x4) to 64 ms (32 ms without a working
-// watch). A holder without a working watch (inotify limits, the directory
+// watch), and from 1 ms again after each wake-up. A holder without a working watch (inotify limits, the directory
 // removed or replaced) polls for requests every 50 ms and watches again as
 // soon as it can. Sweep removes expired records, orphaned lock files, abandoned temp files and stale request files, never
 // a lock file that someone holds. The file layout, record format and
@@ -47,8 +47,12 @@
 //
 // Callers branch on ErrNotFound (no record; also matched by every
 // *CorruptError), ErrCorrupt and *CorruptError (a record that did not decode
-// and was moved aside), ErrLockLost (Save or Delete found the lock file
-// removed or replaced behind the store's back: release and lock again),
+// and was moved aside by Load or Quarantine; Dir.Inspect reports a record
+// that does not decode as a *CorruptError too, but leaves it where it is),
+// ErrReleased (a method of a Lock already released, deleted or
+// quarantined), ErrLockLost (Save or Delete found the lock file
+// removed or replaced, or Save the record file replaced, behind the store's
+// back: release and lock again),
 // ErrClosed (the Dir was closed), ErrBadKey (a malformed key given to an
 // Inspector method), and the context's
 // error when Lock gives up waiting. Errors from the file system are wrapped

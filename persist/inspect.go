@@ -39,11 +39,15 @@ type Info struct {
 // Contract, in addition to the Store's:
 //   - Sessions calls fn once for each stored session whose owner is owner
 //     (every session when owner is ""), in no particular order, without
-//     taking or waiting for any lock; it stops at fn's first error and
-//     returns it. Sessions saved or deleted while it runs may or may not be
+//     waiting for any lock or taking a session's lock; it stops at fn's
+//     first error and returns it. (To fill Info.Locked, Dir takes a
+//     non-blocking shared flock of the session's lock file and drops it at
+//     once: a locker that tries in that instant finds the lock busy and
+//     retries, about 1 ms later if a release woke it.) Sessions saved or deleted while it runs may or may not be
 //     seen. Records that do not decode are skipped (and not moved aside).
-//   - Inspect reads the record of key without locking: a snapshot for
-//     display, which may be stale by the time it returns. It returns an
+//   - Inspect reads the record of key without locking it (Info.Locked is
+//     probed as in Sessions): a snapshot for display, which may be stale
+//     by the time it returns. It returns an
 //     error matching ErrNotFound when there is none.
 //   - LockKey is Lock for a session known only by its key; it asks a holder
 //     to hand the session over exactly as Lock does.

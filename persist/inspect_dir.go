@@ -53,7 +53,8 @@ func (d *Dir) Sessions(ctx context.Context, owner string, fn func(Info) error) e
 // slot is read. Locked tells whether anyone holds the session's lock file,
 // probed with a non-blocking shared flock that is dropped at once: it never
 // creates or removes a file and never waits. A locker that tries its lock
-// in that instant finds it busy and retries on its next poll.
+// in that instant finds it busy and retries: about 1 ms later if a release
+// woke it, else at its next poll.
 //
 // A record that does not decode is reported as a *CorruptError (matching
 // ErrCorrupt and ErrNotFound) and left where it is.

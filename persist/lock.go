@@ -24,6 +24,9 @@ type dirLock struct {
 	// the next slot in place; zero when unknown (not loaded yet, an old
 	// format, after a failed write): Save then writes a new file.
 	lo layout
+	// rfi is the identity (fstat) of the record file that lo describes:
+	// Save writes in place only into that file.
+	rfi fs.FileInfo
 
 	lfi fs.FileInfo // the held lock file's identity (fstat), read by the first check
 }
@@ -180,12 +183,16 @@ func (l *dirLock) release() error {
 
 // writeAtomic replaces the file name in the directory with b: a temp file
 // is written (and fdatasync'd with sync), check is called, the temp file is
-// renamed over name, and the directory is fsync'd (with sync). On error the
-// temp file is removed and the old file is left as it was.
-func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (err error) {
+// renamed over name, and the directory is fsync'd (with sync). It returns
+// the identity (fstat) of the file now on name. On an error before the
+// rename, the temp file is removed and the old file is left as it was. An
+// error from the directory's fsync comes after the rename: the new file is
+// in place (and every reader sees it) although writeAtomic failed, and it
+// may not survive a power failure; its identity is returned with the error.
+func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) (fi fs.FileInfo, err error) {
 	f, err := d.createTemp(d.dir, name+tempInfix+"*")
 	if err != nil {
-		return fmt.Errorf("persist: write %s: %w", name, err)
+		return nil, fmt.Errorf("persist: write %s: %w", name, err)
 	}
 	tmp := f.Name()
 	renamed := false
@@ -199,28 +206,34 @@ func (d *Dir) writeAtomic(name string, b []byte, sync bool, check func() error) 
 	}()
 	if _, err = f.Write(b); err != nil {
 		_ = f.Close()
-		return err
+		return nil, err
 	}
 	if sync {
 		if err = f.Datasync(); err != nil {
 			_ = f.Close()
-			return err
+			return nil, err
 		}
 	}
+	if fi, err = f.Stat(); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
 	if err = f.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if err = check(); err != nil {
-		return err
+		return nil, err
 	}
 	if err = os.Rename(tmp, d.path(name)); err != nil {
-		return err
+		return nil, err
 	}
 	renamed = true
 	if sync {
-		return syncDir(d.dir)
+		if err = d.syncDir(d.dir); err != nil {
+			return fi, fmt.Errorf("sync directory after the rename, which stands: %w", err)
+		}
 	}
-	return nil
+	return fi, nil
 }
 
 // syncDeletion makes the removal (unlink or rename) of name durable when

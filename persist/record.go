@@ -103,6 +103,18 @@ func slotSizeFor(need uint64) (int, error) {
 	return max(int(s), minSlotSize), nil
 }
 
+// checkTimes returns an error if rec's times have no code in the record
+// format (see unixnano.Check): such a record cannot be stored.
+func checkTimes(rec Record) error {
+	if err := unixnano.Check(rec.Created); err != nil {
+		return fmt.Errorf("persist: record's Created: %w", err)
+	}
+	if err := unixnano.Check(rec.Expires); err != nil {
+		return fmt.Errorf("persist: record's Expires: %w", err)
+	}
+	return nil
+}
+
 // appendSlot appends the used part of a slot holding rec with sequence
 // number seq to buf.
 func appendSlot(buf []byte, rec Record, seq uint64) []byte {

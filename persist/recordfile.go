@@ -43,21 +43,22 @@ func openFile(name string, flag int) (storeFile, error) {
 }
 
 // readFile reads all of f, whose size does not change while it is read:
-// record files are replaced by rename, never truncated or extended.
-func readFile(f storeFile) ([]byte, error) {
+// record files are replaced by rename, never truncated or extended. It
+// also returns f's identity (fstat).
+func readFile(f storeFile) ([]byte, fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b := make([]byte, fi.Size())
 	n, err := f.ReadAt(b, 0)
 	if n == len(b) {
-		return b, nil
+		return b, fi, nil
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return nil, err
+	return nil, nil, err
 }
 
 // loadRecord reads and decodes the record, and remembers the layout of a
@@ -72,7 +73,7 @@ func (l *dirLock) loadRecord() (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("persist: read %s: %w", name, err)
 	}
-	b, err := readFile(f)
+	b, fi, err := readFile(f)
 	_ = f.Close()
 	if err != nil {
 		return Record{}, fmt.Errorf("persist: read %s: %w", name, err)
@@ -82,20 +83,23 @@ func (l *dirLock) loadRecord() (Record, error) {
 		return Record{}, l.quarantine(err)
 	}
 	if lo.version == recordVersion {
-		l.lo = lo // an old format stays unknown: the next Save rewrites the file
+		l.lo, l.rfi = lo, fi // an old format stays unknown: the next Save rewrites the file
 	}
 	return rec, nil
 }
 
 // forget drops what the lock knows of the record file's layout: the next
 // Save writes a new file.
-func (l *dirLock) forget() { l.lo = layout{} }
+func (l *dirLock) forget() { l.lo, l.rfi = layout{}, nil }
 
 // saveRecord writes rec: in place, into the slot after the current one,
 // when the lock knows the record file's layout and rec fits its slots;
 // otherwise as a new file (temp file renamed over the record). With sync,
 // an in-place write is followed by one fdatasync.
 func (l *dirLock) saveRecord(rec Record, sync bool) error {
+	if err := checkTimes(rec); err != nil {
+		return err
+	}
 	need := slotNeed(rec)
 	if l.lo.version == recordVersion && need <= uint64(l.lo.slotSize) && !oversized(need, l.lo.slotSize) {
 		done, err := l.writeSlot(rec, sync)
@@ -117,10 +121,23 @@ func oversized(need uint64, s int) bool {
 // done=false, with no error, if the record file is gone (removed behind the
 // store's back), so that the caller writes a new file.
 //
-// If the write, the fdatasync or the close fails, the slot written is
-// marked never written (best effort) and the layout is forgotten: the
-// previous record stays the newest valid one on disk, and the next Save
-// writes a new file.
+// The file opened must be the one whose layout the lock knows (the same
+// file, by fstat): otherwise someone replaced the record after check found
+// the lock valid (the lock was lost in between, or the file was replaced
+// behind the store's back), and a write at the remembered offsets would
+// land in a record this holder has not seen. Then the layout is forgotten
+// and Save fails with ErrLockLost, writing nothing. (A file replaced after
+// this check is unlinked: the write then lands in the old file, which no
+// one reads.)
+//
+// If the write or the fdatasync fails, the slot written is marked never
+// written and the layout is forgotten: the previous record stays the
+// newest valid one on disk, and the next Save writes a new file. Marking
+// is best effort: if it fails too, the slot may hold the new record
+// although Save returned an error. A failed close after a successful write
+// (and fdatasync, with sync) is not an error: the slot is valid, in the
+// page cache for every reader (and on disk with sync), and the record
+// stands as written; it is logged.
 func (l *dirLock) writeSlot(rec Record, sync bool) (done bool, err error) {
 	name := recordName(l.key)
 	if err := l.check(); err != nil {
@@ -139,6 +156,15 @@ func (l *dirLock) writeSlot(rec Record, sync bool) (done bool, err error) {
 	if err != nil {
 		return true, fmt.Errorf("persist: write %s: %w", name, err)
 	}
+	fi, err := f.Stat()
+	if err == nil && !os.SameFile(fi, l.rfi) {
+		err = fmt.Errorf("record replaced behind its holder's back: %w", ErrLockLost)
+	}
+	if err != nil {
+		_ = f.Close()
+		l.forget()
+		return true, fmt.Errorf("persist: write %s: %w", name, err)
+	}
 	next := 1 - l.lo.cur
 	seq := l.lo.seq + 1
 	off := l.lo.slotOffset(next)
@@ -149,13 +175,12 @@ func (l *dirLock) writeSlot(rec Record, sync bool) (done bool, err error) {
 	if err != nil {
 		var empty [12]byte // checksum and sequence number: never written
 		_, _ = f.WriteAt(empty[:], off)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+		_ = f.Close()
 		l.forget()
 		return true, fmt.Errorf("persist: write %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		l.d.log.Warn("persist: close after a successful write, which stands", "file", name, "err", err)
 	}
 	l.lo.cur, l.lo.seq = next, seq
 	return true, nil
@@ -170,9 +195,10 @@ func (l *dirLock) rewrite(rec Record, sync bool) error {
 	if err != nil {
 		return err
 	}
-	if err := l.d.writeAtomic(recordName(l.key), b, sync, l.check); err != nil {
+	fi, err := l.d.writeAtomic(recordName(l.key), b, sync, l.check)
+	if err != nil {
 		return err
 	}
-	l.lo = lo
+	l.lo, l.rfi = lo, fi
 	return nil
 }

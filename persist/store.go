@@ -39,7 +39,8 @@ func (e *CorruptError) Is(target error) bool {
 
 // ErrLockLost reports that a held lock no longer protects its session:
 // its lock file was removed or replaced behind the store's back, so another
-// locker may have taken it. Save refuses to write then; the caller should
+// locker may have taken it, or the record file was replaced by someone
+// other than the holder. Save refuses to write then; the caller should
 // drop what it holds, release the Lock and lock again.
 var ErrLockLost = errors.New("persist: lock lost (lock file removed or replaced)")
 
@@ -77,7 +78,10 @@ func (r Record) Expired(now time.Time) bool {
 //     returns belongs to the caller: neither side's later changes to those
 //     bytes reach the other. A Record round-trips as saved: Created and
 //     Expires (to the nanosecond, compared with time.Time.Equal), Owner
-//     and Data.
+//     and Data. Dir and the Redis store encode times as int64 Unix
+//     nanoseconds: Save rejects, with an error and without writing, a
+//     Created or Expires that is not the zero time and falls outside the
+//     years 1678 to 2262 or is exactly the Unix epoch (Memory keeps any).
 //   - IDs reaching a Store have been validated by the caller; a store may
 //     still reject IDs it cannot represent.
 //   - Sweep removes what has expired at now and whatever litter the store
@@ -98,7 +102,8 @@ type Store interface {
 //
 // A Lock may also have a method Waited() bool that reports whether Store.Lock
 // had to wait for another holder to release it (a hand-over); the engine
-// counts those in its Stats. The locks of Dir and Memory have it.
+// counts those in its Stats. The locks of Dir, Memory and the Redis store
+// have it.
 type Lock interface {
 	// Load reads the record. It returns an error matching ErrNotFound if
 	// there is none; a record that does not decode is moved aside and
@@ -109,7 +114,11 @@ type Lock interface {
 	// returns only once the new record is durable (fsync or fdatasync of
 	// the file, and of the directory if the file was created or renamed).
 	// If the store can tell that the lock was lost, Save writes nothing and
-	// returns an error matching ErrLockLost.
+	// returns an error matching ErrLockLost. Any other error may come after
+	// the new record was committed (the file store's fsync of the directory
+	// after its rename failed; Redis applied the write but its reply was
+	// lost): the caller cannot tell, and must not assume the old record is
+	// what the store holds.
 	Save(rec Record, sync bool) error
 	// Delete removes the record, if any, and releases the lock. A store
 	// with lock files removes the lock file too, while still holding it.

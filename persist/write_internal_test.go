@@ -250,6 +250,109 @@ func TestInPlaceWriteFaults(t *testing.T) {
 	}
 }
 
+// TestInPlaceWriteCloseFails makes the close after a successful in-place
+// write fail: the slot is valid on disk and readers see the new record, so
+// Save succeeds, and the next Save writes in place after it.
+func TestInPlaceWriteCloseFails(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		dir := t.TempDir()
+		var faulty bool
+		d := openTestDir(t, dir, DirConfig{openFile: func(name string, flag int) (storeFile, error) {
+			f, err := os.OpenFile(name, flag, 0)
+			if err != nil || !faulty || flag&os.O_WRONLY == 0 {
+				return osFile{f}, err
+			}
+			return &faultyFile{osFile: osFile{f}, limit: 1 << 30, closeErr: syscall.EIO}, nil
+		}})
+		l := mustLock(t, d, "id")
+		require.NoError(t, l.Save(Record{Data: []byte("old")}, sync))
+		path := d.path(recordName(keyOf("id")))
+		created, err := os.Stat(path)
+		require.NoError(t, err)
+
+		faulty = true
+		require.NoError(t, l.Save(Record{Data: []byte("new")}, sync), "sync %v", sync)
+		faulty = false
+		require.NoError(t, l.Save(Record{Data: []byte("newer")}, sync))
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.True(t, os.SameFile(created, fi), "sync %v: the next Save wrote a new file", sync)
+		require.NoError(t, l.Release())
+
+		l = mustLock(t, openTestDir(t, dir, DirConfig{}), "id")
+		got, err := l.Load()
+		require.NoError(t, err)
+		assert.Equal(t, "newer", string(got.Data), "sync %v", sync)
+		require.NoError(t, l.Release())
+	}
+}
+
+// TestRenameSyncFails makes the directory's fsync after a new record file's
+// rename fail: Save reports it, though the new record is in place and
+// another holder reads it; the next Save writes a new file again.
+func TestRenameSyncFails(t *testing.T) {
+	dir := t.TempDir()
+	var fail bool
+	d := openTestDir(t, dir, DirConfig{syncDir: func(dir string) error {
+		if fail {
+			return syscall.EIO
+		}
+		return syncDir(dir)
+	}})
+	l := mustLock(t, d, "id")
+	require.NoError(t, l.Save(Record{Data: []byte("old")}, true))
+	fail = true
+	err := l.Save(Record{Data: bytes.Repeat([]byte("n"), 1000)}, true) // outgrows its slot: a new file
+	require.ErrorIs(t, err, syscall.EIO)
+	assert.Empty(t, tempFiles(t, dir))
+	fail = false
+	require.NoError(t, l.Release())
+
+	l = mustLock(t, openTestDir(t, dir, DirConfig{}), "id")
+	got, err := l.Load()
+	require.NoError(t, err)
+	assert.Len(t, got.Data, 1000, "the record committed despite the error")
+	require.NoError(t, l.Release())
+}
+
+// TestInPlaceWriteIntoAReplacedRecord has the lock lost, and the record
+// rewritten by another Dir with another slot size, after the holder's
+// check and before it opens the record: the holder must not write its
+// slot into the other's file.
+func TestInPlaceWriteIntoAReplacedRecord(t *testing.T) {
+	dir := t.TempDir()
+	var race func()
+	d := openTestDir(t, dir, DirConfig{openFile: func(name string, flag int) (storeFile, error) {
+		if r := race; r != nil && flag&os.O_WRONLY != 0 {
+			race = nil
+			r()
+		}
+		return openFile(name, flag)
+	}})
+	other := openTestDir(t, dir, DirConfig{})
+	l := mustLock(t, d, "id")
+	defer l.Release()
+	require.NoError(t, l.Save(Record{Data: bytes.Repeat([]byte("a"), 5000)}, false))
+
+	race = func() {
+		require.NoError(t, os.Remove(d.path(lockName(keyOf("id")))))
+		ol := mustLock(t, other, "id")
+		_, err := ol.Load()
+		require.NoError(t, err)
+		require.NoError(t, ol.Save(Record{Data: []byte("theirs")}, false)) // a much smaller slot: a new file
+		require.NoError(t, ol.Release())
+	}
+	err := l.Save(Record{Data: bytes.Repeat([]byte("b"), 4000)}, false)
+	require.Nil(t, race, "the in-place write did not open the record")
+	require.ErrorIs(t, err, ErrLockLost)
+
+	ol := mustLock(t, other, "id")
+	defer ol.Release()
+	got, err := ol.Load()
+	require.NoError(t, err, "the other's record was damaged")
+	assert.Equal(t, "theirs", string(got.Data))
+}
+
 // TestMigrateV1 checks that a record of the previous format is read and
 // rewritten in the current one by the next Save.
 func TestMigrateV1(t *testing.T) {

@@ -15,6 +15,8 @@
 //		goleak.VerifyTestMain(m)
 //	}
 //
-// Everything here is safe for concurrent use. A Child must be ended with
-// Wait, Stop or Kill followed by Wait; StartT does that when the test ends.
+// The functions here are safe for concurrent use; the methods of a Child
+// or a Redis are used by one goroutine at a time. A Child must be ended
+// with Wait, Stop or Kill followed by Wait; StartT does that when the test
+// ends.
 package testkit

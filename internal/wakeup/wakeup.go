@@ -47,23 +47,28 @@ func (w *Waiters) Remove(key string, ch chan struct{}) {
 	}
 }
 
-// Wake wakes the waiters of key.
+// Wake wakes the waiters of key. The channels are collected under the
+// mutex and sent to after it is unlocked: a waiter removed in between gets
+// a token it never reads, which is harmless (its channel is dropped).
 func (w *Waiters) Wake(key string) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, ch := range w.byKey[key] {
+	chs := append([]chan struct{}(nil), w.byKey[key]...)
+	w.mu.Unlock()
+	for _, ch := range chs {
 		notify(ch)
 	}
 }
 
-// WakeAll wakes every waiter, of every key.
+// WakeAll wakes every waiter, of every key, as Wake does.
 func (w *Waiters) WakeAll() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	var chs []chan struct{}
 	for _, ws := range w.byKey {
-		for _, ch := range ws {
-			notify(ch)
-		}
+		chs = append(chs, ws...)
+	}
+	w.mu.Unlock()
+	for _, ch := range chs {
+		notify(ch)
 	}
 }
 

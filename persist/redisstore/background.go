@@ -125,6 +125,13 @@ func (s *Store) renewAll() {
 			cmds, err = s.runRenewals(ctx, ls)
 		}
 	}
+	// A lock released (or being released) since the snapshot above is no
+	// longer this Store's to act on: its -1 is its own release, not a lost
+	// lease, and its wanted would retire by ID a session that this process
+	// may have taken again since. Only the locks still held are acted on.
+	// (One released after this check can still see its wanted called once,
+	// as one released while a hand-over request is passed on can.)
+	held := s.stillHeld(ls)
 	var failed error
 	for i, c := range cmds {
 		l := ls[i]
@@ -132,6 +139,7 @@ func (s *Store) renewAll() {
 		switch {
 		case err != nil:
 			failed = err
+		case !held[i]:
 		case n == -1:
 			l.lost.Store(true)
 			s.log.Warn("redisstore: lease lost while held", "key", l.k.key)
@@ -153,8 +161,8 @@ func (s *Store) renewAll() {
 	// A lease not renewed for LeaseTTL (Redis is down or cut off) has run
 	// out by now: its holder must stop serving the session from memory.
 	now := s.now()
-	for _, l := range ls {
-		if !l.lost.Load() && now-l.renewed.Load() >= int64(s.ttl) {
+	for i, l := range ls {
+		if held[i] && !l.lost.Load() && now-l.renewed.Load() >= int64(s.ttl) {
 			l.lost.Store(true)
 			s.log.Warn("redisstore: lease ran out: Redis could not be reached to renew it", "key", l.k.key)
 			if l.wanted != nil {
@@ -165,6 +173,19 @@ func (s *Store) renewAll() {
 	if failed != nil && !s.closed.Load() {
 		s.log.Warn("redisstore: renew leases", "sessions", len(ls), "err", failed)
 	}
+}
+
+// stillHeld reports, for each of ls, whether it still holds its session
+// through s and is not being released.
+func (s *Store) stillHeld(ls []*lock) []bool {
+	held := make([]bool, len(ls))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, l := range ls {
+		h := s.held[l.k.key]
+		held[i] = h != nil && h.l == l && !l.ending.Load()
+	}
+	return held
 }
 
 // runRenewals sends one renewal per lock in one pipeline.

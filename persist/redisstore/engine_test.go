@@ -97,6 +97,24 @@ func TestEngineHandOverIdleSession(t *testing.T) {
 	assert.Equal(t, 10, counter(t, e1, id))
 }
 
+func TestEngineCountsHandOvers(t *testing.T) {
+	srv := startRedis(t)
+	scfg := redisstore.Config{LeaseTTL: time.Hour}
+	cfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 5 * time.Second}
+	e1 := newEngine(t, srv, scfg, cfg)
+	e2 := newEngine(t, srv, scfg, cfg)
+	ctx := context.Background()
+	id, err := e1.Create(ctx)
+	require.NoError(t, err)
+	require.NoError(t, incr(ctx, e1, id)) // resident in e1
+
+	require.NoError(t, incr(ctx, e2, id)) // e1 hands it over
+	st := e2.Stats()
+	assert.Equal(t, uint64(1), st.HandOversTaken)
+	assert.Positive(t, st.HandOverWait)
+	assert.Zero(t, e1.Stats().HandOversTaken, "e1 took the session without waiting")
+}
+
 func TestEngineRegenerateAndDestroyKillTheOldIDEverywhere(t *testing.T) {
 	srv := startRedis(t)
 	e1 := newEngine(t, srv, redisstore.Config{}, engine.Config{})

@@ -55,6 +55,11 @@ func (s *Store) Sessions(ctx context.Context, owner string, fn func(persist.Info
 func scanEach[T any](ctx context.Context, s *Store, what, match string, fn func(T) error, batch func(ctx context.Context, c redis.UniversalClient, keys []string, emit func(T) error) error) error {
 	var mu sync.Mutex // serialises fn across a cluster's primaries, guards stop
 	var stop error
+	// emit calls fn with mu held, an exception to the house rule of no
+	// callbacks under a mutex, on purpose: the lock is what makes fn's
+	// calls one at a time across the primaries (callers write fn as for
+	// the other stores, which call it from one goroutine), and nothing
+	// else takes mu, so fn cannot deadlock on it.
 	emit := func(v T) error {
 		mu.Lock()
 		defer mu.Unlock()

@@ -15,7 +15,7 @@ import (
 type sessionKeys struct {
 	key  string // hex SHA-256 of the session ID
 	lock string // <prefix>{<key>}:lock  the lease: a string holding the holder's token, with a TTL
-	rec  string // <prefix>{<key>}:rec   the record: a hash (v, c, e, o, d), with a TTL at its expiry
+	rec  string // <prefix>{<key>}:rec   the record: one string (docs/redis.md), with a TTL at its expiry
 	want string // <prefix>{<key>}:want  set by waiters: "someone asked for this session"
 }
 

@@ -14,7 +14,7 @@ import (
 
 // lock is a held lease on one session. Its methods are used by one
 // goroutine at a time; the renewer reads k and token, which never change,
-// and sets lost.
+// and ending, and sets lost.
 type lock struct {
 	s      *Store
 	k      sessionKeys
@@ -25,6 +25,7 @@ type lock struct {
 	prefetched bool    // pre holds the record read by the lock script
 	pre        fetched // what the lock script read
 	released   bool
+	waited     bool // Lock found the lease taken at least once
 
 	// The save script's arguments, kept so that a Save allocates nothing
 	// of its own beyond what go-redis needs (measured: 22 allocations per
@@ -35,6 +36,7 @@ type lock struct {
 	pxat     int64    // ARGV[4]
 
 	lost    atomic.Bool  // the renewer found the lease gone
+	ending  atomic.Bool  // Release, Delete or Quarantine is ending the lease: the renewer leaves it alone
 	renewed atomic.Int64 // Store.now() when the last successful take or renewal was sent
 }
 
@@ -52,6 +54,11 @@ func newLock(s *Store, k sessionKeys, wanted func()) *lock {
 	l.saveArgs = [...]any{"evalsha", saveScript.Hash(), "2", k.lock, k.rec, l.token, &l.fenceArg, &l.recArg, &l.pxat}
 	return l
 }
+
+// Waited reports whether Lock found the lease taken at least once and had
+// to wait (for a hand-over, a release or the lease to run out); the engine
+// counts those activations in Stats.HandOversTaken.
+func (l *lock) Waited() bool { return l.waited }
 
 // Lock methods take no context. Each of their calls to Redis is bounded by
 // the client's own timeouts (go-redis's ReadTimeout and WriteTimeout,
@@ -126,6 +133,13 @@ func (l *lock) fetched(reply any) fetched {
 // returns an error matching persist.ErrLockLost otherwise. sync has no
 // effect: a write's durability is Redis's (appendonly, appendfsync,
 // replication).
+//
+// Another error (a timeout, a connection lost) may come after Redis ran the
+// script: then the record holds rec although Save failed, and the holder,
+// which rolls back, no longer knows the record's version. That is safe: the
+// next Save of this Lock finds the version moved and fails with
+// persist.ErrLockLost, and the engine then drops the session and loads
+// what Redis holds.
 func (l *lock) Save(rec persist.Record, _ bool) error {
 	if l.released {
 		return persist.ErrReleased
@@ -153,7 +167,7 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	switch {
 	case err != nil:
 		// The write may or may not have happened: the next Save finds out
-		// by the record's version.
+		// by the record's version (ErrLockLost if it did).
 		return fmt.Errorf("redisstore: save session %s: %w", l.k.key, err)
 	case n == -1:
 		return l.lostErr("save")
@@ -233,6 +247,7 @@ func (l *lock) Quarantine(cause error) error {
 // runs out within LeaseTTL.
 func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 	l.released = true
+	l.ending.Store(true)
 	l.pre = fetched{}
 	defer l.s.forget(l)
 	n, err := script.Run(context.Background(), l.s.client, []string{l.k.lock, l.k.rec, l.k.want},
@@ -253,6 +268,7 @@ func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 func (l *lock) quarantine(cause error, release bool) error {
 	if release {
 		l.released = true
+		l.ending.Store(true)
 		defer l.s.forget(l)
 	}
 	q := l.k.quarantineKey(time.Now())

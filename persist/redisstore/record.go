@@ -37,10 +37,18 @@ const (
 // errRecord reports a record that does not decode.
 var errRecord = errors.New("redisstore: bad record")
 
-// encodeRecord appends the record's bytes, at version, to buf.
+// encodeRecord appends the record's bytes, at version, to buf. It rejects
+// a record whose times have no code (see unixnano.Check), before expireAt
+// could turn one into a bad PXAT.
 func encodeRecord(buf []byte, rec persist.Record, version uint64) ([]byte, error) {
 	if uint64(len(rec.Owner)) > maxOwner {
 		return buf, fmt.Errorf("redisstore: owner of %d bytes is too long", len(rec.Owner))
+	}
+	if err := unixnano.Check(rec.Created); err != nil {
+		return buf, fmt.Errorf("redisstore: record's Created: %w", err)
+	}
+	if err := unixnano.Check(rec.Expires); err != nil {
+		return buf, fmt.Errorf("redisstore: record's Expires: %w", err)
 	}
 	buf = append(buf, recordFormat)
 	buf = binary.BigEndian.AppendUint64(buf, version)

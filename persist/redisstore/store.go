@@ -204,6 +204,7 @@ func (s *Store) lock(ctx context.Context, k sessionKeys, wanted func()) (persist
 		if ok {
 			return l, nil
 		}
+		l.waited = true
 		if announce {
 			announced = time.Now()
 		}
@@ -250,11 +251,14 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 	if announce {
 		ann = "1"
 	}
+	// The lease starts when Redis runs the script, which is after this:
+	// timing it from here, not from the reply, errs on the short side.
+	start := s.now()
 	res, err := lockScript.Run(ctx, s.client, []string{l.k.lock, l.k.rec, l.k.want},
 		l.token, s.ttlMS, ann, s.channel, "w"+l.k.key+":"+s.id, wantTTL.Milliseconds()).Slice()
 	var got bool
 	if err == nil {
-		got, err = l.took(res)
+		got, err = l.took(res, start)
 	}
 
 	s.mu.Lock()
@@ -277,8 +281,9 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 	return got, err
 }
 
-// took interprets the lock script's reply, keeping the record it read.
-func (l *lock) took(res []any) (bool, error) {
+// took interprets the lock script's reply, keeping the record it read;
+// start is Store.now() from before the script was sent.
+func (l *lock) took(res []any, start int64) (bool, error) {
 	if len(res) == 0 {
 		return false, fmt.Errorf("redisstore: lock script: empty reply")
 	}
@@ -290,7 +295,7 @@ func (l *lock) took(res []any) (bool, error) {
 	}
 	l.prefetched = true
 	l.pre = l.fetched(res[1])
-	l.renewed.Store(l.s.now())
+	l.renewed.Store(start)
 	return true, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,6 +105,69 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, time.Duration(-1), ttl)
 	require.NoError(t, l.Release())
+}
+
+func TestSaveRejectsTimesItCannotStore(t *testing.T) {
+	srv := startRedis(t)
+	s := srv.store(t, redisstore.Config{})
+	l := lock(t, s, testID, nil)
+	defer l.Release()
+	for name, rec := range map[string]persist.Record{
+		"expires after 2262":   {Expires: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"created before 1678":  {Created: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"created at the epoch": {Created: time.Unix(0, 0)},
+	} {
+		assert.Error(t, l.Save(rec, false), name)
+	}
+	_, err := l.Load()
+	assert.ErrorIs(t, err, persist.ErrNotFound, "nothing was written")
+}
+
+// dropReply is a go-redis hook that, when armed, lets one command run on
+// the server and then fails it, as a connection lost before the reply
+// would.
+type dropReply struct{ armed *atomic.Bool }
+
+var errDropped = errors.New("reply lost")
+
+func (h dropReply) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h dropReply) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h dropReply) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if h.armed.CompareAndSwap(true, false) {
+			cmd.SetErr(errDropped)
+			return errDropped
+		}
+		return err
+	}
+}
+
+func TestSaveWhoseReplyIsLost(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.client(t)
+	var armed atomic.Bool
+	c.AddHook(dropReply{&armed})
+	s, err := redisstore.New(c, redisstore.Config{})
+	require.NoError(t, err)
+	defer s.Close()
+	l := lock(t, s, testID, nil)
+	defer l.Release()
+	require.NoError(t, l.Save(persist.Record{Data: []byte("one")}, false))
+
+	armed.Store(true)
+	err = l.Save(persist.Record{Data: []byte("two")}, false)
+	require.ErrorIs(t, err, errDropped)
+	require.NotErrorIs(t, err, persist.ErrLockLost)
+	b, err := c.Get(context.Background(), recKey(testID)).Bytes()
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(string(b), "two"), "the failed Save committed")
+
+	// The holder, which rolled back, must not write over what it has not
+	// seen: its next Save finds the version moved.
+	assert.ErrorIs(t, l.Save(persist.Record{Data: []byte("one, then three")}, false), persist.ErrLockLost)
 }
 
 func TestKeysNeverHoldTheID(t *testing.T) {
@@ -344,6 +408,27 @@ func TestLostLeaseIsNoticedByTheRenewer(t *testing.T) {
 	<-lost // the holder is told to let go
 	assert.ErrorIs(t, l.Save(persist.Record{}, false), persist.ErrLockLost)
 	assert.NoError(t, l.Release(), "releasing a lost lease lets go")
+}
+
+func TestReleasedLeaseIsNotReportedLost(t *testing.T) {
+	srv := startRedis(t)
+	// Renewals every 3ms, racing the releases below: a renewal that finds
+	// a lease just released must not report it lost (a false warning, and
+	// a wanted that the engine would act on by session ID).
+	s := srv.store(t, redisstore.Config{LeaseTTL: 10 * time.Millisecond})
+	var late atomic.Int64 // wanted calls on a Lock already being released
+	deadline := time.Now().Add(time.Second)
+	for i := 0; i < 3000 && time.Now().Before(deadline); i++ {
+		var releasing atomic.Bool
+		l := lock(t, s, testID, func() {
+			if releasing.Load() {
+				late.Add(1)
+			}
+		})
+		releasing.Store(true)
+		require.NoError(t, l.Release())
+	}
+	assert.Zero(t, late.Load(), "wanted called after Release")
 }
 
 func TestLockHonoursContextAndClose(t *testing.T) {
