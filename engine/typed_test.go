@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/httpadapter"
+	"github.com/lockstep-go/lockstep/internal/testkit"
 )
 
 type point struct{ X, Y int }
@@ -223,25 +222,18 @@ func TestPopFlashConcurrent(t *testing.T) {
 	id := mustCreate(t, e)
 	for round := range 5 {
 		set(t, e, id, "flash", fmt.Sprint("saved ", round))
-		start := make(chan struct{})
 		seen := make(chan string, flashers)
-		var wg sync.WaitGroup
-		for range flashers {
-			wg.Go(func() {
-				<-start
-				err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-					if msg, ok := engine.Pop[string](s, "flash"); ok {
-						seen <- msg
-					}
-					return nil
-				})
-				if err != nil {
-					t.Error(err)
+		testkit.AtOnce(flashers, func() {
+			err := e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
+				if msg, ok := engine.Pop[string](s, "flash"); ok {
+					seen <- msg
 				}
+				return nil
 			})
-		}
-		close(start)
-		wg.Wait()
+			if err != nil {
+				t.Error(err)
+			}
+		})
 		close(seen)
 		var got []string
 		for msg := range seen {
@@ -293,32 +285,11 @@ func TestPopFlashConcurrentHTTP(t *testing.T) {
 				srv := httptest.NewServer(h)
 				defer srv.Close()
 
-				start := make(chan struct{})
-				bodies := make(chan string, flashers)
-				var wg sync.WaitGroup
-				for range flashers {
-					wg.Go(func() {
-						<-start
-						req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
-						req.AddCookie(&http.Cookie{Name: httpadapter.DefaultCookieName, Value: id})
-						resp, err := srv.Client().Do(req)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						defer resp.Body.Close()
-						b, err := io.ReadAll(resp.Body)
-						if err != nil || resp.StatusCode != http.StatusOK {
-							t.Errorf("status %d: %s (%v)", resp.StatusCode, b, err)
-						}
-						bodies <- string(b)
-					})
-				}
-				close(start)
-				wg.Wait()
-				close(bodies)
+				bodies := testkit.GetAtOnce(t, srv.Client(), srv.URL, flashers, func(req *http.Request) {
+					req.AddCookie(&http.Cookie{Name: httpadapter.DefaultCookieName, Value: id})
+				})
 				shown := 0
-				for b := range bodies {
+				for _, b := range bodies {
 					if b == "saved" {
 						shown++
 					} else if b != "" {

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/httpadapter"
+	"github.com/lockstep-go/lockstep/internal/testkit"
 )
 
 // serveApp serves the application over a fresh session directory until the
@@ -189,30 +189,8 @@ func TestFlashOnceConcurrent(t *testing.T) {
 	c := newClient(t, srv)
 	c.login("ann")
 	const n = 20
-	start := make(chan struct{})
-	pages := make(chan string, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			<-start
-			resp, err := c.c.Get(srv.URL + "/")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(resp.Body)
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Errorf("GET /: %d %s %v", resp.StatusCode, b, err)
-			}
-			pages <- string(b)
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(pages)
 	flashes := 0
-	for p := range pages {
+	for _, p := range testkit.GetAtOnce(t, c.c, srv.URL+"/", n, nil) {
 		flashes += strings.Count(p, "Welcome, ann.")
 	}
 	assert.Equal(t, 1, flashes, "pages with the flash")

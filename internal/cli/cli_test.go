@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,20 +143,12 @@ func TestLs(t *testing.T) {
 
 			r = f.run(t, "ls", "-owner", "alice")
 			require.Equal(t, 0, r.code, r.err)
-			assert.ElementsMatch(t, []string{a1, a2}, keys(byKey(r.lines())))
+			assert.ElementsMatch(t, []string{a1, a2}, slices.Collect(maps.Keys(byKey(r.lines()))))
 
 			r = f.run(t, "ls", "-owner=nobody-at-all")
 			assert.Equal(t, result{"", "", 0}, r)
 		})
 	}
-}
-
-func keys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
 }
 
 func TestLsJSON(t *testing.T) {
@@ -172,7 +165,7 @@ func TestLsJSON(t *testing.T) {
 			for _, line := range r.lines() {
 				var obj map[string]any
 				require.NoError(t, json.Unmarshal([]byte(line), &obj), "line %q", line)
-				assert.ElementsMatch(t, []string{"key", "owner", "created", "expires", "bytes", "locked"}, keys2(obj), "fields of %s", line)
+				assert.ElementsMatch(t, []string{"key", "owner", "created", "expires", "bytes", "locked"}, slices.Collect(maps.Keys(obj)), "fields of %s", line)
 				got[obj["key"].(string)] = obj
 			}
 			require.Len(t, got, 5)
@@ -186,14 +179,6 @@ func TestLsJSON(t *testing.T) {
 			assert.Equal(t, false, got[nobody]["locked"])
 		})
 	}
-}
-
-func keys2(m map[string]any) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
 }
 
 func TestShow(t *testing.T) {
@@ -289,7 +274,7 @@ func TestRevoke(t *testing.T) {
 			r := f.run(t, "revoke", "-owner", "alice")
 			require.Equal(t, 0, r.code, r.err)
 			assert.Equal(t, "destroyed 2\n", r.out)
-			assert.ElementsMatch(t, []string{bob, nobody, old}, keys(byKey(f.run(t, "ls").lines())))
+			assert.ElementsMatch(t, []string{bob, nobody, old}, slices.Collect(maps.Keys(byKey(f.run(t, "ls").lines()))))
 			assert.Equal(t, result{"destroyed 0\n", "", 0}, f.run(t, "revoke", "-owner", "alice"))
 		})
 	}
