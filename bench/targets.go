@@ -131,10 +131,7 @@ func (ts *targetList) firstRound(rs *Results) {
 // writePath adds the second round's targets for the file store.
 func (ts *targetList) writePath(rs *Results) {
 	get := rs.Lookup
-	ls, ok1 := get("do-write", "lockstep", "serial")
-	mem, ok2 := get("do-write", "lockstep-memory", "serial")
-	ts.atMost("commit (OnCommit), vs the same Do on lockstep-memory", "≤ 5x",
-		ls/mem, 5, ok1 && ok2, fmt.Sprintf("%.2fx (%.1f µs vs %.1f µs)", ls/mem, ls/1e3, mem/1e3))
+	ts.writeRatio(rs, "commit (OnCommit), vs the same Do on lockstep-memory", "≤ 5x", "lockstep", "lockstep-memory", 5)
 
 	vs, ok1 := get("commit-sync", "lockstep-sync", "vs-floor")
 	commit, _ := get("commit-sync", "lockstep-sync", "commit")
@@ -149,7 +146,7 @@ func (ts *targetList) writePath(rs *Results) {
 	ts.within("5 x 30, file store: floor ratio added to lockstep-memory's", "within 0.01",
 		d, 0.01, ok1, fmt.Sprintf("%+.4f (spread %.4f; raw %.3fx vs %.3fx)", d, spread, fr, base))
 
-	ls, ok1 = get("http-write", "lockstep", "many-sessions")
+	ls, ok1 := get("http-write", "lockstep", "many-sessions")
 	gor, ok2 := get("http-write", "gorilla-filesystem", "many-sessions")
 	ts.atMost("HTTP writes, many sessions, file store, vs gorilla-filesystem", "≥ 3x faster",
 		3*gor/ls, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", ls/gor, ls, gor))
@@ -161,13 +158,18 @@ func (ts *targetList) writePath(rs *Results) {
 		v, 1, ok1, fmt.Sprintf("%.2fx (%.0f µs vs %.0f µs)", v, cycle/1e3, cp/1e3))
 }
 
+// writeRatio adds the target "a serial do-write of system a costs at most
+// limit times one of system b".
+func (ts *targetList) writeRatio(rs *Results, what, want, a, b string, limit float64) {
+	x, ok1 := rs.Lookup("do-write", a, "serial")
+	y, ok2 := rs.Lookup("do-write", b, "serial")
+	ts.atMost(what, want, x/y, limit, ok1 && ok2, fmt.Sprintf("%.2fx (%.1f µs vs %.1f µs)", x/y, x/1e3, y/1e3))
+}
+
 // redis adds the second round's targets for the Redis store.
 func (ts *targetList) redis(rs *Results) {
 	get := rs.Lookup
-	do, ok1 := get("do-write", "lockstep-redis", "serial")
-	set, ok2 := get("do-write", "redis-set", "serial")
-	ts.atMost("Redis store: a write Do vs a bare SET of the same bytes", "≤ 1.5x",
-		do/set, 1.5, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f µs vs %.0f µs)", do/set, do/1e3, set/1e3))
+	ts.writeRatio(rs, "Redis store: a write Do vs a bare SET of the same bytes", "≤ 1.5x", "lockstep-redis", "redis-set", 1.5)
 
 	med, ok := get("handover", "lockstep-redis", "median")
 	p99, _ := get("handover", "lockstep-redis", "p99")

@@ -158,10 +158,18 @@ func TestHolderNoticesDirectoryReplaced(t *testing.T) {
 	assert.Equal(t, 1, logs.count(slog.LevelWarn, msgLost), "warnings that the watch was lost")
 
 	// The new directory is watched: a waiter's request reaches the holder.
-	wanted2, wantedCh2 := signal()
-	l2, err := d.Lock(context.Background(), newID, wanted2)
+	handsOverAfterRecovery(t, d, dir, newID, logs)
+}
+
+// handsOverAfterRecovery checks that d, which lost its watch once and
+// watches dir again, hands a lock of id over to another Dir on request,
+// and that it logged the loss and the recovery once each.
+func handsOverAfterRecovery(t *testing.T, d *persist.Dir, dir, id string, logs *logRecorder) {
+	t.Helper()
+	wanted, wantedCh := signal()
+	l, err := d.Lock(context.Background(), id, wanted)
 	require.NoError(t, err)
-	handOver(t, openDir(t, dir), newID, l2, wantedCh2)
+	handOver(t, openDir(t, dir), id, l, wantedCh)
 	assert.Equal(t, 1, logs.count(slog.LevelWarn, msgLost), "warnings that the watch was lost")
 	assert.Equal(t, 1, logs.count(slog.LevelInfo, msgAgain), "infos that the Dir watches again")
 }
@@ -179,13 +187,7 @@ func TestWatchAddedAgainAfterDirectoryRecreated(t *testing.T) {
 	require.NoError(t, os.Mkdir(dir, 0o700))
 	require.True(t, logs.waitFor(slog.LevelInfo, msgAgain, noticeTimeout), "the Dir never watched the new directory")
 
-	id := newID()
-	wanted, wantedCh := signal()
-	l, err := d.Lock(context.Background(), id, wanted)
-	require.NoError(t, err)
-	handOver(t, openDir(t, dir), id, l, wantedCh)
-	assert.Equal(t, 1, logs.count(slog.LevelWarn, msgLost), "warnings that the watch was lost")
-	assert.Equal(t, 1, logs.count(slog.LevelInfo, msgAgain), "infos that the Dir watches again")
+	handsOverAfterRecovery(t, d, dir, newID(), logs)
 }
 
 // A held lock whose directory was removed and not created again: the

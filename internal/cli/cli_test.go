@@ -155,9 +155,7 @@ func TestLsJSON(t *testing.T) {
 	for _, f := range fixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
 			a1, _, _, nobody, _ := populated(t, f)
-			l, err := f.store.LockKey(t.Context(), a1, nil)
-			require.NoError(t, err)
-			defer l.Release()
+			hold(t, f, a1)
 
 			r := f.run(t, "ls", "-json")
 			require.Equal(t, 0, r.code, r.err)
@@ -298,9 +296,7 @@ func TestStats(t *testing.T) {
 	for _, f := range fixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
 			a1, _, _, _, _ := populated(t, f)
-			l, err := f.store.LockKey(t.Context(), a1, nil)
-			require.NoError(t, err)
-			defer l.Release()
+			hold(t, f, a1)
 			r := f.run(t, "stats")
 			require.Equal(t, 0, r.code, r.err)
 			for _, want := range []string{
@@ -415,4 +411,13 @@ func TestCancelled(t *testing.T) {
 	code := cli.Main(ctx, "lockstep", append(f.args, "ls"), &out, &errb, f.back)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errb.String(), "context canceled")
+}
+
+// hold takes the lock of key in f's store, as a live engine would, until
+// the test ends.
+func hold(t *testing.T, f *fixture, key string) {
+	t.Helper()
+	l, err := f.store.LockKey(t.Context(), key, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Release() })
 }

@@ -30,8 +30,7 @@ func newEngine(t *testing.T, srv *server, scfg redisstore.Config, cfg engine.Con
 
 func incr(ctx context.Context, e *engine.Engine, id string) error {
 	return e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
-		v, _ := s.Get("n")
-		n, _ := v.(int)
+		n, _ := engine.Get[int](s, "n")
 		s.Set("n", n+1)
 		return nil
 	})
@@ -41,8 +40,7 @@ func counter(t *testing.T, e *engine.Engine, id string) int {
 	t.Helper()
 	var n int
 	require.NoError(t, e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-		v, _ := s.Get("n")
-		n, _ = v.(int)
+		n, _ = engine.Get[int](s, "n")
 		return nil
 	}))
 	return n
@@ -79,17 +77,24 @@ func TestEngineConcurrentIncrementsAcrossEngines(t *testing.T) {
 	assert.Equal(t, 2*goroutines*each, counter(t, e2, id))
 }
 
-func TestEngineHandOverIdleSession(t *testing.T) {
+// handOverPair returns two engines on one Redis and a session created by
+// the first. Leases and passivation are far longer than the lock timeout:
+// only the hand-over can let the other engine in.
+func handOverPair(t *testing.T) (e1, e2 *engine.Engine, id string) {
+	t.Helper()
 	srv := startRedis(t)
-	// Leases and passivation far longer than the lock timeout: only the
-	// hand-over can let the second engine in.
 	scfg := redisstore.Config{LeaseTTL: time.Hour}
 	cfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 5 * time.Second}
-	e1 := newEngine(t, srv, scfg, cfg)
-	e2 := newEngine(t, srv, scfg, cfg)
-	ctx := context.Background()
-	id, err := e1.Create(ctx)
+	e1 = newEngine(t, srv, scfg, cfg)
+	e2 = newEngine(t, srv, scfg, cfg)
+	id, err := e1.Create(context.Background())
 	require.NoError(t, err)
+	return e1, e2, id
+}
+
+func TestEngineHandOverIdleSession(t *testing.T) {
+	e1, e2, id := handOverPair(t)
+	ctx := context.Background()
 	for range 5 {
 		require.NoError(t, incr(ctx, e1, id))
 		require.NoError(t, incr(ctx, e2, id))
@@ -98,14 +103,8 @@ func TestEngineHandOverIdleSession(t *testing.T) {
 }
 
 func TestEngineCountsHandOvers(t *testing.T) {
-	srv := startRedis(t)
-	scfg := redisstore.Config{LeaseTTL: time.Hour}
-	cfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 5 * time.Second}
-	e1 := newEngine(t, srv, scfg, cfg)
-	e2 := newEngine(t, srv, scfg, cfg)
+	e1, e2, id := handOverPair(t)
 	ctx := context.Background()
-	id, err := e1.Create(ctx)
-	require.NoError(t, err)
 	require.NoError(t, incr(ctx, e1, id)) // resident in e1
 
 	require.NoError(t, incr(ctx, e2, id)) // e1 hands it over
