@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/redis/go-redis/v9"
@@ -48,29 +47,38 @@ func (s *Store) Sessions(ctx context.Context, owner string, fn func(persist.Info
 
 // scanEach finds the keys matching match with SCAN, on every primary of a
 // Redis Cluster, and calls batch with each batch of them; batch reads what
-// they hold and passes each item to emit. emit calls fn, one call at a
-// time across the primaries, until fn fails: from then on emit returns
-// fn's error without calling it, which ends the scan, and scanEach returns
-// that error as it is. Other errors are wrapped with what.
+// they hold and passes each item to emit. fn gets the items on the
+// caller's goroutine, one at a time, as the other stores call it, and
+// without any lock held; once fn fails the scan is cancelled and
+// scanEach returns fn's error as it is. Other errors are wrapped with what.
 func scanEach[T any](ctx context.Context, s *Store, what, match string, fn func(T) error, batch func(ctx context.Context, c redis.UniversalClient, keys []string, emit func(T) error) error) error {
-	var mu sync.Mutex // serialises fn across a cluster's primaries, guards stop
-	var stop error
-	// emit calls fn with mu held, an exception to the house rule of no
-	// callbacks under a mutex, on purpose: the lock is what makes fn's
-	// calls one at a time across the primaries (callers write fn as for
-	// the other stores, which call it from one goroutine), and nothing
-	// else takes mu, so fn cannot deadlock on it.
-	emit := func(v T) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if stop == nil {
-			stop = fn(v)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	items := make(chan T)
+	scanned := make(chan error, 1)
+	go func() { // the scanners; scanEach waits for them below
+		emit := func(v T) error {
+			select {
+			case items <- v:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
-		return stop
+		scanned <- s.eachNode(ctx, func(ctx context.Context, c redis.UniversalClient) error {
+			return scan(ctx, c, match, func(keys []string) error { return batch(ctx, c, keys, emit) })
+		})
+		close(items)
+	}()
+	var stop error
+	for v := range items {
+		if stop == nil {
+			if stop = fn(v); stop != nil {
+				cancel() // the scanners give up; the loop drains what is in flight
+			}
+		}
 	}
-	err := s.eachNode(ctx, func(ctx context.Context, c redis.UniversalClient) error {
-		return scan(ctx, c, match, func(keys []string) error { return batch(ctx, c, keys, emit) })
-	})
+	err := <-scanned
 	if stop != nil {
 		return stop
 	}
