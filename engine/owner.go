@@ -189,22 +189,13 @@ func (e *Engine) destroyOwnedKey(ctx context.Context, ins persist.Inspector, key
 			return fail(err)
 		}
 	}
-	rec, err := lock.Load()
-	switch {
-	case errors.Is(err, persist.ErrNotFound): // gone meanwhile (or corrupt and moved aside)
-		_ = lock.Delete() // leaves no lock file behind
-		return false, nil
-	case err != nil:
-		_ = lock.Release()
-		return fail(err)
-	case rec.Owner != owner: // changed hands meanwhile
-		_ = lock.Release()
-		return false, nil
-	}
-	if err := lock.Delete(); err != nil {
+	// A record gone meanwhile (or corrupt and moved aside), or that changed
+	// hands, is left alone.
+	destroyed, err := persist.DeleteIf(lock, func(rec persist.Record) bool { return rec.Owner == owner })
+	if err != nil && !errors.Is(err, persist.ErrNotFound) {
 		return fail(err)
 	}
-	return true, nil
+	return destroyed, nil
 }
 
 // lockKey takes the store lock of key, giving up after wait with

@@ -149,3 +149,28 @@ func (r SweepReport) Add(o SweepReport) SweepReport {
 		Busy:        r.Busy + o.Busy,
 	}
 }
+
+// DeleteIf deletes the record held by l if match accepts it, and lets go
+// of l either way (Delete or Release). It reports whether it deleted a
+// record. A record that is gone is no match: l is deleted, which leaves no
+// lock file behind. A record that does not decode is moved aside by Load
+// and its *CorruptError returned (joined with Delete's error, if any).
+// Operators (cmd/lockstep rm and revoke) and Engine.DestroyOwner destroy
+// sessions they know only by key this way.
+func DeleteIf(l Lock, match func(Record) bool) (bool, error) {
+	rec, err := l.Load()
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return false, errors.Join(err, l.Delete())
+	case errors.Is(err, ErrNotFound):
+		return false, l.Delete()
+	case err != nil:
+		return false, errors.Join(err, l.Release())
+	case match != nil && !match(rec):
+		return false, l.Release()
+	}
+	if err := l.Delete(); err != nil {
+		return false, err
+	}
+	return true, nil
+}

@@ -161,9 +161,9 @@ func parseRm(args []string) (run, error) {
 }
 
 // destroy locks the session of key, as an engine would (asking a live
-// holder to hand it over), and deletes it if it exists and keep, if not
-// nil, does not refuse its record. It reports whether it deleted it.
-func destroy(ctx context.Context, e *env, key string, keep func(persist.Record) bool) (bool, error) {
+// holder to hand it over), and deletes it if it exists and match, if not
+// nil, accepts its record. It reports whether it deleted it.
+func destroy(ctx context.Context, e *env, key string, match func(persist.Record) bool) (bool, error) {
 	lctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	l, err := e.store.LockKey(lctx, key, nil)
@@ -173,23 +173,7 @@ func destroy(ctx context.Context, e *env, key string, keep func(persist.Record) 
 		}
 		return false, fmt.Errorf("lock %s: %w", key, err)
 	}
-	rec, err := l.Load()
-	switch {
-	case errors.Is(err, persist.ErrCorrupt):
-		// Load moved the record aside: nothing of it is live any more.
-		return false, errors.Join(err, l.Delete())
-	case errors.Is(err, persist.ErrNotFound):
-		// Gone since it was listed; Delete removes what Lock made.
-		return false, l.Delete()
-	case err != nil:
-		return false, errors.Join(err, l.Release())
-	case keep != nil && keep(rec):
-		return false, l.Release()
-	}
-	if err := l.Delete(); err != nil {
-		return false, err
-	}
-	return true, nil
+	return persist.DeleteIf(l, match)
 }
 
 func parseRevoke(args []string) (run, error) {
@@ -223,7 +207,7 @@ func revoke(ctx context.Context, e *env, owner string) (int, error) {
 	n := 0
 	var errs []error
 	for _, key := range keys {
-		ok, err := destroy(ctx, e, key, func(rec persist.Record) bool { return rec.Owner != owner })
+		ok, err := destroy(ctx, e, key, func(rec persist.Record) bool { return rec.Owner == owner })
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -2,10 +2,11 @@ package redisstore
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lockstep-go/lockstep/persist"
 )
 
 // sessionKeys are the Redis keys of one session. The session ID never
@@ -20,8 +21,7 @@ type sessionKeys struct {
 }
 
 func (s *Store) keysOf(id string) sessionKeys {
-	sum := sha256.Sum256([]byte(id))
-	return s.keysFor(hex.EncodeToString(sum[:]))
+	return s.keysFor(persist.Key(id))
 }
 
 // keysFor returns the keys of the session whose key (see persist.Key) is
