@@ -112,6 +112,7 @@ func (m *Memory) Sweep(ctx context.Context, now time.Time) (SweepReport, error) 
 		if rec, err := l.Load(); err == nil && rec.Expired(now) {
 			_ = l.Delete() // cannot fail on a held lock
 			rep.Expired++
+			rep.Removed = append(rep.Removed, removedInfo(key, rec))
 			continue
 		}
 		_ = l.Release()
@@ -196,4 +197,9 @@ func (l *memLock) Release() error {
 	<-l.slot.ch
 	l.m.unref(l.key, l.slot)
 	return nil
+}
+
+// removedInfo describes an expired record a sweep removed.
+func removedInfo(key string, rec Record) Info {
+	return Info{Key: key, Owner: rec.Owner, Created: rec.Created, Expires: rec.Expires, Bytes: int64(len(rec.Data))}
 }

@@ -87,7 +87,8 @@ func (r Record) Expired(now time.Time) bool {
 //   - Sweep removes what has expired at now and whatever litter the store
 //     leaves (orphaned lock files, temp files), skipping without waiting
 //     anything locked by someone else, and continues after errors: the
-//     returned error joins every error it met.
+//     returned error joins every error it met. SweepReport.Removed lists
+//     each expired record it removed (key, owner, created, expires).
 //   - All methods are safe for concurrent use. Close releases the store's
 //     resources and background goroutines; Locks still held stay valid
 //     until released.
@@ -138,6 +139,11 @@ type SweepReport struct {
 	OrphanLocks int // lock files without a session file removed
 	TempFiles   int // abandoned temp files removed
 	Busy        int // entries skipped because another holder had them locked
+
+	// Removed describes each expired record the sweep removed (Expired of
+	// them), with its key and owner, so that the engine can report a
+	// SessionExpired event for each. Bytes is the size of the record's data.
+	Removed []Info
 }
 
 // Add returns the sum of two reports.
@@ -147,6 +153,7 @@ func (r SweepReport) Add(o SweepReport) SweepReport {
 		OrphanLocks: r.OrphanLocks + o.OrphanLocks,
 		TempFiles:   r.TempFiles + o.TempFiles,
 		Busy:        r.Busy + o.Busy,
+		Removed:     append(r.Removed[:len(r.Removed):len(r.Removed)], o.Removed...),
 	}
 }
 

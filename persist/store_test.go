@@ -74,7 +74,7 @@ func TestCorruptError(t *testing.T) {
 }
 
 func TestSweepReportAdd(t *testing.T) {
-	a := persist.SweepReport{Expired: 1, OrphanLocks: 2, TempFiles: 3, Busy: 4}
-	b := persist.SweepReport{Expired: 10, OrphanLocks: 20, TempFiles: 30, Busy: 40}
-	assert.Equal(t, persist.SweepReport{Expired: 11, OrphanLocks: 22, TempFiles: 33, Busy: 44}, a.Add(b))
+	a := persist.SweepReport{Expired: 1, OrphanLocks: 2, TempFiles: 3, Busy: 4, Removed: []persist.Info{{Key: "a"}}}
+	b := persist.SweepReport{Expired: 10, OrphanLocks: 20, TempFiles: 30, Busy: 40, Removed: []persist.Info{{Key: "b"}}}
+	assert.Equal(t, persist.SweepReport{Expired: 11, OrphanLocks: 22, TempFiles: 33, Busy: 44, Removed: []persist.Info{{Key: "a"}, {Key: "b"}}}, a.Add(b))
 }

@@ -130,6 +130,7 @@ func (d *Dir) sweepRecord(key string, now time.Time, rep *SweepReport) error {
 		return err
 	}
 	rep.Expired++
+	rep.Removed = append(rep.Removed, removedInfo(key, rec))
 	return nil
 }
 

@@ -584,7 +584,9 @@ func (s *suite) sweep(t *testing.T) {
 	neverRec := record("never expires")
 	neverRec.Expires = time.Time{}
 	laterRec := at(3*time.Hour, "expires later")
-	s.save(t, st, expired, at(time.Hour, "expired"))
+	expiredRec := at(time.Hour, "expired")
+	expiredRec.Owner = "owner of the expired"
+	s.save(t, st, expired, expiredRec)
 	s.save(t, st, later, laterRec)
 	s.save(t, st, never, neverRec)
 	lockedRec := at(time.Hour, "expired but locked")
@@ -603,6 +605,12 @@ func (s *suite) sweep(t *testing.T) {
 	require.NoError(t, err, "Sweep")
 	assert.Equal(t, 1, rep.Expired, "Expired in %+v", rep)
 	assert.GreaterOrEqual(t, rep.Busy, 1, "Busy in %+v", rep)
+	if assert.Len(t, rep.Removed, 1, "Removed in %+v", rep) {
+		got := rep.Removed[0]
+		assert.Equal(t, persist.Key(expired), got.Key, "Removed[0].Key")
+		assert.Equal(t, expiredRec.Owner, got.Owner, "Removed[0].Owner")
+		assert.True(t, got.Expires.Equal(expiredRec.Expires), "Removed[0].Expires: got %v, want %v", got.Expires, expiredRec.Expires)
+	}
 
 	s.assertNotFound(t, st, expired)
 	for _, c := range []struct {
@@ -622,6 +630,9 @@ func (s *suite) sweep(t *testing.T) {
 	rep, err = st.Sweep(context.Background(), now)
 	require.NoError(t, err, "second Sweep")
 	assert.Equal(t, 1, rep.Expired, "Expired in the second Sweep once the lock was released: %+v", rep)
+	if assert.Len(t, rep.Removed, 1, "Removed in the second Sweep: %+v", rep) {
+		assert.Equal(t, persist.Key(locked), rep.Removed[0].Key, "Removed[0].Key of the second Sweep")
+	}
 	s.assertNotFound(t, st, locked)
 }
 

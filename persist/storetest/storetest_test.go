@@ -160,6 +160,7 @@ func (s *toy) Sweep(_ context.Context, now time.Time) (persist.SweepReport, erro
 		}
 		delete(s.records, id)
 		rep.Expired++
+		rep.Removed = append(rep.Removed, persist.Info{Key: id, Owner: rec.Owner, Created: rec.Created, Expires: rec.Expires})
 	}
 	if s.bug == bugSweepsLocked {
 		for id, slot := range s.held {
