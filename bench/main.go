@@ -111,12 +111,15 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// Report prints every workload's table and the targets table.
+// Report prints the summary, then every workload's table, then the
+// targets that were measured.
 func Report(w io.Writer, rs *Results) {
+	ts := Targets(rs)
+	WriteSummary(w, Summary(rs, ts))
 	for _, wl := range workloads {
 		rs.WriteTable(w, wl.name)
 	}
-	WriteTargets(w, Targets(rs))
+	WriteTargets(w, ts)
 }
 
 // machine describes where the suite ran, for the report's header.

@@ -83,6 +83,7 @@ var workloads = []workload{
 	{"handover", slices.Concat([]string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, redisNames), runHandover},
 	{"memory-per-session", []string{"lockstep-memory", "lockstep", "mutex-map", "scs-memstore"}, runMemory},
 	{"activation", activationSystems, runActivation},
+	{"commit", onCommitSystems, runCommit},
 	{"commit-sync", commitSystems, runCommitSync},
 }
 
