@@ -11,10 +11,15 @@
 //     is shown exactly once, however many requests race for it;
 //   - cross-origin protection on every form and fetch (Go's
 //     http.CrossOriginProtection);
-//   - /session, the values of this session;
+//   - /session, the values of this session, its key in the store, and the
+//     lockstep command that shows the stored record;
 //   - /debug/vars, the engine's counters with expvar;
-//   - /slow and /slow-implicit, which show what the locking modes do to
-//     concurrent requests of one session.
+//   - /slow and /slow-implicit, slow requests with Explicit and Implicit
+//     locking, whose page runs two of each at once and draws them side by
+//     side: the Explicit pair overlaps, the Implicit pair takes turns.
+//
+// TestBrowser takes the screenshots in docs/ (example-app*.png) with
+// -update-screenshots.
 //
 // Run it from the examples module:
 //
@@ -78,7 +83,7 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newHandler(eng, work),
+		Handler:           newHandler(eng, work, where),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
