@@ -8,6 +8,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/actor"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // Engine runs the sessions of one store: each active session is an actor
@@ -47,9 +48,9 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := persist.OpenDir(dir, persist.DirConfig{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync})
+	store, err := filestore.Open(dir, filestore.Config{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync})
 	if err != nil {
-		return nil, err // persist's error names the directory
+		return nil, err // filestore's error names the directory
 	}
 	e, err := launch(store, cfg)
 	if err != nil {
@@ -135,7 +136,7 @@ func (e *Engine) lock(ctx context.Context, id string, wanted func()) (persist.Lo
 		}
 		return nil, err
 	}
-	if w, ok := l.(interface{ Waited() bool }); ok && w.Waited() {
+	if w, ok := l.(persist.HandOverReporter); ok && w.Waited() {
 		e.count.handOversTaken.Add(1)
 		e.count.handOverWait.Add(int64(time.Since(start)))
 	}
