@@ -47,7 +47,7 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := persist.OpenDir(dir, persist.DirConfig{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync})
+	store, err := persist.OpenDir(dir, dirConfig(cfg))
 	if err != nil {
 		return nil, err // persist's error names the directory
 	}
@@ -58,6 +58,12 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	}
 	e.ownsStore = true
 	return e, nil
+}
+
+// dirConfig is the file store's configuration for cfg: with OnCommitSync,
+// deletions are synced as well as commits.
+func dirConfig(cfg Config) persist.DirConfig {
+	return persist.DirConfig{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync}
 }
 
 // New returns an Engine over any Store, such as persist.NewMemory(). The
