@@ -48,7 +48,7 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := filestore.Open(dir, filestore.Config{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync})
+	store, err := filestore.Open(dir, dirConfig(cfg))
 	if err != nil {
 		return nil, err // filestore's error names the directory
 	}
@@ -59,6 +59,12 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	}
 	e.ownsStore = true
 	return e, nil
+}
+
+// dirConfig is the file store's configuration for cfg: with OnCommitSync,
+// deletions are synced as well as commits.
+func dirConfig(cfg Config) filestore.Config {
+	return filestore.Config{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync}
 }
 
 // New returns an Engine over any Store, such as persist.NewMemory(). The
