@@ -20,7 +20,7 @@ type Waiters struct {
 // Add registers a waiter for key and returns the channel that wakes it. It
 // has capacity 1: one pending wake-up is enough, so Wake never blocks. The
 // caller must Remove it when it stops waiting.
-func (w *Waiters) Add(key string) chan struct{} {
+func (w *Waiters) Add(key string) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -32,7 +32,7 @@ func (w *Waiters) Add(key string) chan struct{} {
 }
 
 // Remove unregisters the waiter ch of key.
-func (w *Waiters) Remove(key string, ch chan struct{}) {
+func (w *Waiters) Remove(key string, ch <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ws := w.byKey[key]

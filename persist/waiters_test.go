@@ -9,7 +9,7 @@ import (
 )
 
 // woken reports whether ch holds a wake-up, taking it.
-func woken(ch chan struct{}) bool {
+func woken(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
