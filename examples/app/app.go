@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"expvar"
 	"fmt"
 	"html/template"
@@ -33,8 +34,8 @@ const (
 // fetch() from other sites) with 403. where is where the sessions are, as
 // openEngine says it, for the command /session shows.
 func newHandler(eng *engine.Engine, work time.Duration, where string) http.Handler {
-	implicit := httpadapter.Middleware(eng, httpadapter.Config{})
-	explicit := httpadapter.Middleware(eng, httpadapter.Config{Locking: httpadapter.Explicit})
+	implicit := httpadapter.Middleware(eng, httpadapter.Config{ErrorHandler: failed})
+	explicit := httpadapter.Middleware(eng, httpadapter.Config{Locking: httpadapter.Explicit, ErrorHandler: failed})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", implicit(http.HandlerFunc(home)))
@@ -97,7 +98,7 @@ func visits(w http.ResponseWriter, r *http.Request) {
 func login(w http.ResponseWriter, r *http.Request) {
 	user := r.FormValue("user")
 	if user == "" || len(user) > 64 {
-		http.Error(w, "a name of 1 to 64 bytes, please", http.StatusBadRequest)
+		renderError(w, http.StatusBadRequest, "A name of 1 to 64 bytes, please.")
 		return
 	}
 	// A new ID at login: an ID planted or seen before it is now worthless.
@@ -293,6 +294,26 @@ func debugVars(eng *engine.Engine) http.Handler {
 		})
 		fmt.Fprintf(w, "\n}\n")
 	})
+}
+
+// failed answers a request whose session failed: 503 if it timed out
+// waiting for its turn, 500 otherwise, on a page with the way back.
+func failed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, engine.ErrLockTimeout) {
+		renderError(w, http.StatusServiceUnavailable, "The session is busy with another request; try again.")
+		return
+	}
+	slog.Error("app: session", "path", r.URL.Path, "err", err)
+	renderError(w, http.StatusInternalServerError, "Something went wrong on the server.")
+}
+
+// renderError answers status with msg on a page.
+func renderError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := errorPage.Execute(w, msg); err != nil {
+		slog.Warn("app: render", "page", errorPage.Name(), "err", err)
+	}
 }
 
 // render writes the page; an error here is the connection's, and is logged.

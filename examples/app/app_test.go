@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -255,6 +256,22 @@ func TestPasswordChanged(t *testing.T) {
 	assert.Contains(t, page, "<b id=user>ann</b>")
 	assert.Contains(t, page, "Password changed: your other sessions are logged out.")
 	assert.NotContains(t, ann2.get("/"), "id=user", "the other browser is still logged in")
+}
+
+// A refused login answers a page with the way back; so does a lock
+// timeout, with 503.
+func TestErrorPages(t *testing.T) {
+	srv, _ := serveApp(t)
+	c := newClient(t, srv)
+	code, body := c.do(http.MethodPost, "/login", url.Values{"user": {""}})
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body, `<p id=error>A name of 1 to 64 bytes, please.</p>`)
+	assert.Contains(t, body, `<a href=/>Back home</a>`)
+
+	rec := httptest.NewRecorder()
+	failed(rec, httptest.NewRequest(http.MethodGet, "/", nil), fmt.Errorf("waiting: %w", engine.ErrLockTimeout))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "The session is busy")
 }
 
 func TestShowCommand(t *testing.T) {

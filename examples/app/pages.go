@@ -112,6 +112,13 @@ or put <code>go run github.com/lockstep-go/lockstep/cmd/lockstep@latest</code> i
 {{end}}
 `))
 
+// errorPage says what went wrong, with the way back.
+var errorPage = template.Must(template.Must(template.New("error").Parse(layout)).Parse(`{{template "top" "Sorry"}}
+<h1>Sorry</h1>
+<p id=error>{{.}}</p>
+<p><a href=/>Back home</a></p>
+`))
+
 // slowPage shows one slow request's result, and then, drawn by its script,
 // two requests at once in each locking mode on a common time scale.
 var slowPage = template.Must(template.Must(template.New("slow").Parse(layout)).Parse(`{{template "top" "Locking modes"}}
