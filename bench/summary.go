@@ -37,7 +37,7 @@ var headlines = map[string]headline{
 // lockstep is compared with, besides every system whose name starts with
 // "bare-". A system whose name starts with "lockstep" is lockstep's; every
 // other one is a peer.
-var floorSystems = []string{"mutex-map", "redis-set"}
+var floorSystems = []string{"mutex-map", "rwmutex-map", "redis-set"}
 
 // lossySystems are the peers known to lose updates, for runs that do not
 // measure lost-updates; where it ran, a peer keeps every update if it lost
