@@ -11,6 +11,7 @@ import (
 // A headline is the metric that stands for a workload in the summary.
 type headline struct {
 	metric string // the metric compared; more is better for rates (a unit ending in "/s")
+	label  string // what it is, in a few words; the metric's name if empty
 	// floorRatio names a metric of lockstep's that already is its cost over
 	// a floor measured alongside it, which floorName describes; empty to
 	// compare with the best floor system that ran the workload.
@@ -20,17 +21,17 @@ type headline struct {
 // headlines are the workloads' headline metrics. A workload missing here
 // is summarised by the first metric it recorded.
 var headlines = map[string]headline{
-	"do-read":            {metric: "serial"},
-	"do-write":           {metric: "serial"},
-	"http-read":          {metric: "one-session"},
-	"http-write":         {metric: "many-sessions"},
-	"contended-5x30":     {metric: "wall", floorRatio: "floor-ratio", floorName: "150 x 10 ms"},
-	"lost-updates":       {metric: "lost"},
-	"handover":           {metric: "median"},
-	"memory-per-session": {metric: "at-100k"},
-	"activation":         {metric: "cycle", floorRatio: "vs-bare", floorName: "read + atomic write"},
-	"commit":             {metric: "above-memory", floorRatio: "vs-floor", floorName: "stat+open+pwrite+close"},
-	"commit-sync":        {metric: "commit", floorRatio: "vs-floor", floorName: "pwrite+fdatasync"},
+	"do-read":            {metric: "serial", label: "read request"},
+	"do-write":           {metric: "serial", label: "write request"},
+	"http-read":          {metric: "one-session", label: "HTTP reads, one session"},
+	"http-write":         {metric: "many-sessions", label: "HTTP writes, many sessions"},
+	"contended-5x30":     {metric: "wall", label: "wall time", floorRatio: "floor-ratio", floorName: "150 x 10 ms"},
+	"lost-updates":       {metric: "lost", label: "updates lost"},
+	"handover":           {metric: "median", label: "idle hand-over, median"},
+	"memory-per-session": {metric: "at-100k", label: "heap per session at 100k"},
+	"activation":         {metric: "cycle", label: "load + save", floorRatio: "vs-bare", floorName: "read + atomic write"},
+	"commit":             {metric: "above-memory", label: "commit, above the memory store", floorRatio: "vs-floor", floorName: "stat+open+pwrite+close"},
+	"commit-sync":        {metric: "commit", label: "synced commit", floorRatio: "vs-floor", floorName: "pwrite+fdatasync"},
 }
 
 // floorSystems are the systems that keep no sessions but are the floor
@@ -59,6 +60,7 @@ func keepsUpdates(rs *Results, s string) bool {
 // A summaryRow is one workload in the summary.
 type summaryRow struct {
 	workload, metric, unit string
+	label                  string // what metric measures
 	lockstep, peer, floor  cell
 	floorCost              float64 // lockstep's cost over the floor (1 = the floor); 0 if none
 	floorAlongside         bool    // the floor is floorName of a headline, measured with lockstep
@@ -98,7 +100,10 @@ func summarise(rs *Results, ts []Target, wl workload) (summaryRow, bool) {
 			}
 		}
 	}
-	row := summaryRow{workload: wl.name, metric: h.metric}
+	row := summaryRow{workload: wl.name, metric: h.metric, label: h.label}
+	if row.label == "" {
+		row.label = h.metric
+	}
 	for _, r := range rs.All() {
 		if r.Workload == wl.name && r.Metric == h.metric {
 			row.unit = r.Unit
@@ -186,12 +191,15 @@ func (r summaryRow) verdict() string {
 	default:
 		parts = append(parts, "behind "+times(l, p))
 	}
+	missed := "(" + strings.Join(r.missed, ", ") + ")"
 	switch {
 	case r.targets == 0:
 	case r.met == r.targets:
-		parts = append(parts, fmt.Sprintf("%s met", plural(r.targets, "target")))
+		parts = append(parts, plural(r.targets, "target")+" met")
+	case r.targets == 1:
+		parts = append(parts, "target missed "+missed)
 	default:
-		parts = append(parts, fmt.Sprintf("%d of %s not met (%s)", r.targets-r.met, plural(r.targets, "target"), strings.Join(r.missed, ", ")))
+		parts = append(parts, fmt.Sprintf("%d of %s missed %s", r.targets-r.met, plural(r.targets, "target"), missed))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -220,7 +228,7 @@ func WriteSummary(w io.Writer, rows []summaryRow) {
 	if len(rows) == 0 {
 		return
 	}
-	table := [][]string{{"workload", "metric", "lockstep", "best peer that keeps every update", "floor (lockstep's cost over it)", "verdict"}}
+	table := [][]string{{"workload", "measure", "lockstep", "best peer that keeps every update", "floor (lockstep's cost over it)", "verdict"}}
 	for _, r := range rows {
 		peer := "–"
 		if r.peer.ok {
@@ -243,7 +251,7 @@ func WriteSummary(w io.Writer, rows []summaryRow) {
 			floor = r.floor.system + " " + formatUnit(r.floor.value, r.unit)
 		}
 		table = append(table, []string{
-			r.workload, r.metric,
+			r.workload, r.label,
 			formatUnit(r.lockstep.value, r.unit) + lockstepVariant(r.lockstep.system),
 			peer, floor, r.verdict(),
 		})
