@@ -389,3 +389,26 @@ func BenchmarkDo(b *testing.B) {
 		}
 	}
 }
+
+// TestReportOnly checks the report of a run of one workload (-only
+// do-read): a summary row and targets for it alone, no target that was not
+// measured, and its table.
+func TestReportOnly(t *testing.T) {
+	rs := &Results{}
+	rs.Add("do-read", "lockstep", "serial", 100, "ns/op")
+	rs.Add("do-read", "lockstep", "serial-allocs", 1, "allocs/op")
+	rs.Add("do-read", "mutex-map", "serial", 20, "ns/op")
+	var out strings.Builder
+	Report(&out, rs)
+	got := out.String()
+	for _, want := range []string{"### Summary\n", "| do-read ", "### Targets\n", "| same, allocations ", "### do-read\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report has no %q:\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{"not measured", "| do-write ", "vs scs-memstore", "### do-write"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("report has %q, want only what was measured:\n%s", unwanted, got)
+		}
+	}
+}
