@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/lockstep-go/lockstep/internal/cli"
+	"github.com/lockstep-go/lockstep/cmd/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
@@ -29,7 +29,7 @@ func ExampleMain() {
 	backend := memBackend(m)
 	key := persist.Key("a session id")
 	for _, args := range [][]string{{"ls"}, {"ls", "-json"}, {"show", key}, {"revoke", "-owner", "alice"}, {"show", "nope"}} {
-		code := cli.Main(context.Background(), "lockstep", args, os.Stdout, os.Stdout, backend)
+		code := cli.Main(context.Background(), "lockstep", append([]string{"-memory", "m"}, args...), os.Stdout, os.Stdout, backend)
 		fmt.Println("exit status", code)
 	}
 	// Output:

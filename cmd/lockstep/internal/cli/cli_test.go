@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lockstep-go/lockstep/internal/cli"
+	"github.com/lockstep-go/lockstep/cmd/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/filestore"
@@ -56,13 +56,15 @@ func (f *fixture) run(t *testing.T, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-// memBackend runs the commands on m (Close of a Memory does nothing, so
-// every run sees the same sessions).
+// memBackend runs the commands on m, chosen with -memory NAME (Close of a
+// Memory does nothing, so every run sees the same sessions).
 func memBackend(m *persist.Memory) cli.Backend {
 	return cli.Backend{
-		Synopsis: "",
-		Flags: func(*flag.FlagSet) func(*slog.Logger) (cli.Store, error) {
-			return func(*slog.Logger) (cli.Store, error) { return m, nil }
+		Name:  "memory",
+		Arg:   "NAME",
+		Usage: "a Memory store of the test",
+		Flags: func(*flag.FlagSet) cli.Opener {
+			return func(context.Context, string, *slog.Logger) (cli.Store, error) { return m, nil }
 		},
 	}
 }
@@ -75,7 +77,7 @@ func fixtures(t *testing.T) []*fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
 	return []*fixture{
-		{name: "memory", store: m, back: memBackend(m)},
+		{name: "memory", store: m, args: []string{"-memory", "m"}, back: memBackend(m)},
 		{name: "dir", store: d, args: []string{"-dir", dir}, back: cli.Dir()},
 	}
 }
@@ -377,21 +379,38 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// The Dir backend needs an existing directory.
+// The command line names exactly one store, with the flags of its backend.
+func TestStoreFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"ls"}, "which store? give -dir DIR or -redis ADDR"},
+		{[]string{"-dir", dir, "-redis", "localhost:6379", "ls"}, "-dir and -redis: give one store"},
+		{[]string{"-dir", dir, "-prefix", "x:", "ls"}, "-prefix goes with -redis, not -dir"},
+		{[]string{"-dir", "", "ls"}, "-dir DIR is empty"},
+		{[]string{"-redis", "", "ls"}, "-redis ADDR is empty"},
+		{[]string{"-redis", "nohost", "ls"}, `-redis: "nohost" is not host:port`},
+	} {
+		var out, errb bytes.Buffer
+		code := cli.Main(t.Context(), "lockstep", tt.args, &out, &errb, cli.Backends()...)
+		assert.Equal(t, 2, code, "%q: exit status", tt.args)
+		assert.Equal(t, "lockstep: "+tt.msg, strings.SplitN(errb.String(), " (lockstep -h", 2)[0], "%q: stderr", tt.args)
+		assert.Empty(t, out.String(), "%q: stdout", tt.args)
+	}
+}
+
+// The Dir backend needs an existing directory, and says so.
 func TestDirBackend(t *testing.T) {
 	run := func(args ...string) result {
 		var out, errb bytes.Buffer
-		code := cli.Main(t.Context(), "lockstep", args, &out, &errb, cli.Dir())
+		code := cli.Main(t.Context(), "lockstep", args, &out, &errb, cli.Backends()...)
 		return result{out.String(), errb.String(), code}
 	}
-	r := run("ls")
-	assert.Equal(t, 2, r.code)
-	assert.Contains(t, r.err, "-dir DIR is required")
-
 	missing := filepath.Join(t.TempDir(), "typo")
-	r = run("-dir", missing, "ls")
-	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.err, "no such file or directory")
+	r := run("-dir", missing, "ls")
+	assert.Equal(t, result{"", "lockstep: -dir " + missing + ": no such directory\n", 1}, r)
 	_, err := os.Stat(missing)
 	assert.ErrorIs(t, err, os.ErrNotExist, "a missing -dir was created")
 
