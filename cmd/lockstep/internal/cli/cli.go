@@ -41,6 +41,10 @@ type Backend struct {
 	// operational (exit status 1). log receives what the store logs without
 	// returning it. The store is closed by Main.
 	Flags func(fs *flag.FlagSet) (open Opener)
+
+	// Redact, if not nil, returns arg as messages may show it (without a
+	// password); nil shows arg as given.
+	Redact func(arg string) string
 }
 
 // Opener opens the store of a Backend: arg is the value of its flag.
@@ -85,7 +89,7 @@ type run func(ctx context.Context, e *env) error
 func commandList() []command {
 	return []command{
 		{"ls", "[-owner NAME] [-json]", "list stored sessions: key, owner, created, expires, bytes, locked", parseLs},
-		{"show", "KEY", "print a session's record and values, and its quarantined records with why", parseShow},
+		{"show", "[-json] KEY", "print a session's record and values, and its quarantined records with why", parseShow},
 		{"rm", "KEY...", "destroy sessions by key (live holders hand them over first)", parseRm},
 		{"revoke", "-owner NAME", "destroy every session of an owner; prints how many", parseRevoke},
 		{"sweep", "[-json]", "remove expired sessions and litter now; prints what it removed", parseSweep},
@@ -193,6 +197,9 @@ func Main(ctx context.Context, prog string, args []string, stdout, stderr io.Wri
 		prog: prog, store: st, out: stdout, errOut: stderr, timeout: *timeout, now: time.Now(),
 		where: "-" + c.b.Name + " " + *c.arg,
 	}
+	if c.b.Redact != nil {
+		e.where = "-" + c.b.Name + " " + c.b.Redact(*c.arg)
+	}
 	err = run(ctx, e)
 	if cerr := st.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -216,6 +223,16 @@ func storeFlags(backends []Backend) string {
 		return fl[0]
 	}
 	return strings.Join(fl[:len(fl)-1], ", ") + " or " + fl[len(fl)-1]
+}
+
+// noSessions notes on stderr that ls found no session (of owner, if not
+// ""), so that an empty listing is not mistaken for a wrong store.
+func (e *env) noSessions(owner string) {
+	of := ""
+	if owner != "" {
+		of = " of owner " + safe(owner)
+	}
+	fmt.Fprintf(e.errOut, "%s: no sessions%s in %s\n", e.prog, of, e.where)
 }
 
 // fail writes err as one line and returns its exit status.

@@ -24,6 +24,12 @@ func Redis() Backend {
 		Arg:      "ADDR",
 		Usage:    "the Redis server: host:port, redis[s]://[USER:PASS@]HOST:PORT[/DB], host:port,host:port for a Cluster, or sentinel[s]://[USER:PASS@]HOST:PORT,.../MASTER[/DB]",
 		Synopsis: "-redis ADDR [-prefix P]",
+		Redact: func(addr string) string {
+			if a, err := ParseRedisAddr(addr); err == nil {
+				return a.String()
+			}
+			return "ADDR"
+		},
 		Flags: func(fs *flag.FlagSet) Opener {
 			prefix := fs.String("prefix", redisstore.DefaultPrefix, "with -redis: the store's key prefix (its Config.Prefix)")
 			return func(ctx context.Context, addr string, log *slog.Logger) (Store, error) {
