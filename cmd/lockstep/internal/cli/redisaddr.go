@@ -77,7 +77,7 @@ func ParseRedisAddr(s string) (RedisAddr, error) {
 		if host, _, _ := strings.Cut(rest, "/"); !strings.Contains(host, ",") {
 			opt, err := redis.ParseURL(s)
 			if err != nil {
-				return RedisAddr{}, err
+				return RedisAddr{}, hidePassword(err, rest)
 			}
 			if _, err := hostPorts(opt.Addr, ""); err != nil {
 				return RedisAddr{}, err
@@ -136,6 +136,21 @@ func ParseRedisAddr(s string) (RedisAddr, error) {
 		}
 	}
 	return a, nil
+}
+
+// hidePassword returns err with the password of the URL whose part after
+// the scheme is rest replaced by xxxxx: url.Parse's errors quote the URL.
+func hidePassword(err error, rest string) error {
+	authority, _, _ := strings.Cut(rest, "/")
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return err
+	}
+	_, pass, _ := strings.Cut(authority[:at], ":")
+	if pass == "" || !strings.Contains(err.Error(), pass) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), pass, "xxxxx"))
 }
 
 // hostPorts splits a comma-separated list of host:port. A missing port is

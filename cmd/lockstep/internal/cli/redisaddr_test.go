@@ -49,28 +49,31 @@ func TestParseRedisAddr(t *testing.T) {
 
 func TestParseRedisAddrErrors(t *testing.T) {
 	for in, msg := range map[string]string{
-		"":                       "empty address",
-		"localhost":              `"localhost" is not host:port`,
-		"a:1,,b:2":               `"" is not host:port`,
-		"a:0":                    "port",
-		"a:65536":                "port",
-		":6379":                  "has no host",
-		"http://a:1":             `unknown scheme "http"`,
-		"redis://a:1,b:2?x=1":    "query parameters",
-		"redis://a:1,b:2/1":      "no database",
-		"sentinel://s:1":         "without the primary's name",
-		"sentinel://s:1/":        "without the primary's name",
-		"sentinel://s:1/m/x":     `database "x" is not a number`,
-		"sentinel://s:1/m/1/2":   "want /MASTER or /MASTER/DB",
-		"sentinel://u:%zz@s:1/m": "password: malformed percent-encoding",
-		"redis://a b:1,c:2":      "not a host name",
-		"redis://:x@[":           "",
+		"":                         "empty address",
+		"localhost":                `"localhost" is not host:port`,
+		"a:1,,b:2":                 `"" is not host:port`,
+		"a:0":                      "port",
+		"a:65536":                  "port",
+		":6379":                    "has no host",
+		"http://a:1":               `unknown scheme "http"`,
+		"redis://a:1,b:2?x=1":      "query parameters",
+		"redis://a:1,b:2/1":        "no database",
+		"sentinel://s:1":           "without the primary's name",
+		"sentinel://s:1/":          "without the primary's name",
+		"sentinel://s:1/m/x":       `database "x" is not a number`,
+		"sentinel://s:1/m/1/2":     "want /MASTER or /MASTER/DB",
+		"sentinel://u:%zz@s:1/m":   "password: malformed percent-encoding",
+		"redis://a b:1,c:2":        "not a host name",
+		"redis://:x@[":             "",
+		"redis://u:s3cret@h:99999": "",
+		"redis://u:s3cret@[":       "",
 	} {
 		t.Run(in, func(t *testing.T) {
 			_, err := cli.ParseRedisAddr(in)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), msg)
 			assert.NotContains(t, err.Error(), "%zz", "an error that shows the password")
+			assert.NotContains(t, err.Error(), "s3cret", "an error that shows the password")
 		})
 	}
 }
