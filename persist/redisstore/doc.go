@@ -55,9 +55,11 @@
 // Store implements persist.Inspector (Sessions, Inspect, LockKey: what
 // Engine.DestroyOwner and the operator commands use) and
 // persist.QuarantineInspector. Sessions walks the keyspace with SCAN: there
-// is no owner index. The operator commands run over Redis with
+// is no owner index. The operator's command runs over Redis with
 //
-//	go -C persist/redisstore run ./cmd/lockstep -redis ADDR [-prefix P] COMMAND
+//	lockstep -redis ADDR [-prefix P] COMMAND
+//
+// (go install github.com/lockstep-go/lockstep/cmd/lockstep@latest).
 //
 // # Concurrency, errors and closing
 //
