@@ -77,7 +77,7 @@ func (l *dirLock) check() error {
 	case err == nil:
 		return nil
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errReplaced):
-		return fmt.Errorf("persist: %s: %w", name, ErrLockLost)
+		return fmt.Errorf("persist: %s: lock file removed or replaced: %w", name, ErrLockLost)
 	default:
 		return fmt.Errorf("persist: check lock %s: %w", name, err)
 	}
