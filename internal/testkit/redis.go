@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,13 +58,15 @@ func requireRedis(t testing.TB) {
 }
 
 // serverArgs are the arguments of a server without persistence on port,
-// which, as a primary, streams its data to new replicas at once, and, as a
-// replica, loads it without writing it to disk; dir is its working
-// directory (a private one: a file there would be loaded at start).
+// which, as a primary, streams its data to new replicas at once. Its
+// working directory is one of its own under dir: a replica writes the data
+// it receives there, and a file there would be loaded at start.
 func serverArgs(dir, port string) []string {
+	dir = filepath.Join(dir, port)
+	_ = os.MkdirAll(dir, 0o700) // an error shows when the server starts
 	return []string{"--bind", "127.0.0.1", "--port", port,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
-		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-diskless-load", "on-empty-db",
+		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
 		"--dir", dir, "--logfile", "", "--loglevel", "notice"}
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,36 @@ import (
 
 // topologyWait bounds each wait for a topology to settle.
 const topologyWait = 30 * time.Second
+
+// StartReplicated starts a primary and n replicas of it, and returns
+// once every replica streams. It skips or fails t as StartRedis does.
+func StartReplicated(t testing.TB, n int) (primary *Redis, replicas []*Redis) {
+	t.Helper()
+	requireRedis(t)
+	dir := t.TempDir()
+	primary = startServer(t, 0, readyLine, func(port string) ([]string, error) { return serverArgs(dir, port), nil })
+	for range n {
+		replicas = append(replicas, startServer(t, 0, readyLine, func(port string) ([]string, error) {
+			return append(serverArgs(dir, port), "--replicaof", "127.0.0.1", primary.Port()), nil
+		}))
+	}
+	WaitFor(t, "the replicas' links", func() bool { return primary.acked(n) })
+	return primary, replicas
+}
+
+// acked reports whether n replicas of r stream and acknowledge a write
+// (FLUSHALL of the empty server: a replica that has not yet acknowledged
+// anything does not count for WAIT, although it shows online).
+func (r *Redis) acked(n int) bool {
+	if r.OnlineReplicas() != n {
+		return false
+	}
+	if _, err := r.CLI("flushall"); err != nil {
+		return false
+	}
+	out, err := r.CLI("wait", strconv.Itoa(n), "100")
+	return err == nil && out == strconv.Itoa(n)
+}
 
 // SentinelName is the name under which the Sentinels of StartSentinel
 // monitor their primary.
@@ -35,14 +66,9 @@ type Sentinel struct {
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
 	requireRedis(t)
+	primary, replicas := StartReplicated(t, 1)
+	s := &Sentinel{Nodes: []*Redis{primary, replicas[0]}}
 	dir := t.TempDir()
-	args := func(port string) ([]string, error) { return serverArgs(dir, port), nil }
-	primary := startServer(t, 0, readyLine, args)
-	replica := startServer(t, 0, readyLine, func(port string) ([]string, error) {
-		return append(serverArgs(dir, port), "--replicaof", "127.0.0.1", primary.Port()), nil
-	})
-	s := &Sentinel{Nodes: []*Redis{primary, replica}}
-	WaitFor(t, "the replica's link", func() bool { return primary.OnlineReplicas() == 1 })
 	for range 3 {
 		s.Sentinels = append(s.Sentinels, startServer(t, 0, "+monitor master", func(port string) ([]string, error) {
 			conf := filepath.Join(dir, "sentinel-"+port+".conf")
@@ -172,6 +198,14 @@ func StartCluster(t testing.TB) *Cluster {
 		t.Fatal(err)
 	}
 	c.AwaitHealthy(t)
+	WaitFor(t, "replicas that acknowledge", func() bool {
+		for _, n := range c.Nodes {
+			if n.Info("replication", "role") == "master" && !n.acked(1) {
+				return false
+			}
+		}
+		return true
+	})
 	return c
 }
 

@@ -311,7 +311,7 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 		// Taken, but not replicated: a failover may hand the lease to
 		// another. It is not held; let it go at once, so that others need
 		// not wait out LeaseTTL.
-		got, err = false, s.notReplicated("lock", l.k.key, acks)
+		got, err = false, fmt.Errorf("%d of %d replicas acknowledged within %v: %w", acks, s.waitN, s.waitTimeout, ErrNotReplicated)
 		_, _, _ = s.write(ctx, releaseScript, l.k.lock, l.endArgs(releaseScript, nil))
 	}
 
