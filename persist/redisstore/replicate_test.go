@@ -71,7 +71,7 @@ func TestNewRejectsWaitWithoutAPrimaryToAsk(t *testing.T) {
 
 func TestWaitReachesThePrimaryOfTheSlot(t *testing.T) {
 	c := testkit.StartCluster(t)
-	st := newStore(t, clusterClient(t, c), redisstore.Config{WaitReplicas: 1})
+	st := newStore(t, clusterClient(t, c), redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Second})
 	ctx := context.Background()
 	before := make([]int, len(c.Nodes))
 	for i, n := range c.Nodes {
