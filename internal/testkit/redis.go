@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RequireRedisEnv, set to "1", makes StartRedis fail the test, instead of
@@ -188,10 +190,16 @@ func (r *Redis) Port() string {
 	return port
 }
 
+// cliTimeout bounds each redis-cli run (a paused server would hang it).
+const cliTimeout = 10 * time.Second
+
 // CLI runs redis-cli with args against the server and returns its output
-// without the trailing newline; a Redis error is an error.
+// without the trailing newline; a Redis error is an error, and so is a
+// server that does not answer within 10 seconds.
 func (r *Redis) CLI(args ...string) (string, error) {
-	out, err := exec.Command("redis-cli", append([]string{"-e", "-h", "127.0.0.1", "-p", r.Port()}, args...)...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "redis-cli", append([]string{"-e", "-h", "127.0.0.1", "-p", r.Port()}, args...)...).CombinedOutput()
 	s := strings.TrimRight(string(out), "\n")
 	if err != nil {
 		return s, fmt.Errorf("testkit: redis-cli -p %s %s: %w: %s", r.Port(), strings.Join(args, " "), err, s)

@@ -150,6 +150,20 @@ func (s *Sentinel) Other(n *Redis) *Redis {
 // their next look at it, up to ten seconds later).
 func (s *Sentinel) AwaitFailover(t testing.TB, old *Redis) *Redis {
 	t.Helper()
+	next := s.AwaitPromotion(t, old)
+	WaitFor(t, "the old primary's link to "+next.Addr, func() bool {
+		if old.Info("replication", "role") == "master" {
+			_, _ = old.CLI("replicaof", "127.0.0.1", next.Port())
+		}
+		return next.OnlineReplicas() == 1
+	})
+	return next
+}
+
+// AwaitPromotion waits until every Sentinel names the server other than
+// old the primary and that server says it is one, and returns it.
+func (s *Sentinel) AwaitPromotion(t testing.TB, old *Redis) *Redis {
+	t.Helper()
 	next := s.Other(old)
 	WaitFor(t, "the failover to "+next.Addr, func() bool {
 		for _, sn := range s.Sentinels {
@@ -159,12 +173,6 @@ func (s *Sentinel) AwaitFailover(t testing.TB, old *Redis) *Redis {
 			}
 		}
 		return next.Info("replication", "role") == "master"
-	})
-	WaitFor(t, "the old primary's link to "+next.Addr, func() bool {
-		if old.Info("replication", "role") == "master" {
-			_, _ = old.CLI("replicaof", "127.0.0.1", next.Port())
-		}
-		return next.OnlineReplicas() == 1
 	})
 	return next
 }
