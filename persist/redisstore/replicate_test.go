@@ -19,31 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// newStore returns a Store over client, closed when the test ends.
-func newStore(t testing.TB, client redis.UniversalClient, cfg redisstore.Config) *redisstore.Store {
-	t.Helper()
-	st, err := redisstore.New(client, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
-// clusterClient returns a client of c, closed when the test ends.
-func clusterClient(t testing.TB, c *testkit.Cluster) *redis.ClusterClient {
-	t.Helper()
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
-	t.Cleanup(func() { cc.Close() })
-	return cc
-}
-
-// nodeClient returns a client of one server, closed when the test ends.
-func nodeClient(t testing.TB, r *testkit.Redis) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 var waitCalls = regexp.MustCompile(`cmdstat_wait:calls=(\d+)`)
 
 // waits returns how many WAITs r has run (INFO commandstats).
@@ -140,4 +115,22 @@ func TestSaveNotReplicatedDropsTheSession(t *testing.T) {
 	n := counter(t, e, id)
 	assert.Equal(t, activations+1, e.Stats().Activations, "the next Do loads the record again")
 	assert.Contains(t, []int{1, 2}, n, "the unacknowledged write may or may not be there")
+}
+
+func TestReleaseDoesNotWaitForAPausedServer(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	// No read timeout: a call to the paused server waits until it resumes.
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: -1})
+	defer c.Close()
+	st, err := redisstore.New(c, redisstore.Config{})
+	require.NoError(t, err)
+	l := lock(t, st, testID, nil)
+
+	require.NoError(t, srv.Signal(syscall.SIGSTOP))
+	require.NoError(t, l.Release(), "returns while Redis does not answer")
+	require.NoError(t, srv.Signal(syscall.SIGCONT))
+	require.NoError(t, st.Close(), "waits for the release, which Redis now answers")
+	n, err := c.Exists(context.Background(), lockKey(testID)).Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "the lease was released in the background")
 }
