@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lockstep-go/lockstep/internal/wakeup"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/redis/go-redis/v9"
 )
@@ -124,7 +123,7 @@ type Store struct {
 	mu   sync.Mutex          // guards held
 	held map[string]*holding // by key: sessions held (or being locked) through this Store
 
-	waiters wakeup.Waiters // by key: Locks of this Store waiting
+	waiters persist.Waiters // by key: Locks of this Store waiting
 
 	relMu    sync.Mutex     // orders releases.Add before Close's releases.Wait
 	releases sync.WaitGroup // releases running in the background
