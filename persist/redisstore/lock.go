@@ -240,7 +240,7 @@ func (l *lock) Release() error {
 	}
 	s := l.s
 	s.relMu.Lock()
-	if s.closed.Load() {
+	if s.relDone {
 		s.relMu.Unlock()
 		l.release()
 		return nil

@@ -125,7 +125,8 @@ type Store struct {
 
 	waiters persist.Waiters // by key: Locks of this Store waiting
 
-	relMu    sync.Mutex     // orders releases.Add before Close's releases.Wait
+	relMu    sync.Mutex     // guards relDone, so that releases.Add comes before Close's releases.Wait
+	relDone  bool           // Close waits for the releases: new ones run in the foreground
 	releases sync.WaitGroup // releases running in the background
 }
 
@@ -208,7 +209,8 @@ func (s *Store) Close() error {
 		close(s.done)
 		err = s.ps.Close()
 		s.wg.Wait()
-		s.relMu.Lock() // no release starts in the background from now on
+		s.relMu.Lock()
+		s.relDone = true // no release starts in the background from now on
 		s.relMu.Unlock()
 		s.releases.Wait()
 		if err != nil {
