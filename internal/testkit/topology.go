@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -262,12 +261,30 @@ func (c *Cluster) AwaitHealthy(t testing.TB) {
 	})
 }
 
-// AwaitPrimaries waits until each of nodes is a primary, and then until
-// the cluster is healthy.
-func (c *Cluster) AwaitPrimaries(t testing.TB, nodes []*Redis) {
+// Failover promotes every replica with CLUSTER FAILOVER and the given
+// options ("" or "TAKEOVER", "FORCE"), all at once, and waits until each
+// is a primary and the cluster is healthy. A replica whose manual
+// failover timed out (Redis gives up after five seconds, silently) is
+// told again.
+func (c *Cluster) Failover(t testing.TB, options ...string) {
 	t.Helper()
+	rs := c.Replicas()
+	asked := make([]time.Time, len(rs))
 	WaitFor(t, "the replicas' promotion", func() bool {
-		return !slices.ContainsFunc(nodes, func(n *Redis) bool { return n.Info("replication", "role") != "master" })
+		done := true
+		for i, r := range rs {
+			if r.Info("replication", "role") == "master" {
+				continue
+			}
+			done = false
+			if time.Since(asked[i]) > 6*time.Second {
+				if _, err := r.CLI(append([]string{"cluster", "failover"}, options...)...); err != nil {
+					t.Logf("testkit: cluster failover on %s: %v", r.Addr, err)
+				}
+				asked[i] = time.Now()
+			}
+		}
+		return done
 	})
 	c.AwaitHealthy(t)
 }
@@ -280,7 +297,7 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 	deadline := time.Now().Add(topologyWait)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("testkit: no %s within %v", what, topologyWait)
+			t.Fatalf("testkit: waited %v for %s", topologyWait, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -132,9 +132,11 @@ func (l *lock) fetched(reply any) fetched {
 // Save writes rec if this holder's lease is still alive and the record is
 // the one it last loaded or wrote, and sets the record's TTL at
 // rec.Expires; the check and the write are one server-side script. It
-// returns an error matching persist.ErrLockLost otherwise. sync has no
-// effect: a write's durability is Redis's (appendonly, appendfsync,
-// replication).
+// returns an error matching persist.ErrLockLost otherwise. With
+// WaitReplicas, a write that too few replicas acknowledged returns an error
+// matching both ErrNotReplicated and persist.ErrLockLost: the record is in
+// doubt. sync has no effect: a write's durability is Redis's (WaitReplicas,
+// appendonly, appendfsync).
 //
 // Another error (a timeout, a connection lost) may come after Redis ran the
 // script: then the record holds rec although Save failed, and the holder,
