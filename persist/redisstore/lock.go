@@ -292,19 +292,14 @@ func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 	l.ending.Store(true)
 	l.pre = fetched{}
 	defer l.s.forget(l)
+	ctx, args := context.Background(), l.endArgs(script, fence)
 	var reply any
-	var acks int64
 	var err error
-	if script == releaseScript { // ending a lease needs no replica: a lost release runs out
-		reply, err = l.s.client.Do(context.Background(), l.endArgs(script, fence)...).Result()
-		if err != nil && isNoScript(err) {
-			if err = script.Load(context.Background(), l.s.client).Err(); err == nil {
-				reply, err = l.s.client.Do(context.Background(), l.endArgs(script, fence)...).Result()
-			}
-		}
-		acks = int64(l.s.waitN)
+	acks := int64(l.s.waitN)
+	if script == releaseScript { // a release needs no replica: a lost one runs out
+		reply, err = l.s.eval(ctx, script, args)
 	} else {
-		reply, acks, err = l.s.write(context.Background(), script, l.k.lock, l.endArgs(script, fence))
+		reply, acks, err = l.s.write(ctx, script, l.k.lock, args)
 	}
 	var n int64
 	if err == nil {

@@ -39,12 +39,7 @@ func (s *Store) notReplicated(op, key string, acks int64) error {
 // fails the write.
 func (s *Store) write(ctx context.Context, script *redis.Script, slotKey string, args []any) (reply any, acks int64, err error) {
 	if s.waitN == 0 {
-		reply, err = s.client.Do(ctx, args...).Result()
-		if err != nil && isNoScript(err) {
-			if err = script.Load(ctx, s.client).Err(); err == nil {
-				reply, err = s.client.Do(ctx, args...).Result()
-			}
-		}
+		reply, err = s.eval(ctx, script, args)
 		return reply, 0, err
 	}
 	c := s.single
@@ -76,6 +71,20 @@ func (s *Store) write(ctx context.Context, script *redis.Script, slotKey string,
 		}
 		return reply, acks, nil
 	}
+}
+
+// eval runs a script (args as write takes them) without WAIT, loading the
+// script and trying again once if Redis does not have it (it restarted):
+// Script.Run does the same, but its arguments would be boxed on every
+// call.
+func (s *Store) eval(ctx context.Context, script *redis.Script, args []any) (any, error) {
+	reply, err := s.client.Do(ctx, args...).Result()
+	if err != nil && isNoScript(err) {
+		if err = script.Load(ctx, s.client).Err(); err == nil {
+			reply, err = s.client.Do(ctx, args...).Result()
+		}
+	}
+	return reply, err
 }
 
 // int64Reply reads a script's integer reply.
