@@ -35,17 +35,6 @@ func waits(t testing.TB, r *testkit.Redis) int {
 	return n
 }
 
-func TestNewRejectsWaitWithoutAPrimaryToAsk(t *testing.T) {
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
-	defer ring.Close()
-	_, err := redisstore.New(ring, redisstore.Config{WaitReplicas: 1})
-	assert.ErrorContains(t, err, "WaitReplicas needs")
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
-	defer c.Close()
-	_, err = redisstore.New(c, redisstore.Config{WaitReplicas: -1})
-	assert.Error(t, err)
-}
-
 func TestWaitReachesThePrimaryOfTheSlot(t *testing.T) {
 	c := testkit.StartCluster(t)
 	st := newStore(t, clusterClient(t, c), redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Second})

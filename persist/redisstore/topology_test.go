@@ -10,6 +10,7 @@ import (
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/lockstep-go/lockstep/persist/storetest"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,6 +37,17 @@ func nodeClient(t testing.TB, r *testkit.Redis) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: r.Addr})
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+func TestNewRejectsWaitWithoutAPrimaryToAsk(t *testing.T) {
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	_, err := redisstore.New(ring, redisstore.Config{WaitReplicas: 1})
+	assert.ErrorContains(t, err, "WaitReplicas needs")
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	_, err = redisstore.New(c, redisstore.Config{WaitReplicas: -1})
+	assert.Error(t, err)
 }
 
 // The store's conformance over the replicated topologies, with WAIT.
