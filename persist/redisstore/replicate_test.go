@@ -84,7 +84,7 @@ func TestLeaseNotReplicatedIsReleased(t *testing.T) {
 
 func TestSaveNotReplicatedDropsTheSession(t *testing.T) {
 	primary, replicas := testkit.StartReplicated(t, 1)
-	st := newStore(t, nodeClient(t, primary), redisstore.Config{WaitReplicas: 1, WaitTimeout: 500 * time.Millisecond})
+	st := newStore(t, nodeClient(t, primary), redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Second})
 	e, err := engine.New(st, engine.Config{SweepInterval: -1, PassivateAfter: time.Hour})
 	require.NoError(t, err)
 	defer e.Close()

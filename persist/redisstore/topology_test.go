@@ -57,7 +57,7 @@ func TestConformanceSentinel(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) persist.Store {
 		c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: testkit.SentinelName, SentinelAddrs: s.Addrs()})
 		t.Cleanup(func() { c.Close() })
-		st, err := redisstore.New(c, redisstore.Config{Prefix: "conformance:" + t.Name() + ":", WaitReplicas: 1, WaitTimeout: time.Second})
+		st, err := redisstore.New(c, redisstore.Config{Prefix: "conformance:" + t.Name() + ":", WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 		require.NoError(t, err)
 		return st
 	}, storetest.HandsOver())
@@ -66,7 +66,7 @@ func TestConformanceSentinel(t *testing.T) {
 func TestConformanceCluster(t *testing.T) {
 	c := testkit.StartCluster(t)
 	storetest.Run(t, func(t *testing.T) persist.Store {
-		st, err := redisstore.New(clusterClient(t, c), redisstore.Config{Prefix: "conformance:" + t.Name() + ":", WaitReplicas: 1, WaitTimeout: time.Second})
+		st, err := redisstore.New(clusterClient(t, c), redisstore.Config{Prefix: "conformance:" + t.Name() + ":", WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 		require.NoError(t, err)
 		return st
 	}, storetest.HandsOver())
@@ -75,7 +75,7 @@ func TestConformanceCluster(t *testing.T) {
 func TestEngineConcurrentIncrementsOverSentinelAndCluster(t *testing.T) {
 	s := testkit.StartSentinel(t)
 	c := testkit.StartCluster(t)
-	cfg := redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Second}
+	cfg := redisstore.Config{WaitReplicas: 1, WaitTimeout: 2 * time.Second}
 	for name, client := range map[string]func() redis.UniversalClient{
 		"sentinel": func() redis.UniversalClient {
 			return redis.NewFailoverClient(&redis.FailoverOptions{MasterName: testkit.SentinelName, SentinelAddrs: s.Addrs()})
