@@ -109,7 +109,7 @@ func (r *Runtime[K, V]) Install(ctx context.Context, key K, v V) (*Turn[K, V], e
 		return nil, err
 	}
 	a := &actor[K, V]{rt: r, key: key, busy: true}
-	if !r.actors.loadOrStore(key, a) {
+	if _, stored := r.actors.loadOrStore(key, a); !stored {
 		r.liveDone()
 		return nil, ErrExists
 	}
@@ -118,15 +118,21 @@ func (r *Runtime[K, V]) Install(ctx context.Context, key K, v V) (*Turn[K, V], e
 }
 
 // create returns a new actor for key, or the one another goroutine
-// created first.
+// created first. That one may die before the caller locks it (its first
+// turn failed to activate): the caller checks dead and looks again.
 func (r *Runtime[K, V]) create(key K) (*actor[K, V], error) {
 	if err := r.addLive(); err != nil {
 		return nil, err
 	}
-	a := &actor[K, V]{rt: r, key: key}
-	if !r.actors.loadOrStore(key, a) {
+	if r.hooks.beforeStore != nil {
+		r.hooks.beforeStore()
+	}
+	a, stored := r.actors.loadOrStore(key, &actor[K, V]{rt: r, key: key})
+	if !stored {
 		r.liveDone()
-		return r.actors.load(key), nil
+		if r.hooks.lostStore != nil {
+			r.hooks.lostStore()
+		}
 	}
 	return a, nil
 }

@@ -17,11 +17,12 @@ func (m *actorMap[K, V]) load(key K) *actor[K, V] {
 	return v.(*actor[K, V])
 }
 
-// loadOrStore stores a under key unless key has an actor already, and
-// reports whether it stored a.
-func (m *actorMap[K, V]) loadOrStore(key K, a *actor[K, V]) (stored bool) {
-	_, loaded := m.m.LoadOrStore(key, a)
-	return !loaded
+// loadOrStore stores a under key unless key has an actor already. It
+// returns the actor key has now (a, or the one found) and whether it
+// stored a.
+func (m *actorMap[K, V]) loadOrStore(key K, a *actor[K, V]) (actual *actor[K, V], stored bool) {
+	v, loaded := m.m.LoadOrStore(key, a)
+	return v.(*actor[K, V]), !loaded
 }
 
 // compareAndDelete removes key if its actor is a.

@@ -82,6 +82,8 @@ type Runtime[K comparable, V any] struct {
 
 	tickets sync.Pool // of *ticket, reused so that a contended turn allocates nothing
 
+	hooks testHooks // nil functions outside the package's own tests
+
 	kick chan struct{} // capacity 1: wakes the janitor early
 	stop chan struct{} // closed by Shutdown: stops the janitor, wakes every waiter
 	done chan struct{} // closed when the janitor has returned
@@ -124,3 +126,10 @@ func (r *Runtime[K, V]) Stats() Stats {
 }
 
 func (r *Runtime[K, V]) now() int64 { return int64(time.Since(r.epoch)) }
+
+// testHooks let the package's tests stop a goroutine in a window that
+// timing alone would rarely hit.
+type testHooks struct {
+	beforeStore func() // create, before it stores its new actor
+	lostStore   func() // create, after another actor was found stored
+}
