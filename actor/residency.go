@@ -6,6 +6,7 @@ func (r *Runtime[K, V]) setLoaded(a *actor[K, V], v V) {
 	a.mu.Lock()
 	a.value = v
 	a.loaded = true
+	a.fixSlow()
 	a.mu.Unlock()
 	r.lruMu.Lock()
 	a.lastUsed.Store(r.now())
@@ -58,6 +59,7 @@ func (r *Runtime[K, V]) passivate(a *actor[K, V]) bool {
 	a.value = zero
 	a.loaded = false
 	a.retire = false
+	a.fixSlow() // before the turn is let go: no lock-free turn on an empty actor
 	a.mu.Unlock()
 	r.lruMu.Lock()
 	r.lru.remove(a)
@@ -71,11 +73,12 @@ func (r *Runtime[K, V]) passivate(a *actor[K, V]) bool {
 // whether a left memory.
 func (r *Runtime[K, V]) tryPassivate(a *actor[K, V], idle func(*actor[K, V]) bool) bool {
 	a.mu.Lock()
-	if a.dead || a.busy || !a.loaded || len(a.waiters) > 0 {
+	a.fixSlow() // once Shutdown has begun, every release takes a.mu
+	st := a.state.Load()
+	if a.dead || !a.loaded || len(a.waiters) > 0 || st&stateHolders != 0 || !a.state.CompareAndSwap(st, st|stateExclusive) {
 		a.mu.Unlock()
 		return false
 	}
-	a.busy = true
 	a.mu.Unlock()
 	tried, done := idle(a), false
 	if tried {
@@ -107,8 +110,9 @@ func (r *Runtime[K, V]) Retire(key K) {
 		return
 	}
 	a.retire = true
-	if a.busy {
-		return // the current turn's release (or tryPassivate's) will see it
+	a.fixSlow()
+	if a.state.Load()&stateHolders != 0 {
+		return // the current turns' release (or tryPassivate's) will see it
 	}
 	r.enqueueRetire(a)
 }
@@ -161,7 +165,7 @@ func (r *Runtime[K, V]) victims(n int) []victim[K, V] {
 	vs := make([]victim[K, V], 0, n)
 	r.lruMu.Lock()
 	for a := r.lru.front; a != nil && len(vs) < n; a = a.next {
-		if a.turn.Load() == 0 {
+		if a.state.Load()&stateHolders == 0 {
 			vs = append(vs, victim[K, V]{a, a.lastUsed.Load()})
 		}
 	}

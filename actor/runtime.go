@@ -17,6 +17,14 @@ var ErrClosed = errors.New("actor: runtime closed")
 // within Config.Timeout.
 var ErrTimeout = errors.New("actor: timed out waiting for the turn")
 
+// ErrDeadlock is returned by [Runtime.Acquire] and [Runtime.AcquireShared]
+// when the wait would close a cycle: the turn asked for is held by a
+// goroutine that waits, directly or through others, for a turn that the
+// caller's ctx holds. Only turns carried by contexts are seen: a goroutine
+// that holds a turn and waits with a context that does not carry it is
+// invisible to the check.
+var ErrDeadlock = errors.New("actor: deadlock: the turn is held by a waiter for a turn this context holds")
+
 // ErrExists is returned by [Runtime.Install] when the key already has an
 // actor.
 var ErrExists = errors.New("actor: key already has an actor")
@@ -64,8 +72,9 @@ type Runtime[K comparable, V any] struct {
 	closed   atomic.Bool
 	resident atomic.Int64 // actors whose state is loaded
 
-	waited   atomic.Uint64 // turns that queued behind another turn
-	waitTime atomic.Int64  // nanoseconds those turns queued, summed
+	waited    atomic.Uint64 // turns that queued behind another turn
+	deadlocks atomic.Uint64 // waits refused with ErrDeadlock
+	waitTime  atomic.Int64  // nanoseconds those turns queued, summed
 
 	mu        sync.Mutex // guards the fields below
 	live      int        // actors in the map, loaded or not
@@ -114,15 +123,21 @@ func (r *Runtime[K, V]) report(key K, err error) {
 
 // Stats counts a Runtime's turns since New.
 type Stats struct {
-	Turns    uint64        // turns ended (released)
-	Waited   uint64        // turns asked for that queued behind another turn (granted or not)
-	WaitTime time.Duration // time those queued, summed
+	Turns     uint64        // turns ended (released)
+	Waited    uint64        // turns asked for that queued behind another turn (granted or not)
+	Deadlocks uint64        // waits refused with ErrDeadlock
+	WaitTime  time.Duration // time those queued, summed
 }
 
 // Stats returns the runtime's counters. It is cheap: the counters are kept
 // on paths the turns take anyway.
 func (r *Runtime[K, V]) Stats() Stats {
-	return Stats{Turns: r.turns.Load(), Waited: r.waited.Load(), WaitTime: time.Duration(r.waitTime.Load())}
+	return Stats{
+		Turns:     r.turns.Load(),
+		Waited:    r.waited.Load(),
+		Deadlocks: r.deadlocks.Load(),
+		WaitTime:  time.Duration(r.waitTime.Load()),
+	}
 }
 
 func (r *Runtime[K, V]) now() int64 { return int64(time.Since(r.epoch)) }

@@ -1,6 +1,9 @@
 package actor
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // turnKey is the context key under which a Turn finds itself.
 type turnKey struct{}
@@ -23,8 +26,9 @@ type link interface {
 // be used to run on the actor's state from other goroutines.
 type Turn[K comparable, V any] struct {
 	context.Context
-	a  *actor[K, V]
-	id uint64
+	a      *actor[K, V]
+	shared bool
+	ended  atomic.Bool
 }
 
 // Value returns the turn itself for the package's key and defers to the
@@ -51,6 +55,7 @@ func (t *Turn[K, V]) Retire() {
 	a := t.a
 	a.mu.Lock()
 	a.retire = true
+	a.fixSlow()
 	a.mu.Unlock()
 }
 
@@ -63,19 +68,27 @@ func (t *Turn[K, V]) Retiring() bool {
 	return a.retire
 }
 
-// Release ends the turn: the actor passivates if that was asked for, then
-// the next waiter gets its turn. Releasing a dead turn does nothing.
+// Shared reports whether the turn is shared (see Runtime.AcquireShared).
+func (t *Turn[K, V]) Shared() bool { return t.shared }
+
+// Release ends the turn: once no turn holds the actor, it passivates if
+// that was asked for, then the next waiters get their turn. Releasing a
+// dead turn does nothing.
 func (t *Turn[K, V]) Release() {
-	a := t.a
-	if !a.turn.CompareAndSwap(t.id, 0) {
+	if t.ended.Swap(true) {
 		return
 	}
+	a := t.a
 	a.rt.touch(a)
-	a.rt.release(a)
+	if t.shared {
+		a.rt.releaseHold(a, stateReader)
+	} else {
+		a.rt.releaseHold(a, stateExclusive)
+	}
 }
 
 func (t *Turn[K, V]) owner() any      { return t.a }
-func (t *Turn[K, V]) alive() bool     { return t.a.turn.Load() == t.id }
+func (t *Turn[K, V]) alive() bool     { return !t.ended.Load() }
 func (t *Turn[K, V]) parentLink() any { return t.Context.Value(turnKey{}) }
 
 // findTurn returns the live turn of a that ctx carries, if any.
@@ -97,6 +110,18 @@ func Lookup[K comparable, V any](ctx context.Context, r *Runtime[K, V], match fu
 	for v := ctx.Value(turnKey{}); v != nil; {
 		l := v.(link)
 		if t, ok := l.(*Turn[K, V]); ok && t.a.rt == r && t.alive() && match(&t.a.value) {
+			return t
+		}
+		v = l.parentLink()
+	}
+	return nil
+}
+
+// LookupShared returns a live shared turn of r carried by ctx, or nil.
+func LookupShared[K comparable, V any](ctx context.Context, r *Runtime[K, V]) *Turn[K, V] {
+	for v := ctx.Value(turnKey{}); v != nil; {
+		l := v.(link)
+		if t, ok := l.(*Turn[K, V]); ok && t.a.rt == r && t.alive() && t.shared {
 			return t
 		}
 		v = l.parentLink()

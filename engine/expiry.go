@@ -17,7 +17,7 @@ import "time"
 // resident: its deadline plus the slack, but never past its lifetime.
 func (st *sessionState) storedDeadline(cfg *Config) time.Time {
 	idle := st.meta.idleTimeout(cfg)
-	d := st.used.Add(idle + idle/8)
+	d := st.lastUse().Add(idle + idle/8)
 	if l := st.meta.lifetime(cfg); l > 0 {
 		d = minTime(d, st.created.Add(l))
 	}

@@ -29,7 +29,7 @@ var ErrNoInspector = fmt.Errorf("engine: the store cannot list sessions by owner
 func (s *Session) SetOwner(owner string) {
 	m := s.st.meta
 	m.owner = owner
-	s.st.setMeta(m)
+	s.setMeta("SetOwner", m)
 }
 
 // Owner returns who the session belongs to (see [Session.SetOwner]), ""
@@ -70,6 +70,9 @@ func (e *Engine) DestroyOwner(ctx context.Context, owner string) (int, error) {
 	}
 	if owner == "" {
 		return 0, errors.New("engine: DestroyOwner: empty owner (it would destroy every session without one)")
+	}
+	if e.sharedTurnIn(ctx) {
+		return 0, fmt.Errorf("%w: DestroyOwner in a shared turn", ErrReadOnly)
 	}
 	ins, ok := e.store.(persist.Inspector)
 	if !ok {
