@@ -17,19 +17,24 @@ func (r *Runtime[K, V]) setLoaded(a *actor[K, V], v V) {
 	}
 }
 
-// touch stamps a as used now, moves it to the recent end of the list and
-// counts the turn that just ended. An actor already at that end (a busy
-// session served again and again) is stamped without the list's mutex,
-// which would otherwise cost every turn a lock (about 20 ns, a tenth of a
-// read-only Do; BenchmarkDo/read in engine).
-func (r *Runtime[K, V]) touch(a *actor[K, V]) {
+// touch stamps a as used now, unless the turn that ends was stamped (see
+// Turn.Stamp), moves it to the recent end of the list and counts the turn.
+// An actor already at that end (a busy session served again and again) is
+// stamped without the list's mutex, which would otherwise cost every turn a
+// lock (about 20 ns, a tenth of a read-only Do; BenchmarkDo/read in
+// engine).
+func (r *Runtime[K, V]) touch(a *actor[K, V], stamped bool) {
 	r.turns.Add(1)
 	if r.lru.tail.Load() == a {
-		a.lastUsed.Store(r.now())
+		if !stamped {
+			a.lastUsed.Store(r.now())
+		}
 		return
 	}
 	r.lruMu.Lock()
-	a.lastUsed.Store(r.now())
+	if !stamped {
+		a.lastUsed.Store(r.now())
+	}
 	if a.listed {
 		r.lru.moveToBack(a)
 	}

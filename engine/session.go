@@ -36,6 +36,8 @@ type sessionState struct {
 	// viewed is the start of the last shared turn (View), in Unix
 	// nanoseconds: shared turns run together and cannot write used.
 	viewed atomic.Int64
+	// refreshByNs is refreshBy in Unix nanoseconds, for shared turns.
+	refreshByNs atomic.Int64
 	// refreshMu is held by the one shared turn that refreshes the stored
 	// expiry (see Engine.commitShared); it guards what a refresh writes
 	// while shared turns run.
@@ -220,12 +222,18 @@ func (st *sessionState) lastUse() time.Time {
 	return st.used
 }
 
+// viewGrain is how much later than the last recorded one a shared turn
+// must start to be recorded: Views running together on many cores would
+// otherwise all write one cache line. A session's last use may thus be
+// recorded up to viewGrain early, against idle timeouts of minutes.
+const viewGrain = int64(time.Millisecond)
+
 // markViewed records that a shared turn started at now.
 func (st *sessionState) markViewed(now time.Time) {
 	n := now.UnixNano()
 	for {
 		v := st.viewed.Load()
-		if n <= v || st.viewed.CompareAndSwap(v, n) {
+		if n-v < viewGrain || st.viewed.CompareAndSwap(v, n) {
 			return
 		}
 	}

@@ -99,7 +99,7 @@ func (e *Engine) acquire(ctx context.Context, id string, shared bool) (*sessionS
 			return nil, nil, lender{}, notFound(id)
 		}
 		if shared {
-			if e.startShared(st) {
+			if e.startShared(st, t) {
 				return st, t, lender{}, nil
 			}
 			// Expired: an exclusive turn deletes it (or finds that it
@@ -112,7 +112,7 @@ func (e *Engine) acquire(ctx context.Context, id string, shared bool) (*sessionS
 			e.finish(xst, xt)
 			continue
 		}
-		err = e.start(st)
+		err = e.start(st, t)
 		if err == nil {
 			return st, t, lender{}, nil
 		}
@@ -209,11 +209,12 @@ func (e *Engine) acquireErr(id string, err error) error {
 	return opError("activate", id, err)
 }
 
-// start opens an outermost turn on st: it checks that the session is
+// start opens an outermost turn t on st: it checks that the session is
 // alive and marks it used. It returns errRelock if the session expired in
 // memory but its lock was lost on the way.
-func (e *Engine) start(st *sessionState) error {
+func (e *Engine) start(st *sessionState, t *actor.Turn[string, *sessionState]) error {
 	now := e.cfg.Now()
+	t.Stamp(now) // the actor's idle clock: one clock read per turn, not two
 	if st.lock != nil && !now.Before(st.deadline(&e.cfg)) {
 		if !e.expire(st) {
 			return errRelock
@@ -337,7 +338,7 @@ func (e *Engine) refresh(st *sessionState, t *actor.Turn[string, *sessionState])
 		return err
 	}
 	e.cfg.Logger.Warn("engine: refresh of a session's expiry", "session", redact(st.id), "err", err)
-	st.refreshBy = st.used.Add(e.touchStep())
+	st.setRefreshBy(st.lastUse().Add(e.touchStep()))
 	return nil
 }
 

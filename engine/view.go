@@ -64,8 +64,9 @@ func (e *Engine) runView(ctx context.Context, st *sessionState, fn func(context.
 
 // startShared opens a shared turn on st and marks the session used. It
 // reports false if the session expired: a shared turn cannot delete it.
-func (e *Engine) startShared(st *sessionState) bool {
+func (e *Engine) startShared(st *sessionState, t *actor.Turn[string, *sessionState]) bool {
 	now := e.cfg.Now()
+	t.Stamp(now)
 	if st.lock != nil && !now.Before(st.deadline(&e.cfg)) {
 		return false
 	}
@@ -78,8 +79,8 @@ func (e *Engine) startShared(st *sessionState) bool {
 // that end together, one does that and the others go on.
 func (e *Engine) endShared(st *sessionState, t *actor.Turn[string, *sessionState]) error {
 	defer t.Release()
-	if !st.refreshMu.TryLock() {
-		return nil
+	if st.viewed.Load() <= st.refreshByNs.Load() || !st.refreshMu.TryLock() {
+		return nil // the stored expiry is recent enough, or another View refreshes it
 	}
 	defer st.refreshMu.Unlock()
 	if st.gone || st.lost || st.lock == nil || !st.stored || !st.lastUse().After(st.refreshBy) {
