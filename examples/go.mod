@@ -2,13 +2,11 @@ module github.com/lockstep-go/lockstep/examples
 
 go 1.26.0
 
-replace github.com/lockstep-go/lockstep => ../
-
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
-	github.com/lockstep-go/lockstep v0.0.0-00010101000000-000000000000
-	github.com/lockstep-go/lockstep/persist/redisstore v0.0.0-00010101000000-000000000000
+	github.com/lockstep-go/lockstep v0.3.0
+	github.com/lockstep-go/lockstep/persist/redisstore v0.3.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
@@ -24,4 +22,10 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 )
 
-replace github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
+// Development only: build against the modules of this checkout. Dependents
+// ignore replace directives and get the versions required above; see
+// RELEASING.md for how those versions are bumped.
+replace (
+	github.com/lockstep-go/lockstep => ..
+	github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
+)
