@@ -390,12 +390,6 @@ func (r *Runtime[K, V]) releaseHold(a *actor[K, V], hold int64) {
 	a.mu.Unlock()
 }
 
-// release ends the exclusive ownership of a by the caller (see
-// releaseHold).
-func (r *Runtime[K, V]) release(a *actor[K, V]) {
-	r.releaseHold(a, stateExclusive)
-}
-
 // releaseLocked is release for a caller that holds a.mu and owns a
 // exclusively.
 func (r *Runtime[K, V]) releaseLocked(a *actor[K, V]) {
