@@ -58,16 +58,14 @@ func (e *Engine) acquire(ctx context.Context, id string, shared bool) (*sessionS
 	if !ValidID(id) {
 		return nil, nil, lender{}, notFound(id)
 	}
-	if st, l := e.inline(ctx, id); st != nil {
+	st, l, err := e.inline(ctx, id)
+	if err != nil {
+		return nil, nil, lender{}, err
+	}
+	if st != nil {
 		if !shared && l.shared() {
-			return nil, nil, lender{}, readOnly(id, "an exclusive turn inside a shared one")
-		}
-		if err := l.admit(ctx); err != nil {
-			return nil, nil, lender{}, err
-		}
-		if !l.alive() { // the turn ended while this guest waited: queue
 			l.leaveGuest()
-			return e.acquire(ctx, id, shared)
+			return nil, nil, lender{}, readOnly(id, "an exclusive turn inside a shared one")
 		}
 		return st, nil, l, nil
 	}
@@ -131,15 +129,29 @@ var errRelock = errors.New("engine: lock lost; lock again")
 
 // inline returns the state of session id, and the turn it is in, if ctx
 // carries a live turn on it: a Turn held across calls ([Engine.Begin],
-// found first), or the turn of a Do or View.
-func (e *Engine) inline(ctx context.Context, id string) (*sessionState, lender) {
-	if h, ok := ctx.Value(heldKey{}).(*held); ok && h.e == e && !h.dead() && h.st.id == id && !h.st.gone {
-		return h.st, lender{h: h, guest: ctx.Value(insideKey{}) != h}
+// found first), or the turn of a Do or View. A guest of a held Turn (see
+// [Turn]) enters it before it looks at its session, which the Turn's
+// owner may be changing: the caller must let it go (lender.leaveGuest, or
+// the function lender.enter returns).
+func (e *Engine) inline(ctx context.Context, id string) (*sessionState, lender, error) {
+	if h, ok := ctx.Value(heldKey{}).(*held); ok && h.e == e && !h.dead() {
+		l := lender{h: h, guest: ctx.Value(insideKey{}) != h}
+		if l.guest {
+			if err := h.enterGuest(ctx); err != nil {
+				return nil, lender{}, err
+			}
+		}
+		if !h.dead() && h.st.id == id && !h.st.gone {
+			return h.st, l, nil
+		}
+		// The lookup below may read the held turn's session too: the
+		// guest stays in until it is done.
+		defer l.leaveGuest()
 	}
 	if t := actor.Lookup(ctx, e.rt, func(st **sessionState) bool { return (*st).id == id && !(*st).gone }); t != nil {
-		return *t.State(), lender{t: t}
+		return *t.State(), lender{t: t}, nil
 	}
-	return nil, lender{}
+	return nil, lender{}, nil
 }
 
 // lender is the turn that a context carries and that inline calls run in:
@@ -164,15 +176,6 @@ func (l lender) shared() bool {
 		return l.t.Shared()
 	}
 	return l.h != nil && l.h.shared
-}
-
-// admit waits, for a guest, until the held turn runs no other fn (see
-// held.enter).
-func (l lender) admit(ctx context.Context) error {
-	if !l.guest {
-		return nil
-	}
-	return l.h.enterGuest(ctx)
 }
 
 // leaveGuest lets the next guest in, after admit.
@@ -636,8 +639,10 @@ func (t *Turn) Session() *Session {
 }
 
 // ID returns the session's current ID: "" for a lazy turn whose session
-// was not created, and after Destroy.
+// was not created, and after Destroy (also one that a guest made, see
+// [Turn]: outside fn, ID waits for a guest's fn in progress).
 func (t *Turn) ID() string {
+	defer t.enter()()
 	if t.h.st.gone {
 		return ""
 	}
