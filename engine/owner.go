@@ -62,8 +62,9 @@ func (s *Session) Owner() string { return s.st.meta.owner }
 // with the count of those it did destroy. It stops early when ctx ends or
 // the engine shuts down. It returns an error matching [ErrNoInspector] if
 // the store cannot list sessions (persist.Memory, the file store and the
-// Redis store can), [ErrClosed] once Shutdown has begun, and an error for
-// an empty owner.
+// Redis store can), [ErrClosed] once Shutdown has begun, [ErrReadOnly]
+// (before changing anything) if ctx carries a shared turn (a View's), and
+// an error for an empty owner.
 func (e *Engine) DestroyOwner(ctx context.Context, owner string) (int, error) {
 	if e.closed() {
 		return 0, ErrClosed

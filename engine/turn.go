@@ -28,8 +28,10 @@ import (
 // Do is [Engine.Begin], [Turn.Do] and [Turn.End] in one call, without the
 // Turn. It returns an error matching [ErrNotFound] if id is malformed,
 // unknown, expired or destroyed, [ErrLockTimeout] if the turn did not come
-// within Config.LockTimeout (or ctx's error if ctx ended first), [ErrClosed]
-// once Shutdown has begun, and the store's errors wrapped in an [*Error]
+// within Config.LockTimeout (or ctx's error if ctx ended first),
+// [ErrDeadlock] if waiting would close a cycle of turns held through
+// contexts, [ErrReadOnly] if ctx carries a shared turn of the session (a
+// View's), [ErrClosed] once Shutdown has begun, and the store's errors wrapped in an [*Error]
 // (a failed write; with the file store, persist.ErrLockLost if the
 // session's lock file was removed behind its back, after which the next Do
 // locks and loads it afresh).
