@@ -216,7 +216,7 @@ func (st *sessionState) truncate(mark int) {
 // lastUse returns the start of the session's last turn, shared turns
 // included.
 func (st *sessionState) lastUse() time.Time {
-	if v := st.viewed.Load(); v > st.used.UnixNano() {
+	if v := st.viewed.Load(); v != 0 && v > st.used.UnixNano() {
 		return time.Unix(0, v)
 	}
 	return st.used
