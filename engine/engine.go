@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,7 @@ type Engine struct {
 	shutdownDone  chan struct{} // closed when the first Shutdown has finished
 
 	count counters
+	views sync.Pool // of *Session, for View: a View allocates none
 }
 
 // Open returns an Engine that stores sessions as files under dir, creating
@@ -90,6 +92,7 @@ func launch(store persist.Store, cfg Config) (*Engine, error) {
 		shutdownDone: make(chan struct{}),
 	}
 	e.tomb = &sessionState{e: e, gone: true}
+	e.views.New = func() any { return new(Session) }
 	e.closing, e.stopClosing = context.WithCancelCause(context.Background())
 	var err error
 	e.rt, err = actor.New(actor.Config[string, *sessionState]{

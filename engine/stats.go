@@ -33,6 +33,10 @@ type Stats struct {
 	// and returned ErrLockTimeout (what an HTTP adapter turns into 503s).
 	// Each is also logged at Warn with the redacted session.
 	LockTimeouts uint64
+	// Deadlocks counts the calls that would have closed a cycle of turns
+	// held through contexts and returned ErrDeadlock at once. Each is also
+	// logged at Warn with the redacted session.
+	Deadlocks uint64
 
 	// Activations counts the sessions loaded into memory: store lock
 	// taken, record read.
@@ -112,6 +116,7 @@ func (e *Engine) Stats() Stats {
 		TurnsWaited:    rs.Waited,
 		WaitTime:       rs.WaitTime,
 		LockTimeouts:   c.lockTimeouts.Load(),
+		Deadlocks:      rs.Deadlocks,
 		Activations:    c.activations.Load(),
 		Passivations:   c.passivations.Load(),
 		HandOversGiven: c.handOversGiven.Load(),
