@@ -362,3 +362,86 @@ func (e *Engine) observeLost() {
 		e.obs.LockLost()
 	}
 }
+
+// MultiObserver returns an Observer that calls each of obs in turn (nil
+// ones are skipped), as io.MultiWriter writes to each writer: for metrics
+// and a dashboard together. It returns nil if every one is nil.
+func MultiObserver(obs ...*Observer) *Observer {
+	var list []*Observer
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	switch len(list) {
+	case 0:
+		return nil
+	case 1:
+		return list[0]
+	}
+	return &Observer{
+		TurnWaited:    fanCtx(list, func(o *Observer) func(context.Context, Wait) { return o.TurnWaited }),
+		TurnEnded:     fanCtx(list, func(o *Observer) func(context.Context, TurnInfo) { return o.TurnEnded }),
+		Committed:     fanCtx(list, func(o *Observer) func(context.Context, Commit) { return o.Committed }),
+		HandOverTaken: fanCtx(list, func(o *Observer) func(context.Context, time.Duration) { return o.HandOverTaken }),
+		HandOverGiven: fan0(list, func(o *Observer) func() { return o.HandOverGiven }),
+		Activated:     fanCtx(list, func(o *Observer) func(context.Context, Activation) { return o.Activated }),
+		Passivated:    fan1(list, func(o *Observer) func(Passivation) { return o.Passivated }),
+		LockTimeout:   fanCtx(list, func(o *Observer) func(context.Context, time.Duration) { return o.LockTimeout }),
+		Deadlock:      fan1(list, func(o *Observer) func(context.Context) { return o.Deadlock }),
+		LockLost:      fan0(list, func(o *Observer) func() { return o.LockLost }),
+	}
+}
+
+// fanCtx returns a func that calls field of each observer that has it, or
+// nil if none has.
+func fanCtx[T any](list []*Observer, field func(*Observer) func(context.Context, T)) func(context.Context, T) {
+	var fs []func(context.Context, T)
+	for _, o := range list {
+		if f := field(o); f != nil {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return func(ctx context.Context, v T) {
+		for _, f := range fs {
+			f(ctx, v)
+		}
+	}
+}
+
+func fan1[T any](list []*Observer, field func(*Observer) func(T)) func(T) {
+	var fs []func(T)
+	for _, o := range list {
+		if f := field(o); f != nil {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return func(v T) {
+		for _, f := range fs {
+			f(v)
+		}
+	}
+}
+
+func fan0(list []*Observer, field func(*Observer) func()) func() {
+	var fs []func()
+	for _, o := range list {
+		if f := field(o); f != nil {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return func() {
+		for _, f := range fs {
+			f()
+		}
+	}
+}

@@ -126,14 +126,14 @@ func New(cfg Config) (*Instruments, error) {
 }
 
 // Wire returns ecfg with the Observer and OnEvent of new Instruments made
-// from cfg. An OnEvent already in ecfg is called too, after the count; an
-// Observer already in ecfg is replaced.
+// from cfg. An Observer or OnEvent already in ecfg is called too, after
+// the instruments (engine.MultiObserver).
 func Wire(ecfg engine.Config, cfg Config) (engine.Config, error) {
 	in, err := New(cfg)
 	if err != nil {
 		return ecfg, err
 	}
-	ecfg.Observer = in.Observer()
+	ecfg.Observer = engine.MultiObserver(in.Observer(), ecfg.Observer)
 	if prev := ecfg.OnEvent; prev != nil {
 		ecfg.OnEvent = func(ev engine.Event) {
 			in.OnEvent(ev)
