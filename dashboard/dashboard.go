@@ -133,7 +133,7 @@ func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	}}
 	if rec := d.cfg.Recorder; rec != nil {
 		s := rec.series()
-		data.Window = fmtDuration(time.Duration(len(s.turns)) * s.interval)
+		data.Window = fmt.Sprintf("%.0f min", (time.Duration(len(s.turns)) * s.interval).Minutes())
 		data.Charts = []chart{
 			newChart("turns/s", s.turns, fmtRate),
 			newChart("turns that waited/s", s.waited, fmtRate),
@@ -263,7 +263,7 @@ func (d *dashboard) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := d.eng.DestroyOwner(d.actionContext(r), owner)
-	msg := fmt.Sprintf("Revoked %q: %d sessions destroyed.", owner, n)
+	msg := fmt.Sprintf("Revoked %q: %s destroyed.", owner, plural(n, "session"))
 	if err != nil {
 		msg += " Errors: " + err.Error()
 	}
@@ -299,6 +299,14 @@ func (d *dashboard) actionContext(r *http.Request) context.Context {
 func seeOther(w http.ResponseWriter, path, msg string) {
 	w.Header().Set("Location", path+"?done="+url.QueryEscape(msg))
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// plural returns "1 session", "2 sessions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func short(key string) string {

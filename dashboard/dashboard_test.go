@@ -145,7 +145,7 @@ func TestSessions(t *testing.T) {
 
 	code, body = f.get(t, "/admin/sessions?owner=bob")
 	require.Equal(t, http.StatusOK, code)
-	assert.Contains(t, body, "1 sessions")
+	assert.Contains(t, body, "1 session.")
 	assert.NotContains(t, body, persist.Key(f.alice1))
 }
 

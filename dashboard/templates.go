@@ -26,12 +26,14 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .chart{background:#fff;padding:.6rem .8rem;box-shadow:0 1px 2px #0001}
 .chart .t{display:flex;justify-content:space-between}.chart .v{font-weight:600}
 .chart svg{display:block;margin-top:.3rem;background:#fafbfc}
+.axis{display:flex;justify-content:space-between;font-size:.85em}
 .msg{background:#e7f5ea;border:1px solid #b6dfc0;padding:.5rem .8rem;margin-bottom:1rem}
 .err{background:#fdecea;border:1px solid #f3b8b0;padding:.5rem .8rem;margin-bottom:1rem}
 .owner{display:flex;justify-content:space-between;align-items:center;margin-top:1.3rem}
 .owner h2{margin:0}
-button{font:inherit;padding:.25rem .7rem;border:1px solid #b3261e;background:#fff;color:#b3261e;cursor:pointer;border-radius:3px}
-button:hover{background:#b3261e;color:#fff}
+button{font:inherit;padding:.25rem .7rem;border:1px solid #8a93a6;background:#fff;color:#1d2330;cursor:pointer;border-radius:3px}
+button.danger{border-color:#b3261e;color:#b3261e}
+button.danger:hover{background:#b3261e;color:#fff}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em}
 .held{color:#1f7a3a;font-weight:600}
 form.inline{display:inline}
@@ -51,9 +53,10 @@ input[type=text]{font:inherit;padding:.2rem .4rem}
 {{if .Charts}}<h2>Last {{.Window}}</h2>
 <div class="charts">{{range .Charts}}
 <div class="chart"><div class="t"><span>{{.Title}}</span><span class="v">{{.Last}}</span></div>
-<svg width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="{{.Title}}, at most {{.Max}}">
-<polyline fill="none" stroke="#2f6fdb" stroke-width="1.5" points="{{.Points}}"/></svg>
-<div class="help">max {{.Max}}</div></div>{{end}}
+<svg width="100%" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" preserveAspectRatio="none" role="img" aria-label="{{.Title}}, at most {{.Max}}">
+<polygon fill="#2f6fdb22" stroke="none" points="0,{{.Height}} {{.Points}} {{.Width}},{{.Height}}"/>
+<polyline fill="none" stroke="#2f6fdb" stroke-width="1.5" vector-effect="non-scaling-stroke" points="{{.Points}}"/></svg>
+<div class="axis help"><span>{{$.Data.Window}} ago</span><span>max {{.Max}}</span><span>now</span></div></div>{{end}}
 </div>
 {{else}}<p class="help">No charts: give the engine a dashboard.Recorder's Observer and pass it in Config.Recorder.</p>{{end}}
 <h2>Counters since start</h2>
@@ -67,13 +70,13 @@ input[type=text]{font:inherit;padding:.2rem .4rem}
 <h1>Sessions by owner</h1>
 {{with .Data}}
 <form method="get" action="sessions"><label>owner <input type="text" name="owner" value="{{.Owner}}"></label> <button type="submit">filter</button></form>
-<p class="help">{{.Listed}} sessions{{if .Truncated}} (the first ones only){{end}}. "held": an engine has the session in memory and its lock.</p>
+<p class="help">{{.Listed}} session{{if ne .Listed 1}}s{{end}}{{if .Truncated}} (the first ones only){{end}}. "held": an engine has the session in memory and its lock.</p>
 {{range .Owners}}
 <div class="owner"><h2>{{if .Owner}}{{.Owner}}{{else}}<span class="help">no owner</span>{{end}}</h2>
-{{if .Owner}}<form method="post" action="revoke" class="inline"><input type="hidden" name="owner" value="{{.Owner}}"><button type="submit">revoke owner</button></form>{{end}}</div>
+{{if .Owner}}<form method="post" action="revoke" class="inline"><input type="hidden" name="owner" value="{{.Owner}}"><button type="submit" class="danger">revoke owner</button></form>{{end}}</div>
 <table><tr><th>session key</th><th>created</th><th>expires</th><th>size</th><th>held</th><th></th></tr>
 {{range .Sessions}}<tr><td><a href="session?key={{.Key}}"><code>{{.Short}}</code></a></td><td>{{.Created}}</td><td>{{.Expires}}</td><td class="num">{{.Bytes}}</td><td>{{if .Held}}<span class="held">held</span>{{end}}</td>
-<td><form method="post" action="remove" class="inline"><input type="hidden" name="key" value="{{.Key}}"><button type="submit">remove session</button></form></td></tr>{{end}}
+<td><form method="post" action="remove" class="inline"><input type="hidden" name="key" value="{{.Key}}"><button type="submit" class="danger">remove session</button></form></td></tr>{{end}}
 </table>
 {{else}}<p>No stored sessions{{if .Owner}} of this owner{{end}}.</p>{{end}}
 {{end}}
@@ -94,7 +97,7 @@ input[type=text]{font:inherit;padding:.2rem .4rem}
 {{range .Values}}<tr><td><code>{{.Name}}</code></td><td><code>{{.Type}}</code></td>{{if $.Data.ShowValues}}<td><code>{{.Value}}</code></td>{{end}}</tr>{{end}}
 </table>{{else}}<p class="help">none</p>{{end}}
 {{if not .ShowValues}}<p class="help">Values are hidden (dashboard.Config.ShowValues).</p>{{end}}
-<p><form method="post" action="remove"><input type="hidden" name="key" value="{{.Key}}"><button type="submit">remove session</button></form></p>
+<p><form method="post" action="remove"><input type="hidden" name="key" value="{{.Key}}"><button type="submit" class="danger">remove session</button></form></p>
 {{end}}
 {{template "foot"}}{{end}}
 `))
