@@ -84,6 +84,7 @@ var workloads = []workload{
 	{"memory-per-session", []string{"lockstep-memory", "lockstep", "mutex-map", "scs-memstore"}, runMemory},
 	{"activation", activationSystems, runActivation},
 	{"commit-sync", commitSystems, runCommitSync},
+	{"do-observer", observerNames, runDoObserver},
 }
 
 // systemByName returns the system called name, or nil.
@@ -109,7 +110,9 @@ func peerSystems() []System {
 	}
 }
 
-func allSystems() []System { return slices.Concat(lockstepSystems(), peerSystems(), redisSystems()) }
+func allSystems() []System {
+	return slices.Concat(lockstepSystems(), peerSystems(), redisSystems(), observerSystems())
+}
 
 // env is what workloads share during a run.
 type env struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -68,9 +69,10 @@ type Instruments struct {
 	resident  metric.Int64UpDownCounter
 	eventsCtr metric.Int64Counter
 
-	// Attribute sets made once, so that recording allocates nothing.
-	waitOpts  [engine.WaitHandOver + 1]metric.RecordOption
-	eventOpts [engine.SessionExpired + 1]metric.AddOption
+	// Options made once, so that recording allocates nothing of its own.
+	waitOpts  [engine.WaitHandOver + 1][]metric.RecordOption
+	eventOpts [engine.SessionExpired + 1][]metric.AddOption
+	stores    sync.Map // store name -> []metric.RecordOption
 }
 
 // New makes the instruments.
@@ -117,10 +119,10 @@ func New(cfg Config) (*Instruments, error) {
 		return nil, fmt.Errorf("lockstep/otel: %w", err)
 	}
 	for r := range in.waitOpts {
-		in.waitOpts[r] = metric.WithAttributeSet(attribute.NewSet(WaitReasonKey.String(engine.WaitReason(r).String())))
+		in.waitOpts[r] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(WaitReasonKey.String(engine.WaitReason(r).String())))}
 	}
 	for k := engine.SessionCreated; k <= engine.SessionExpired; k++ {
-		in.eventOpts[k] = metric.WithAttributeSet(attribute.NewSet(EventKindKey.String(eventKind(k))))
+		in.eventOpts[k] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(EventKindKey.String(eventKind(k))))}
 	}
 	return in, nil
 }
@@ -161,7 +163,7 @@ func (in *Instruments) Observer() *engine.Observer {
 // OnEvent counts ev in lockstep.session.events.
 func (in *Instruments) OnEvent(ev engine.Event) {
 	if ev.Kind >= engine.SessionCreated && ev.Kind <= engine.SessionExpired {
-		in.eventsCtr.Add(context.Background(), 1, in.eventOpts[ev.Kind])
+		in.eventsCtr.Add(context.Background(), 1, in.eventOpts[ev.Kind]...)
 	}
 }
 
@@ -176,8 +178,8 @@ func (in *Instruments) turnWaited(ctx context.Context, w engine.Wait) {
 	if r > engine.WaitHandOver {
 		r = engine.WaitNone
 	}
-	in.wait.Record(ctx, w.Duration.Seconds(), in.waitOpts[r])
-	if w.Reason != engine.WaitNone {
+	in.wait.Record(ctx, w.Duration.Seconds(), in.waitOpts[r]...)
+	if w.Reason != engine.WaitNone && in.tracer != nil {
 		in.span(ctx, "lockstep.turn.wait", w.Duration, "", WaitReasonKey.String(w.Reason.String()))
 	}
 }
@@ -197,10 +199,24 @@ func (in *Instruments) committed(ctx context.Context, c engine.Commit) {
 		typ = errorType(c.Err)
 		in.commit.Record(ctx, c.Duration.Seconds(), metric.WithAttributes(store, semconv.ErrorTypeKey.String(typ)))
 	} else {
-		in.commit.Record(ctx, c.Duration.Seconds(), metric.WithAttributes(store))
-		in.size.Record(ctx, int64(c.Bytes), metric.WithAttributes(store))
+		opts := in.storeOpts(c.Store)
+		in.commit.Record(ctx, c.Duration.Seconds(), opts...)
+		in.size.Record(ctx, int64(c.Bytes), opts...)
 	}
-	in.span(ctx, "lockstep.commit", c.Duration, typ, store, attribute.Int("lockstep.commit.size", c.Bytes))
+	if in.tracer != nil {
+		in.span(ctx, "lockstep.commit", c.Duration, typ, store, attribute.Int("lockstep.commit.size", c.Bytes))
+	}
+}
+
+// storeOpts returns the record options of a store's attribute, made once
+// per store name.
+func (in *Instruments) storeOpts(name string) []metric.RecordOption {
+	if v, ok := in.stores.Load(name); ok {
+		return v.([]metric.RecordOption)
+	}
+	opts := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(StoreKey.String(name)))}
+	v, _ := in.stores.LoadOrStore(name, opts)
+	return v.([]metric.RecordOption)
 }
 
 func (in *Instruments) handOverTaken(ctx context.Context, d time.Duration) {
