@@ -169,9 +169,9 @@ type observed struct {
 }
 
 // StoreName returns a short name for the engine's store, derived from its
-// package and type: "memory" and "dir" for persist.Memory and persist.Dir,
-// else the last element of the store's package path ("redisstore",
-// "pgstore"). Metrics label commits with it.
+// package and type: "memory" for persist.Memory, else the last element of
+// the store's package path ("filestore", "redisstore", "pgstore").
+// Metrics label commits with it.
 func (e *Engine) StoreName() string { return e.storeName }
 
 func storeName(s persist.Store) string {

@@ -172,10 +172,10 @@ func TestObserverHandOver(t *testing.T) {
 	assert.Len(t, ob.taken, 1)
 	assert.Equal(t, engine.WaitHandOver, ob.waits[0].Reason)
 	assert.True(t, ob.activations[0].HandOver)
-	assert.Equal(t, "dir", ob.commits[0].Store)
+	assert.Equal(t, "filestore", ob.commits[0].Store)
 }
 
 func TestStoreName(t *testing.T) {
 	assert.Equal(t, "memory", newEngine(t, nil, engine.Config{SweepInterval: -1}).StoreName())
-	assert.Equal(t, "dir", openDir(t, t.TempDir(), engine.Config{SweepInterval: -1}).StoreName())
+	assert.Equal(t, "filestore", openDir(t, t.TempDir(), engine.Config{SweepInterval: -1}).StoreName())
 }

@@ -2,14 +2,12 @@ module github.com/lockstep-go/lockstep/examples
 
 go 1.26.0
 
-replace github.com/lockstep-go/lockstep => ../
-
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/lockstep-go/lockstep v0.3.0
 	github.com/lockstep-go/lockstep/otel v0.3.0
-	github.com/lockstep-go/lockstep/persist/redisstore v0.0.0-00010101000000-000000000000
+	github.com/lockstep-go/lockstep/persist/redisstore v0.3.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
@@ -44,6 +42,11 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
-
-replace github.com/lockstep-go/lockstep/otel => ../otel
+// Development only: build against the modules of this checkout. Dependents
+// ignore replace directives and get the versions required above; see
+// RELEASING.md for how those versions are bumped.
+replace (
+	github.com/lockstep-go/lockstep => ..
+	github.com/lockstep-go/lockstep/otel => ../otel
+	github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
+)

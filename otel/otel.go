@@ -51,7 +51,7 @@ var sizeBuckets = []float64{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 <
 // Attribute keys. None of them ever holds a session ID or key.
 const (
 	WaitReasonKey = attribute.Key("lockstep.wait.reason") // none, queue, load, handover
-	StoreKey      = attribute.Key("lockstep.store")       // Engine.StoreName: memory, dir, redisstore, ...
+	StoreKey      = attribute.Key("lockstep.store")       // Engine.StoreName: memory, filestore, redisstore, ...
 	EventKindKey  = attribute.Key("lockstep.event.kind")  // created, regenerated, destroyed, expired
 )
 

@@ -38,7 +38,7 @@ func TestAdminAndMetrics(t *testing.T) {
 	for _, want := range []string{
 		`lockstep_turn_wait_duration_seconds_bucket{`,
 		`lockstep_turn_duration_seconds_count{`,
-		`lockstep_commit_duration_seconds_count{lockstep_store="dir"`,
+		`lockstep_commit_duration_seconds_count{lockstep_store="filestore"`,
 		`lockstep_session_events_total{lockstep_event_kind="created"`,
 		`lockstep_session_events_total{lockstep_event_kind="regenerated"`,
 		`lockstep_session_resident{`,
