@@ -55,7 +55,7 @@ func histogram(t *testing.T, m metricdata.Metrics) map[string]metricdata.Histogr
 func attrs(s attribute.Set) string {
 	var parts []string
 	for _, kv := range s.ToSlice() {
-		parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
 	return strings.Join(parts, ",")
 }
