@@ -344,3 +344,22 @@ func TestEventsCallbackCallsEngine(t *testing.T) {
 	mustCreate(t, e)
 	require.NoError(t, <-done)
 }
+
+// A lazy session regenerated in the turn that creates it is first stored
+// under the new ID: one SessionCreated for that ID, no SessionRegenerated.
+func TestEventsLazyRegenerated(t *testing.T) {
+	runEvents(t, engine.Config{}, func(t *testing.T, _ opener, e *engine.Engine, log *eventLog) {
+		turn, err := e.BeginLazy(context.Background())
+		require.NoError(t, err)
+		var newID string
+		require.NoError(t, turn.Do(func(ctx context.Context, s *engine.Session) error {
+			s.Set("k", 1)
+			var err error
+			newID, err = e.Regenerate(ctx, s.ID())
+			return err
+		}))
+		require.NoError(t, turn.End())
+		require.NoError(t, e.Close())
+		assert.Equal(t, []engine.Event{{Kind: engine.SessionCreated, Key: persist.Key(newID)}}, log.got(t))
+	})
+}
