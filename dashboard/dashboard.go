@@ -85,16 +85,22 @@ type page struct {
 }
 
 func (d *dashboard) render(w http.ResponseWriter, r *http.Request, name string, p page) {
+	d.renderStatus(w, r, http.StatusOK, name, p)
+}
+
+// renderStatus renders the page with the status code.
+func (d *dashboard) renderStatus(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
 	p.Store = d.eng.StoreName()
 	if p.Message == "" {
 		p.Message = r.URL.Query().Get("done")
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var b strings.Builder
 	if err := templates.ExecuteTemplate(&b, name, p); err != nil {
 		http.Error(w, "dashboard: render: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
 	fmt.Fprint(w, b.String())
 }
 
@@ -187,7 +193,7 @@ func (d *dashboard) sessions(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, errEnough) {
-		d.render(w, r, "sessions", page{Title: "sessions", Error: "listing the sessions failed: " + err.Error()})
+		d.renderStatus(w, r, http.StatusInternalServerError, "sessions", page{Title: "sessions", Error: "listing the sessions failed: " + err.Error()})
 		return
 	}
 	slices.SortFunc(infos, func(a, b persist.Info) int {
@@ -228,12 +234,10 @@ func (d *dashboard) session(w http.ResponseWriter, r *http.Request) {
 			"The store (%s) cannot read sessions by key: it does not implement persist.Inspector.", d.eng.StoreName())})
 		return
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, persist.ErrBadKey):
-		w.WriteHeader(http.StatusNotFound)
-		d.render(w, r, "session", page{Title: "session", Error: "No stored session has this key."})
+		d.renderStatus(w, r, http.StatusNotFound, "session", page{Title: "session", Error: "No stored session has this key."})
 		return
 	case err != nil:
-		w.WriteHeader(http.StatusInternalServerError)
-		d.render(w, r, "session", page{Title: "session", Error: err.Error()})
+		d.renderStatus(w, r, http.StatusInternalServerError, "session", page{Title: "session", Error: err.Error()})
 		return
 	}
 	data := sessionData{

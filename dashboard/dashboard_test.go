@@ -205,3 +205,12 @@ func TestStoreCannotList(t *testing.T) {
 	_, body = f.get(t, "/admin/session?key="+persist.Key(f.bob))
 	assert.Contains(t, body, "cannot read sessions by key")
 }
+
+func TestNotFoundIsHTML(t *testing.T) {
+	f := newFixture(t, persist.NewMemory(), dashboard.Config{Authorize: allow})
+	resp, err := f.srv.Client().Get(f.srv.URL + "/admin/session?key=" + persist.Key("unknown"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+}
