@@ -179,4 +179,3 @@ func TestStoreName(t *testing.T) {
 	assert.Equal(t, "memory", newEngine(t, nil, engine.Config{SweepInterval: -1}).StoreName())
 	assert.Equal(t, "filestore", openDir(t, t.TempDir(), engine.Config{SweepInterval: -1}).StoreName())
 }
-
