@@ -75,10 +75,10 @@ var mainSystems = []string{
 
 var workloads = []workload{
 	{"do-read", mainSystems, runDo(false)},
-	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, []string{"redis-set"}), runDo(true)},
+	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames, []string{"redis-set"}), runDo(true)},
 	{"http-read", slices.Concat(mainSystems, redisNames), runHTTP("/read")},
-	{"http-write", slices.Concat(mainSystems, redisNames), runHTTP("/write")},
-	{"contended-5x30", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames), runContended},
+	{"http-write", slices.Concat(mainSystems, redisNames, redisWaitNames), runHTTP("/write")},
+	{"contended-5x30", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames), runContended},
 	{"lost-updates", slices.Concat(mainSystems, redisNames), runLostUpdates},
 	{"handover", slices.Concat([]string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, redisNames), runHandover},
 	{"memory-per-session", []string{"lockstep-memory", "lockstep", "mutex-map", "scs-memstore"}, runMemory},

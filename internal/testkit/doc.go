@@ -2,9 +2,13 @@
 // the child-process harness that re-executes the running binary in a role
 // (for real cross-process tests: separate flock owners, separate watchers,
 // a real kill -9), the file names the file store derives from a session ID,
-// session IDs in the engine's form, and a private redis-server for the
+// the check that a session directory is at rest when a test ends
+// (DirAtRest), session IDs in the engine's form, and private Redis servers
+// for the
 // tests of the Redis store (persist/redisstore, its own module, imports
-// this package: its path is under the library's).
+// this package: its path is under the library's): one server, a primary
+// with replicas, a primary with a replica and three Sentinels, a six-node
+// Cluster.
 //
 // A package whose tests start children checks Role first in its TestMain:
 //
