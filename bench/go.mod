@@ -6,8 +6,22 @@ require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gorilla/sessions v1.4.0
 	github.com/lockstep-go/lockstep v0.3.0
+	github.com/lockstep-go/lockstep/otel v0.3.0
+	go.opentelemetry.io/otel/sdk/metric v1.47.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.49.0
+)
+
+require (
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 )
 
 require (
@@ -29,5 +43,6 @@ require (
 // RELEASING.md for how those versions are bumped.
 replace (
 	github.com/lockstep-go/lockstep => ..
+	github.com/lockstep-go/lockstep/otel => ../otel
 	github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
 )

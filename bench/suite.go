@@ -86,6 +86,7 @@ var workloads = []workload{
 	{"commit-sync", commitSystems, runCommitSync},
 	{"view-read", viewReadSystems, runView},
 	{"ajax-burst", ajaxSystems, runAjaxBurst},
+	{"do-observer", observerNames, runDoObserver},
 }
 
 // systemByName returns the system called name, or nil.
@@ -112,7 +113,7 @@ func peerSystems() []System {
 }
 
 func allSystems() []System {
-	return slices.Concat(lockstepSystems(), peerSystems(), redisSystems(), viewSystems())
+	return slices.Concat(lockstepSystems(), peerSystems(), redisSystems(), viewSystems(), observerSystems())
 }
 
 // env is what workloads share during a run.

@@ -83,6 +83,15 @@
 // derived from it run inline, and other goroutines' calls with it run one
 // at a time.
 //
+// To watch the engine: Config.OnEvent receives each session's creation,
+// regeneration, destruction and expiry ([Event], named by store key, never
+// by ID) after the fact, on a goroutine of the engine's own, in order per
+// session; Config.Observer ([Observer]) receives timings (turn waits and
+// why, turns, commits per store, hand-overs, residency, failures) with the
+// turn's ctx. The module github.com/lockstep-go/lockstep/otel turns both
+// into OpenTelemetry metrics and spans, and package dashboard serves them,
+// with the stored sessions, as a page to mount.
+//
 // Every method of Engine is safe for concurrent use; a Session is valid only
 // inside the fn it was passed to (or until Turn.End), on that goroutine.
 // Callers branch on [ErrNotFound], [ErrLockTimeout], [ErrClosed],

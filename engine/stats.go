@@ -80,6 +80,10 @@ type Stats struct {
 	// Swept is the sum of those sweeps' reports: expired sessions, orphaned
 	// lock files and temp files removed, and entries skipped as busy.
 	Swept persist.SweepReport
+
+	// EventsDropped counts the lifecycle events that Config.OnEvent was
+	// too slow to take: its queue was full.
+	EventsDropped uint64
 }
 
 // counters are the Engine's own counters; the actor runtime keeps those of
@@ -135,6 +139,7 @@ func (e *Engine) Stats() Stats {
 			TempFiles:   int(c.sweptTemp.Load()),
 			Busy:        int(c.sweptBusy.Load()),
 		},
+		EventsDropped: e.eventsDropped(),
 	}
 }
 

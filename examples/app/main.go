@@ -13,6 +13,10 @@
 //     http.CrossOriginProtection);
 //   - /session, the values of this session;
 //   - /debug/vars, the engine's counters with expvar;
+//   - /metrics, the engine's OpenTelemetry metrics in Prometheus's text
+//     format, and /admin/, the dashboard (package dashboard) for a
+//     logged-in user, where sessions are listed and revoked; every
+//     session's creation, regeneration, destruction and expiry is logged;
 //   - /slow and /slow-implicit, which show what the locking modes do to
 //     concurrent requests of one session.
 //
@@ -67,7 +71,12 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	eng, where, closeEngine, err := openEngine(dir, redisAddr)
+	obs, err := newObservability()
+	if err != nil {
+		return err
+	}
+	defer obs.Close()
+	eng, where, closeEngine, err := openEngine(dir, redisAddr, obs)
 	if err != nil {
 		return err
 	}
@@ -78,7 +87,7 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newHandler(eng, work),
+		Handler:           newHandler(eng, work, obs),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -107,9 +116,15 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 // openEngine returns the application's engine: over the session files in
 // dir, or over the Redis server at redisAddr if it is not empty. It also
 // says where the sessions are, and returns the function that closes the
-// engine (saving what is in memory) and then what it runs on.
-func openEngine(dir, redisAddr string) (eng *engine.Engine, where string, closeAll func() error, err error) {
+// engine (saving what is in memory) and then what it runs on. With obs, the
+// engine reports to it.
+func openEngine(dir, redisAddr string, obs *observability) (eng *engine.Engine, where string, closeAll func() error, err error) {
 	cfg := engine.Config{IdleTimeout: idleTimeout}
+	if obs != nil {
+		if cfg, err = obs.wire(cfg); err != nil {
+			return nil, "", nil, err
+		}
+	}
 	if redisAddr == "" {
 		eng, err = engine.Open(dir, cfg)
 		if err != nil {
