@@ -1,0 +1,146 @@
+package pgstore
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// sweepBatch is how many rows one statement of Sweep deletes at most.
+const sweepBatch = 500
+
+// listBatch is how many rows Sessions reads per statement.
+const listBatch = 1000
+
+// queries are the statements of a Store, written for its table. $1 is
+// always the session's key where there is one; times of records are Unix
+// nanoseconds (NULL for the zero time); lease deadlines are the server's
+// clock_timestamp().
+type queries struct {
+	ddl []string // CREATE ... IF NOT EXISTS, in order
+
+	take, ask, load, save, release, del, quarantine string
+	renew, wants                                    string
+	sweep, busy, orphans                            string
+	list, listOwner, inspect, quarantined, quarAll  string
+}
+
+// names splits a table name, which may be schema-qualified, into its
+// quoted form, the quoted name of its quarantine table, and a bare name to
+// derive index names from.
+func names(table string) (quoted, quarantine, base string, err error) {
+	parts := strings.Split(table, ".")
+	if len(parts) > 2 {
+		return "", "", "", fmt.Errorf("pgstore: table %q: want name or schema.name", table)
+	}
+	for _, p := range parts {
+		if p == "" {
+			return "", "", "", fmt.Errorf("pgstore: table %q: empty name", table)
+		}
+	}
+	base = parts[len(parts)-1]
+	q := append(pgx.Identifier{}, parts...)
+	q[len(q)-1] = base + "_quarantine"
+	return pgx.Identifier(parts).Sanitize(), q.Sanitize(), base, nil
+}
+
+// held is true for a row whose lease is alive.
+const held = `(lease_token IS NOT NULL AND lease_until > clock_timestamp())`
+
+// free is true for a row whose lease is not.
+const free = `(lease_token IS NULL OR lease_until <= clock_timestamp())`
+
+// recent is true for a row whose hand-over request is recent enough to
+// act on: a request left by a waiter that gave up soon stops asking.
+const recent = `coalesce(wanted > clock_timestamp() - interval '1 second', false)`
+
+func newQueries(t, q, base string) queries {
+	idx := func(suffix string) string { return pgx.Identifier{base + suffix}.Sanitize() }
+	r := strings.NewReplacer("$T", t, "$Q", q, "$HELD", held, "$FREE", free, "$RECENT", recent)
+	return queries{
+		ddl: []string{
+			r.Replace(`CREATE TABLE IF NOT EXISTS $T (
+	key         text PRIMARY KEY,
+	data        bytea,
+	owner       text NOT NULL DEFAULT '',
+	created     bigint,
+	expires     bigint,
+	version     bigint NOT NULL DEFAULT 0,
+	lease_token text,
+	lease_until timestamptz,
+	wanted      timestamptz
+) WITH (fillfactor = 70)`),
+			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_owner") + ` ON $T (owner) WHERE data IS NOT NULL`),
+			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_expires") + ` ON $T (expires) WHERE expires IS NOT NULL`),
+			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_lease_only") + ` ON $T (key) WHERE data IS NULL`),
+			r.Replace(`CREATE TABLE IF NOT EXISTS $Q (
+	key     text NOT NULL,
+	at      bigint NOT NULL,
+	owner   text NOT NULL DEFAULT '',
+	created bigint,
+	expires bigint,
+	data    bytea NOT NULL,
+	cause   text NOT NULL DEFAULT ''
+)`),
+			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_quarantine_key") + ` ON $Q (key)`),
+		},
+
+		// Take the lease if it is free, returning the record.
+		take: r.Replace(`INSERT INTO $T AS s (key, lease_token, lease_until)
+VALUES ($1, $2, clock_timestamp() + $3::bigint * interval '1 millisecond')
+ON CONFLICT (key) DO UPDATE
+SET lease_token = excluded.lease_token, lease_until = excluded.lease_until, wanted = NULL
+WHERE s.lease_token IS NULL OR s.lease_until <= clock_timestamp()
+RETURNING data, owner, created, expires, version`),
+		// Ask the holder to hand over: mark the row and notify.
+		ask: r.Replace(`WITH a AS (UPDATE $T SET wanted = clock_timestamp() WHERE key = $1 AND lease_token IS NOT NULL RETURNING 1)
+SELECT count(*) FROM a WHERE pg_notify($2, $3) IS NOT NULL`),
+		load: r.Replace(`SELECT data, owner, created, expires, version FROM $T WHERE key = $1 AND lease_token = $2`),
+		save: r.Replace(`UPDATE $T SET data = $4, owner = $5, created = $6, expires = $7, version = version + 1,
+	lease_until = clock_timestamp() + $8::bigint * interval '1 millisecond'
+WHERE key = $1 AND lease_token = $2 AND version = $3`),
+		// End the lease: a row without a record goes, one with a record
+		// stays; a waiter that asked is notified.
+		release: r.Replace(`WITH d AS (DELETE FROM $T WHERE key = $1 AND lease_token = $2 AND data IS NULL RETURNING wanted),
+u AS (UPDATE $T SET lease_token = NULL, lease_until = NULL, wanted = NULL
+	WHERE key = $1 AND lease_token = $2 AND data IS NOT NULL RETURNING wanted),
+r AS (SELECT wanted FROM d UNION ALL SELECT wanted FROM u)
+SELECT count(*) FROM r WHERE wanted IS NULL OR pg_notify($3, $4) IS NOT NULL`),
+		// Delete the row if the record is the holder's ($3 < 0: any).
+		del: r.Replace(`WITH d AS (DELETE FROM $T WHERE key = $1 AND lease_token = $2 AND ($3::bigint < 0 OR version = $3::bigint) RETURNING wanted)
+SELECT count(*) FROM d WHERE wanted IS NULL OR pg_notify($4, $5) IS NOT NULL`),
+		// Move the record to the quarantine table and end the lease.
+		quarantine: r.Replace(`WITH d AS (DELETE FROM $T WHERE key = $1 AND lease_token = $2
+	RETURNING key, owner, created, expires, data, wanted),
+i AS (INSERT INTO $Q (key, at, owner, created, expires, data, cause)
+	SELECT key, $3, owner, created, expires, data, $4 FROM d WHERE data IS NOT NULL RETURNING 1)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM i),
+	(SELECT count(*) FROM d WHERE wanted IS NOT NULL AND pg_notify($5, $6) IS NOT NULL)`),
+
+		// Renew every lease of a Store at once; report the requests.
+		renew: r.Replace(`UPDATE $T AS s SET lease_until = clock_timestamp() + $3::bigint * interval '1 millisecond'
+FROM unnest($1::text[], $2::text[]) AS h(key, token)
+WHERE s.key = h.key AND s.lease_token = h.token
+RETURNING s.key, ` + strings.ReplaceAll(recent, "wanted", "s.wanted")),
+		wants: r.Replace(`SELECT key FROM $T WHERE key = ANY($1::text[]) AND lease_token = ANY($2::text[]) AND $RECENT`),
+
+		sweep: r.Replace(`WITH c AS (SELECT key FROM $T WHERE expires <= $1 AND $FREE
+	ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED)
+DELETE FROM $T AS s USING c WHERE s.key = c.key AND s.expires <= $1
+	AND (s.lease_token IS NULL OR s.lease_until <= clock_timestamp())
+RETURNING s.key, s.owner, s.created, s.expires, octet_length(s.data)`),
+		busy: r.Replace(`SELECT count(*) FROM $T WHERE expires <= $1 AND $HELD`),
+		orphans: r.Replace(`WITH c AS (SELECT key FROM $T WHERE data IS NULL AND $FREE LIMIT $1 FOR UPDATE SKIP LOCKED)
+DELETE FROM $T AS s USING c WHERE s.key = c.key AND s.data IS NULL
+	AND (s.lease_token IS NULL OR s.lease_until <= clock_timestamp())`),
+
+		list: r.Replace(`SELECT key, owner, created, expires, octet_length(data), $HELD FROM $T
+WHERE data IS NOT NULL AND key > $1 ORDER BY key LIMIT $2`),
+		listOwner: r.Replace(`SELECT key, owner, created, expires, octet_length(data), $HELD FROM $T
+WHERE data IS NOT NULL AND owner = $3 AND key > $1 ORDER BY key LIMIT $2`),
+		inspect:     r.Replace(`SELECT data, owner, created, expires, $HELD FROM $T WHERE key = $1 AND data IS NOT NULL`),
+		quarantined: r.Replace(`SELECT key, at, owner, created, expires, data FROM $Q WHERE key = $1`),
+		quarAll:     r.Replace(`SELECT key, at, owner, created, expires, data FROM $Q`),
+	}
+}

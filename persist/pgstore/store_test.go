@@ -1,0 +1,73 @@
+//go:build unix
+
+package pgstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/pgstore"
+	"github.com/lockstep-go/lockstep/persist/storetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConformance(t *testing.T) {
+	each(t, func(t *testing.T, tg target) {
+		var n atomic.Int64
+		base := tableFor(t)
+		storetest.Run(t, func(t *testing.T) persist.Store {
+			return tg.store(t, pgstore.Config{Table: fmt.Sprintf("%s_%d", base, n.Add(1))})
+		}, storetest.HandsOver(), storetest.Patience(20*time.Second))
+	})
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	tg := targets(t)[0]
+	p := tg.pool(t)
+	for name, cfg := range map[string]pgstore.Config{
+		"lease too short":   {LeaseTTL: time.Millisecond},
+		"negative lease":    {LeaseTTL: -time.Second},
+		"negative timeout":  {StatementTimeout: -time.Second},
+		"three-part name":   {Table: "a.b.c"},
+		"empty schema name": {Table: ".b"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := pgstore.New(context.Background(), p, cfg)
+			if err == nil {
+				s.Close()
+			}
+			assert.Error(t, err, "New(%+v): got no error, want one", cfg)
+		})
+	}
+}
+
+// Processes starting together create the table once, without errors.
+func TestNewConcurrently(t *testing.T) {
+	each(t, func(t *testing.T, tg target) {
+		table := "s_" + tableFor(t) + "." + tableFor(t)
+		_, err := tg.pool(t).Exec(context.Background(), "CREATE SCHEMA IF NOT EXISTS s_"+tableFor(t))
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			p := tg.pool(t)
+			wg.Go(func() {
+				s, err := pgstore.New(context.Background(), p, pgstore.Config{Table: table})
+				if err == nil {
+					err = s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			assert.NoError(t, err, "New number %d", i)
+		}
+	})
+}
