@@ -217,17 +217,18 @@ func (p *Postgres) Restart(t testing.TB) {
 	}
 }
 
-// Pause stops every process of the server with SIGSTOP: connections stay
+// Pause stops every process of the server with SIGSTOP (the postmaster
+// and its children, which run in sessions of their own): connections stay
 // open and nothing answers. Resume continues them.
-func (p *Postgres) Pause() error { return p.srv.signal(syscall.SIGSTOP) }
+func (p *Postgres) Pause() error { return p.srv.signalTree(syscall.SIGSTOP) }
 
 // Resume continues a paused server.
-func (p *Postgres) Resume() error { return p.srv.signal(syscall.SIGCONT) }
+func (p *Postgres) Resume() error { return p.srv.signalTree(syscall.SIGCONT) }
 
 // Close stops the server and removes its directory.
 func (p *Postgres) Close() {
 	if p.srv != nil {
-		_ = p.srv.signal(syscall.SIGCONT) // a paused server cannot shut down
+		_ = p.srv.signalTree(syscall.SIGCONT) // a paused server cannot shut down
 	}
 	p.Stop()
 	_ = os.RemoveAll(p.dir)
@@ -309,6 +310,7 @@ max_client_conn = 500
 default_pool_size = 20
 ignore_startup_parameters = extra_float_digits
 server_reset_query =
+server_login_retry = 1
 `, pg.Port, b.Port, users)
 	for name, text := range map[string]string{ini: conf, users: `"postgres" ""` + "\n"} {
 		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
@@ -404,6 +406,49 @@ func (s *server) signal(sig syscall.Signal) error {
 		return fmt.Errorf("testkit: signal server: %w", err)
 	}
 	return nil
+}
+
+// signalTree sends sig to the server's process group and to every
+// descendant of its first process (found in /proc).
+func (s *server) signalTree(sig syscall.Signal) error {
+	if err := s.signal(sig); err != nil {
+		return err
+	}
+	for _, pid := range descendants(s.cmd.Process.Pid) {
+		_ = syscall.Kill(pid, sig)
+	}
+	return nil
+}
+
+// descendants returns the processes below pid, as /proc shows them (none
+// without /proc).
+func descendants(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	children := make(map[int][]int)
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if i < 0 || len(f) < 2 {
+			continue
+		}
+		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
+		parent, _ := strconv.Atoi(f[1])
+		children[parent] = append(children[parent], child)
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		out = append(out, children[p]...)
+		queue = append(queue, children[p]...)
+	}
+	return out
 }
 
 // stop sends sig to the server's process group and waits for the server
