@@ -5,11 +5,22 @@ go 1.26.0
 replace github.com/lockstep-go/lockstep => ../
 
 require (
+	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gorilla/sessions v1.4.0
-	github.com/lockstep-go/lockstep v0.0.0-00010101000000-000000000000
+	github.com/jackc/pgx/v5 v5.13.0
+	github.com/lockstep-go/lockstep v0.3.0
+	github.com/lockstep-go/lockstep/persist/pgstore v0.3.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.49.0
+)
+
+require (
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
 
 require (
@@ -27,3 +38,5 @@ require (
 )
 
 replace github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
+
+replace github.com/lockstep-go/lockstep/persist/pgstore => ../persist/pgstore

@@ -1,5 +1,3 @@
-//go:build unix
-
 package testkit
 
 import (
@@ -15,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -171,18 +168,6 @@ func lookupPostgres() (*credentials, error) {
 
 func (p *Postgres) data() string { return filepath.Join(p.dir, "data") }
 
-// command returns a command that runs as the server's user, in its own
-// process group (so that Pause stops the server's every process).
-func (p *Postgres) command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if p.cred != nil {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: p.cred.uid, Gid: p.cred.gid}
-	}
-	cmd.Dir = p.dir
-	return cmd
-}
-
 func (p *Postgres) start() error {
 	cmd := p.command(filepath.Join(p.bin, "postgres"), "-D", p.data(),
 		"-p", strconv.Itoa(p.Port), "-c", "listen_addresses=127.0.0.1",
@@ -202,7 +187,7 @@ func (p *Postgres) start() error {
 // nothing.
 func (p *Postgres) Stop() {
 	if p.srv != nil {
-		p.srv.stop(syscall.SIGINT)
+		p.srv.stop(false)
 		p.srv = nil
 	}
 }
@@ -220,15 +205,15 @@ func (p *Postgres) Restart(t testing.TB) {
 // Pause stops every process of the server with SIGSTOP (the postmaster
 // and its children, which run in sessions of their own): connections stay
 // open and nothing answers. Resume continues them.
-func (p *Postgres) Pause() error { return p.srv.signalTree(syscall.SIGSTOP) }
+func (p *Postgres) Pause() error { return p.srv.pause() }
 
 // Resume continues a paused server.
-func (p *Postgres) Resume() error { return p.srv.signalTree(syscall.SIGCONT) }
+func (p *Postgres) Resume() error { return p.srv.resume() }
 
 // Close stops the server and removes its directory.
 func (p *Postgres) Close() {
 	if p.srv != nil {
-		_ = p.srv.signalTree(syscall.SIGCONT) // a paused server cannot shut down
+		_ = p.srv.resume() // a paused server cannot shut down
 	}
 	p.Stop()
 	_ = os.RemoveAll(p.dir)
@@ -333,7 +318,7 @@ server_login_retry = 1
 // Close stops the pooler and waits for it. Closing twice does nothing.
 func (b *PgBouncer) Close() {
 	if b.srv != nil {
-		b.srv.stop(syscall.SIGINT)
+		b.srv.stop(false)
 		b.srv = nil
 	}
 }
@@ -378,7 +363,7 @@ func startServer(cmd *exec.Cmd, ready string) (*server, error) {
 				if strings.Contains(log.String(), ready) {
 					return s, nil
 				}
-				s.stop(syscall.SIGKILL)
+				s.stop(true)
 				return nil, fmt.Errorf("did not start:\n%s", log.String())
 			}
 			log.WriteString(line + "\n")
@@ -388,88 +373,13 @@ func startServer(cmd *exec.Cmd, ready string) (*server, error) {
 				return s, nil
 			}
 		case <-timeout.C:
-			_ = s.signal(syscall.SIGKILL)
+			s.kill()
 			for range lines { // the output ends with the server
 			}
-			s.stop(syscall.SIGKILL)
+			s.stop(true)
 			return nil, fmt.Errorf("not ready after %v:\n%s", serverStart, log.String())
 		}
 	}
-}
-
-// signal sends sig to every process of the server's process group.
-func (s *server) signal(sig syscall.Signal) error {
-	if s == nil {
-		return errors.New("testkit: server not running")
-	}
-	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
-		return fmt.Errorf("testkit: signal server: %w", err)
-	}
-	return nil
-}
-
-// signalTree sends sig to the server's process group and to every
-// descendant of its first process (found in /proc).
-func (s *server) signalTree(sig syscall.Signal) error {
-	if err := s.signal(sig); err != nil {
-		return err
-	}
-	for _, pid := range descendants(s.cmd.Process.Pid) {
-		_ = syscall.Kill(pid, sig)
-	}
-	return nil
-}
-
-// descendants returns the processes below pid, as /proc shows them (none
-// without /proc).
-func descendants(pid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	children := make(map[int][]int)
-	for _, st := range stats {
-		b, err := os.ReadFile(st)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-		i := strings.LastIndexByte(string(b), ')')
-		f := strings.Fields(string(b[i+1:]))
-		if i < 0 || len(f) < 2 {
-			continue
-		}
-		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
-		parent, _ := strconv.Atoi(f[1])
-		children[parent] = append(children[parent], child)
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		out = append(out, children[p]...)
-		queue = append(queue, children[p]...)
-	}
-	return out
-}
-
-// stop sends sig to the server's process group and waits for the server
-// to end; a server still running after serverStart is killed.
-func (s *server) stop(sig syscall.Signal) {
-	_ = s.signal(sig)
-	done := make(chan struct{})
-	go func() { // ends when the server does; stop waits for it
-		defer close(done)
-		<-s.output
-		_ = s.cmd.Wait()
-	}()
-	select {
-	case <-done:
-	case <-time.After(serverStart):
-		_ = s.signal(syscall.SIGKILL)
-		<-done
-	}
-	// The server's children (postgres backends) may outlive the
-	// postmaster by a moment: end the group.
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 }
 
 // freePort returns a loopback port that was free a moment ago.

@@ -27,7 +27,7 @@ type lock struct {
 
 	lost    atomic.Bool  // the renewer found the lease gone, or it ran out
 	ending  atomic.Bool  // Release, Delete or Quarantine is ending the lease: the renewer leaves it alone
-	renewed atomic.Int64 // Store.now() when the last successful take, save or renewal was sent
+	renewed atomic.Int64 // Store.now() when the last successful take or renewal was sent
 }
 
 var _ persist.Lock = (*lock)(nil)
@@ -80,8 +80,8 @@ func (l *lock) Load() (persist.Record, error) {
 }
 
 // Save writes rec if this holder's lease is still its own and the row's
-// version is the one it last loaded or wrote, and extends the lease; the
-// check and the write are one UPDATE. It returns an error matching
+// version is the one it last loaded or wrote; the check and the write are
+// one UPDATE. It returns an error matching
 // persist.ErrLockLost otherwise, and without sending anything once the
 // lease has run out by this process's own clock. sync has no effect: a
 // write is as durable as the server's commit (synchronous_commit).
@@ -94,8 +94,7 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	if l.released {
 		return persist.ErrReleased
 	}
-	start := l.s.now()
-	if l.lost.Load() || start-l.renewed.Load() >= int64(l.s.ttl) {
+	if l.lost.Load() || l.s.now()-l.renewed.Load() >= int64(l.s.ttl) {
 		return l.lostErr("save")
 	}
 	created, err := toNanos(rec.Created)
@@ -113,7 +112,7 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	ctx, cancel := l.s.statement()
 	defer cancel()
 	tag, err := l.s.pool.Exec(ctx, l.s.q.save, pgx.QueryExecModeExec,
-		l.key, l.token, l.version, data, rec.Owner, created, expires, l.s.ttlMS)
+		l.key, l.token, l.version, data, rec.Owner, created, expires, sweepAt(expires))
 	switch {
 	case err != nil:
 		// The write may or may not have happened: the next Save finds
@@ -123,7 +122,6 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 		return l.lostErr("save")
 	}
 	l.version++
-	l.renewed.Store(start)
 	l.pre, l.prefetched = row{}, false
 	return nil
 }

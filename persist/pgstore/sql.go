@@ -17,6 +17,13 @@ const listBatch = 1000
 // always the session's key where there is one; times of records are Unix
 // nanoseconds (NULL for the zero time); lease deadlines are the server's
 // clock_timestamp().
+//
+// The indexes leave out every column a Save changes on most calls (data,
+// expires, version, the lease), so that a Save is a HOT update, which
+// writes no index: Sweep finds expired records through sweep_at, the
+// expiry rounded down to the minute (see sweepAt), which moves at most
+// once a minute; rows that hold only a lease have the smallest bigint
+// there, so that Sweep finds them through the same index.
 type queries struct {
 	ddl []string // CREATE ... IF NOT EXISTS, in order
 
@@ -66,14 +73,14 @@ func newQueries(t, q, base string) queries {
 	owner       text NOT NULL DEFAULT '',
 	created     bigint,
 	expires     bigint,
+	sweep_at    bigint DEFAULT -9223372036854775808,
 	version     bigint NOT NULL DEFAULT 0,
 	lease_token text,
 	lease_until timestamptz,
 	wanted      timestamptz
 ) WITH (fillfactor = 70)`),
-			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_owner") + ` ON $T (owner) WHERE data IS NOT NULL`),
-			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_expires") + ` ON $T (expires) WHERE expires IS NOT NULL`),
-			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_lease_only") + ` ON $T (key) WHERE data IS NULL`),
+			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_owner") + ` ON $T (owner)`),
+			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_sweep_at") + ` ON $T (sweep_at) WHERE sweep_at IS NOT NULL`),
 			r.Replace(`CREATE TABLE IF NOT EXISTS $Q (
 	key     text NOT NULL,
 	at      bigint NOT NULL,
@@ -97,8 +104,7 @@ RETURNING data, owner, created, expires, version`),
 		ask: r.Replace(`WITH a AS (UPDATE $T SET wanted = clock_timestamp() WHERE key = $1 AND lease_token IS NOT NULL RETURNING 1)
 SELECT count(*) FROM a WHERE pg_notify($2, $3) IS NOT NULL`),
 		load: r.Replace(`SELECT data, owner, created, expires, version FROM $T WHERE key = $1 AND lease_token = $2`),
-		save: r.Replace(`UPDATE $T SET data = $4, owner = $5, created = $6, expires = $7, version = version + 1,
-	lease_until = clock_timestamp() + $8::bigint * interval '1 millisecond'
+		save: r.Replace(`UPDATE $T SET data = $4, owner = $5, created = $6, expires = $7, sweep_at = $8, version = version + 1
 WHERE key = $1 AND lease_token = $2 AND version = $3`),
 		// End the lease: a row without a record goes, one with a record
 		// stays; a waiter that asked is notified.
@@ -125,13 +131,14 @@ WHERE s.key = h.key AND s.lease_token = h.token
 RETURNING s.key, ` + strings.ReplaceAll(recent, "wanted", "s.wanted")),
 		wants: r.Replace(`SELECT key FROM $T WHERE key = ANY($1::text[]) AND lease_token = ANY($2::text[]) AND $RECENT`),
 
-		sweep: r.Replace(`WITH c AS (SELECT key FROM $T WHERE expires <= $1 AND $FREE
-	ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED)
+		sweep: r.Replace(`WITH c AS (SELECT key FROM $T WHERE sweep_at <= $1 AND expires <= $1 AND $FREE
+	ORDER BY sweep_at LIMIT $2 FOR UPDATE SKIP LOCKED)
 DELETE FROM $T AS s USING c WHERE s.key = c.key AND s.expires <= $1
 	AND (s.lease_token IS NULL OR s.lease_until <= clock_timestamp())
 RETURNING s.key, s.owner, s.created, s.expires, octet_length(s.data)`),
-		busy: r.Replace(`SELECT count(*) FROM $T WHERE expires <= $1 AND $HELD`),
-		orphans: r.Replace(`WITH c AS (SELECT key FROM $T WHERE data IS NULL AND $FREE LIMIT $1 FOR UPDATE SKIP LOCKED)
+		busy: r.Replace(`SELECT count(*) FROM $T WHERE sweep_at <= $1 AND expires <= $1 AND $HELD`),
+		orphans: r.Replace(`WITH c AS (SELECT key FROM $T WHERE sweep_at <= $1 AND data IS NULL AND $FREE
+	LIMIT $2 FOR UPDATE SKIP LOCKED)
 DELETE FROM $T AS s USING c WHERE s.key = c.key AND s.data IS NULL
 	AND (s.lease_token IS NULL OR s.lease_until <= clock_timestamp())`),
 

@@ -36,7 +36,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (persist.SweepReport, 
 		}
 	}
 	for {
-		n, err := s.exec(ctx, s.q.orphans, sweepBatch)
+		n, err := s.exec(ctx, s.q.orphans, *at, sweepBatch)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("pgstore: sweep lease rows: %w", err))
 			break
@@ -77,6 +77,23 @@ func (s *Store) sweepBatch(ctx context.Context, at int64, rep *persist.SweepRepo
 		return nil
 	})
 	return n, err
+}
+
+// sweepGrain is the rounding of sweep_at.
+const sweepGrain = int64(time.Minute)
+
+// sweepAt returns the value of the sweep_at column for a record that
+// expires at expires (nil for never): the expiry rounded down to
+// sweepGrain.
+func sweepAt(expires *int64) *int64 {
+	if expires == nil {
+		return nil
+	}
+	at := *expires - *expires%sweepGrain
+	if *expires%sweepGrain < 0 {
+		at -= sweepGrain
+	}
+	return &at
 }
 
 // exec runs a statement that changes rows and returns how many it changed.
