@@ -22,7 +22,8 @@
 //
 // Then open http://127.0.0.1:8080/. Sessions are files in -dir (by default
 // lockstep-example in the system's temporary directory), or, with
-// -redis ADDR, records on that Redis server (persist/redisstore): start
+// -redis ADDR, records on that Redis server (persist/redisstore), or, with
+// -postgres DSN, rows in that PostgreSQL database (persist/pgstore): start
 // several instances on other ports and they share the sessions, as hosts
 // behind a load balancer would. The server stops cleanly on SIGINT or
 // SIGTERM, saving the sessions in memory.
@@ -53,8 +54,9 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "lockstep-example"), "directory of the session files")
 	redisAddr := flag.String("redis", "", "Redis address (host:port); sessions go there instead of -dir")
 	work := flag.Duration("work", 2*time.Second, "how long the slow pages work")
+	pgDSN := flag.String("postgres", "", "PostgreSQL connection string; sessions go there instead of -dir")
 	flag.Parse()
-	if err := run(*addr, *dir, *redisAddr, *work); err != nil {
+	if err := run(*addr, *dir, *redisAddr, *pgDSN, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "app:", err)
 		os.Exit(1)
 	}
@@ -63,11 +65,11 @@ func main() {
 // idleTimeout is how long a session lives unused, and its cookie's Max-Age.
 const idleTimeout = 30 * time.Minute
 
-func run(addr, dir, redisAddr string, work time.Duration) error {
+func run(addr, dir, redisAddr, pgDSN string, work time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	eng, where, closeEngine, err := openEngine(dir, redisAddr)
+	eng, where, closeEngine, err := openBackend(ctx, dir, redisAddr, pgDSN)
 	if err != nil {
 		return err
 	}
