@@ -2,8 +2,6 @@ module github.com/lockstep-go/lockstep/bench
 
 go 1.26.0
 
-replace github.com/lockstep-go/lockstep => ../
-
 require (
 	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
 	github.com/alexedwards/scs/v2 v2.9.0
@@ -30,13 +28,18 @@ require (
 	github.com/gofrs/flock v0.13.2 // indirect
 	github.com/gomodule/redigo v1.8.0
 	github.com/gorilla/securecookie v1.1.2 // indirect
-	github.com/lockstep-go/lockstep/persist/redisstore v0.0.0-00010101000000-000000000000
+	github.com/lockstep-go/lockstep/persist/redisstore v0.3.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
 
-replace github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
-
-replace github.com/lockstep-go/lockstep/persist/pgstore => ../persist/pgstore
+// Development only: build against the modules of this checkout. Dependents
+// ignore replace directives and get the versions required above; see
+// RELEASING.md for how those versions are bumped.
+replace (
+	github.com/lockstep-go/lockstep => ..
+	github.com/lockstep-go/lockstep/persist/pgstore => ../persist/pgstore
+	github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
+)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/actor"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // Engine runs the sessions of one store: each active session is an actor
@@ -47,9 +48,9 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := persist.OpenDir(dir, persist.DirConfig{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync})
+	store, err := filestore.Open(dir, dirConfig(cfg))
 	if err != nil {
-		return nil, err // persist's error names the directory
+		return nil, err // filestore's error names the directory
 	}
 	e, err := launch(store, cfg)
 	if err != nil {
@@ -58,6 +59,12 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	}
 	e.ownsStore = true
 	return e, nil
+}
+
+// dirConfig is the file store's configuration for cfg: with OnCommitSync,
+// deletions are synced as well as commits.
+func dirConfig(cfg Config) filestore.Config {
+	return filestore.Config{Logger: cfg.Logger, SyncDeletes: cfg.Durability == OnCommitSync}
 }
 
 // New returns an Engine over any Store, such as persist.NewMemory(). The
@@ -135,7 +142,7 @@ func (e *Engine) lock(ctx context.Context, id string, wanted func()) (persist.Lo
 		}
 		return nil, err
 	}
-	if w, ok := l.(interface{ Waited() bool }); ok && w.Waited() {
+	if w, ok := l.(persist.HandOverReporter); ok && w.Waited() {
 		e.count.handOversTaken.Add(1)
 		e.count.handOverWait.Add(int64(time.Since(start)))
 	}

@@ -16,3 +16,20 @@ func TestMaxResidentFor(t *testing.T) {
 		}
 	}
 }
+
+// Guarantee 34 (docs/architecture.md): with OnCommitSync, the store that
+// Open makes syncs deletions too (TestSyncDeletes in the store's tests
+// checks that such a store fsyncs the directory); with the other modes it
+// does not.
+func TestOpenSyncsDeletesWithOnCommitSync(t *testing.T) {
+	for _, tt := range []struct {
+		d    Durability
+		want bool
+	}{
+		{OnCommit, false}, {OnCommitSync, true}, {OnPassivate, false},
+	} {
+		if got := dirConfig(Config{Durability: tt.d}).SyncDeletes; got != tt.want {
+			t.Errorf("Durability %d: SyncDeletes = %v, want %v", tt.d, got, tt.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // openDir opens an engine on the session directory dir, closed when t ends.
@@ -73,7 +74,7 @@ func TestCorruptRecord(t *testing.T) {
 			os.WriteFile(p, b, 0o600)
 		}},
 		{"values that do not gob-decode", func(t *testing.T, dir, id string) {
-			store, err := persist.OpenDir(dir, persist.DirConfig{})
+			store, err := filestore.Open(dir, filestore.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}

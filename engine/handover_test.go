@@ -17,6 +17,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // slowStore wraps a Store: while slow is set, every Release of a lock takes
@@ -79,7 +80,7 @@ func TestHandOverDuringPassivationBurst(t *testing.T) {
 		}
 		require.NoError(t, c.Close())
 	}
-	d, err := persist.OpenDir(dir, persist.DirConfig{SyncDeletes: true})
+	d, err := filestore.Open(dir, filestore.Config{SyncDeletes: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { d.Close() })
 	store := &slowStore{Store: d, delay: 3 * time.Millisecond, started: make(chan struct{})}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // setOwner sets the owner of session id in a turn of its own.
@@ -319,7 +320,7 @@ func inspectors(t *testing.T) map[string]func() persist.Store {
 	return map[string]func() persist.Store{
 		"memory": func() persist.Store { return persist.NewMemory() },
 		"dir": func() persist.Store {
-			d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})
+			d, err := filestore.Open(t.TempDir(), filestore.Config{})
 			require.NoError(t, err)
 			t.Cleanup(func() { d.Close() })
 			return d

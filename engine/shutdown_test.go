@@ -13,6 +13,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // Shutdown wakes every in-process waiter with ErrClosed at once, while the
@@ -122,7 +123,7 @@ func TestCloseWakesCrossProcessWaiter(t *testing.T) {
 	holder, err := engine.Open(dir, engine.Config{SweepInterval: -1})
 	require.NoError(t, err)
 	defer holder.Close()
-	dirB, err := persist.OpenDir(dir, persist.DirConfig{})
+	dirB, err := filestore.Open(dir, filestore.Config{})
 	require.NoError(t, err)
 	defer dirB.Close()
 	storeB := &signalStore{Store: dirB, entered: make(chan string, 1)}

@@ -2,15 +2,13 @@ module github.com/lockstep-go/lockstep/examples
 
 go 1.26.0
 
-replace github.com/lockstep-go/lockstep => ../
-
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/lockstep-go/lockstep v0.3.0
 	github.com/lockstep-go/lockstep/persist/pgstore v0.3.0
-	github.com/lockstep-go/lockstep/persist/redisstore v0.0.0-00010101000000-000000000000
+	github.com/lockstep-go/lockstep/persist/redisstore v0.3.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
@@ -31,6 +29,11 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 )
 
-replace github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
-
-replace github.com/lockstep-go/lockstep/persist/pgstore => ../persist/pgstore
+// Development only: build against the modules of this checkout. Dependents
+// ignore replace directives and get the versions required above; see
+// RELEASING.md for how those versions are bumped.
+replace (
+	github.com/lockstep-go/lockstep => ..
+	github.com/lockstep-go/lockstep/persist/pgstore => ../persist/pgstore
+	github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
+)

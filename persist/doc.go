@@ -1,67 +1,46 @@
-// Package persist is where lockstep keeps session records: the Store
-// interface that the engine uses, a file-backed store (Dir) that several
-// processes can share, and an in-memory store (Memory).
+// Package persist is the contract between lockstep's engine and the stores
+// that keep its session records: the Store and Lock interfaces, the Record,
+// the errors a store returns, the optional interfaces a store may implement
+// (Inspector, QuarantineInspector, HandOverReporter), and an in-memory store
+// (Memory). The stores live in packages of their own: persist/filestore
+// keeps sessions in a directory that the processes of one host share,
+// persist/redisstore (a module of its own) in Redis. persist/storetest
+// checks that a Store keeps the contract.
 //
 // A Store hands out one exclusive Lock per session at a time; a Lock is the
 // only way to load, save, delete or quarantine the session's Record, whose
 // Data the store treats as opaque bytes.
 //
-// Both stores are also Inspectors: their sessions can be listed (Sessions,
-// optionally one owner's), read (Inspect) and locked (LockKey) by key, the
-// SHA-256 of the ID (Key), without the IDs, for operators (cmd/lockstep)
-// and Engine.DestroyOwner. Dir also reads back the records it set aside
+// An Inspector's sessions can be listed (Sessions, optionally one owner's),
+// read (Inspect) and locked (LockKey) by key, the SHA-256 of the ID (Key),
+// without the IDs, for operators (cmd/lockstep) and Engine.DestroyOwner. A
+// QuarantineInspector also reads back the records it set aside
 // (Quarantined) with the reason they do not decode.
 //
-// # The file store
-//
-// OpenDir keeps each session in two files of one directory, named after the
-// SHA-256 of the session ID (the ID itself never appears on disk, in errors
-// or in logs): session-<key> holds the record, session-<key>.lock is the
-// file that gofrs/flock locks. A record file has two checksummed slots; the
-// holder writes each commit in place into the older slot, so a write torn at
-// any byte leaves the previous record readable, never a torn one; with sync,
-// the commit is followed by one fdatasync. Only a new file (creation, growth
-// past a slot, a record of the previous format) is written to a temp file
-// and renamed over the old one. A Lock of
-// a Dir is an flock, so it excludes other processes and other Dirs on the
-// same directory in this process alike, and a process that dies releases its
-// locks. Locking never blocks in the kernel: a Lock that finds the session
-// taken asks the holder, through a request file in the directory that the
-// holder's fsnotify watcher sees, to hand it over (the holder's wanted
-// callback), and is woken when the holder releases; without notifications it
-// polls, from 1 ms backing off (x4) to 64 ms (32 ms without a working
-// watch), and from 1 ms again after each wake-up. A holder without a working watch (inotify limits, the directory
-// removed or replaced) polls for requests every 50 ms and watches again as
-// soon as it can. Sweep removes expired records, orphaned lock files, abandoned temp files and stale request files, never
-// a lock file that someone holds. The file layout, record format and
-// protocols are described in docs/storage.md. The file store needs a local
-// file system: flock over NFS is unreliable.
+// For Store implementations, Waiters keeps the callers waiting for a
+// session's lock and wakes them, and CheckTime tells which times a store
+// that encodes them as Unix nanoseconds can keep.
 //
 // # Concurrency
 //
-// Every method of Dir and Memory is safe for concurrent use. A Lock is used
-// by one goroutine at a time. The wanted callback given to Lock is called
-// from the Dir's monitor goroutine and must not block.
+// Every method of Memory and Waiters, and every function, is safe for
+// concurrent use; the Store contract asks the same of every store. A Lock
+// is used by one goroutine at a time.
 //
 // # Errors
 //
 // Callers branch on ErrNotFound (no record; also matched by every
 // *CorruptError), ErrCorrupt and *CorruptError (a record that did not decode
-// and was moved aside by Load or Quarantine; Dir.Inspect reports a record
-// that does not decode as a *CorruptError too, but leaves it where it is),
-// ErrReleased (a method of a Lock already released, deleted or
-// quarantined), ErrLockLost (Save or Delete found the lock file
-// removed or replaced, or Save the record file replaced, behind the store's
-// back: release and lock again),
-// ErrClosed (the Dir was closed), ErrBadKey (a malformed key given to an
-// Inspector method), and the context's
-// error when Lock gives up waiting. Errors from the file system are wrapped
-// with the file's name and %w.
+// and was moved aside by Load or Quarantine; an Inspector's Inspect reports
+// a record that does not decode as a *CorruptError too, but leaves it where
+// it is), ErrReleased (a method of a Lock already released, deleted or
+// quarantined), ErrLockLost (Save or Delete found that the lock was lost:
+// release and lock again), ErrClosed (the store was closed), ErrBadKey (a
+// malformed key given to an Inspector method), and the context's error when
+// Lock gives up waiting.
 //
 // # Closing
 //
-// A Dir runs a monitor goroutine (the directory watcher and poller) and
-// must be closed with Close, which stops it and waits for it. Every Lock must be released (Release, Delete or
-// Quarantine); a Lock still held after Close stays valid until released.
-// A Memory needs no Close, but has one to satisfy Store.
+// Every Lock must be released (Release, Delete or Quarantine). A Memory
+// needs no Close, but has one to satisfy Store.
 package persist

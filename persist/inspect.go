@@ -34,13 +34,13 @@ type Info struct {
 
 // Inspector is implemented by stores whose sessions can be found and read
 // without their IDs: by operators (cmd/lockstep) and by the engine's
-// Engine.DestroyOwner. persist.Memory and persist.Dir implement it.
+// Engine.DestroyOwner. persist.Memory and filestore.Store implement it.
 //
 // Contract, in addition to the Store's:
 //   - Sessions calls fn once for each stored session whose owner is owner
 //     (every session when owner is ""), in no particular order, without
 //     waiting for any lock or taking a session's lock; it stops at fn's
-//     first error and returns it. (To fill Info.Locked, Dir takes a
+//     first error and returns it. (To fill Info.Locked, the file store takes a
 //     non-blocking shared flock of the session's lock file and drops it at
 //     once: a locker that tries in that instant finds the lock busy and
 //     retries, about 1 ms later if a release woke it.) Sessions saved or deleted while it runs may or may not be
@@ -61,7 +61,7 @@ type Inspector interface {
 // decode (see Lock.Quarantine), as read back for inspection.
 type Quarantined struct {
 	Key   string    // the key of the session the record belonged to
-	Name  string    // where the record is now: its file name, for a Dir
+	Name  string    // where the record is now: its file name, for the file store
 	Time  time.Time // when it was set aside
 	Bytes int64     // its size
 
@@ -77,7 +77,7 @@ type Quarantined struct {
 }
 
 // QuarantineInspector is implemented by stores that keep the records they
-// set aside, so that operators can read them: persist.Dir implements it;
+// set aside, so that operators can read them: filestore.Store implements it;
 // persist.Memory drops such records.
 //
 // Quarantined calls fn once for each record set aside for the session of

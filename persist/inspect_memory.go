@@ -2,6 +2,7 @@ package persist
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 )
 
@@ -70,4 +71,19 @@ func (m *Memory) info(key string, rec Record) Info {
 		Bytes:   int64(len(rec.Owner) + len(rec.Data)),
 		Locked:  slot != nil && len(slot.ch) == 1,
 	}
+}
+
+// isKey reports whether key has the form of a key (see [Key]): 64
+// characters of [0-9a-f].
+func isKey(key string) bool {
+	if len(key) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -142,6 +142,8 @@ type memLock struct {
 // Waited reports whether Lock had to wait for another holder.
 func (l *memLock) Waited() bool { return l.waited }
 
+var _ HandOverReporter = (*memLock)(nil)
+
 func (l *memLock) Load() (Record, error) {
 	if l.released {
 		return Record{}, ErrReleased

@@ -78,7 +78,7 @@ func (r Record) Expired(now time.Time) bool {
 //     returns belongs to the caller: neither side's later changes to those
 //     bytes reach the other. A Record round-trips as saved: Created and
 //     Expires (to the nanosecond, compared with time.Time.Equal), Owner
-//     and Data. Dir and the Redis store encode times as int64 Unix
+//     and Data. The file store and the Redis store encode times as int64 Unix
 //     nanoseconds: Save rejects, with an error and without writing, a
 //     Created or Expires that is not the zero time and falls outside the
 //     years 1678 to 2262 or is exactly the Unix epoch (Memory keeps any).
@@ -101,10 +101,7 @@ type Store interface {
 // Lock is a held lock on one session, and the only way to read or change
 // its record. A Lock is used by one goroutine at a time.
 //
-// A Lock may also have a method Waited() bool that reports whether Store.Lock
-// had to wait for another holder to release it (a hand-over); the engine
-// counts those in its Stats. The locks of Dir, Memory and the Redis store
-// have it.
+// A Lock may also implement [HandOverReporter].
 type Lock interface {
 	// Load reads the record. It returns an error matching ErrNotFound if
 	// there is none; a record that does not decode is moved aside and
@@ -131,6 +128,16 @@ type Lock interface {
 	// Release releases the lock; the record stays. Every method of a
 	// released Lock returns an error matching ErrReleased and does nothing.
 	Release() error
+}
+
+// HandOverReporter is an optional interface of a Lock: Waited reports
+// whether Store.Lock had to wait for another holder to release the session
+// (a hand-over). The engine counts such locks, and the time it waited for
+// them, in its Stats; a Lock without the method counts as one that did not
+// wait. The locks of Memory, the file store and the Redis store implement
+// it.
+type HandOverReporter interface {
+	Waited() bool
 }
 
 // SweepReport counts what one sweep did.
@@ -181,3 +188,7 @@ func DeleteIf(l Lock, match func(Record) bool) (bool, error) {
 	}
 	return true, nil
 }
+
+// ErrClosed is returned by the methods of a store that was closed (Lock,
+// Sweep, the Inspector methods).
+var ErrClosed = errors.New("persist: store closed")

@@ -19,16 +19,6 @@ func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) persist.Store { return persist.NewMemory() })
 }
 
-// Dir keeps the Store contract, Owner included, hands sessions over and can
-// be inspected.
-func TestDirStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) persist.Store {
-		d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})
-		require.NoError(t, err)
-		return d
-	}, storetest.HandsOver())
-}
-
 func TestMemoryLen(t *testing.T) {
 	m := persist.NewMemory()
 	l, err := m.Lock(t.Context(), newID(), nil)

@@ -21,6 +21,7 @@ import (
 	"github.com/lockstep-go/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // result is what one run of the command line did.
@@ -70,7 +71,7 @@ func memBackend(m *persist.Memory) cli.Backend {
 func fixtures(t *testing.T) []*fixture {
 	m := persist.NewMemory()
 	dir := t.TempDir()
-	d, err := persist.OpenDir(dir, persist.DirConfig{})
+	d, err := filestore.Open(dir, filestore.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
 	return []*fixture{

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // flags returns a flag set for a command's flags, which reports errors
@@ -266,9 +267,9 @@ type fileStats struct {
 // topOwners is how many owners stats names, those with most sessions.
 const topOwners = 5
 
-// fileCounter is implemented by stores that keep files (persist.Dir).
+// fileCounter is implemented by stores that keep files (filestore.Store).
 type fileCounter interface {
-	Files(ctx context.Context) (persist.FileCounts, error)
+	Files(ctx context.Context) (filestore.FileCounts, error)
 }
 
 func parseStats(args []string) (run, error) {

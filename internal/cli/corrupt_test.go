@@ -29,7 +29,7 @@ func TestShowCorrupt(t *testing.T) {
 
 	r := f.run(t, "show", key)
 	require.Equal(t, 0, r.code, r.err)
-	assert.Regexp(t, `^key       `+key+`\nrecord    does not decode: persist: .+\n$`, r.out)
+	assert.Regexp(t, `^key       `+key+`\nrecord    does not decode: filestore: .+\n$`, r.out)
 	_, err = os.Stat(path)
 	assert.NoError(t, err, "show moved the record")
 
@@ -48,7 +48,7 @@ func TestShowCorrupt(t *testing.T) {
 
 	r = f.run(t, "show", key)
 	require.Equal(t, 0, r.code, r.err)
-	assert.Regexp(t, `^key       `+key+`\nrecord    none\n\nquarantined  session-`+key+`\.corrupt-[0-9]+\nset aside    \S+ \(\S+ ago\)\nbytes        [0-9]+\nreason       the record does not decode: persist: .+\n$`, r.out)
+	assert.Regexp(t, `^key       `+key+`\nrecord    none\n\nquarantined  session-`+key+`\.corrupt-[0-9]+\nset aside    \S+ \(\S+ ago\)\nbytes        [0-9]+\nreason       the record does not decode: filestore: .+\n$`, r.out)
 
 	r = f.run(t, "show", key2)
 	require.Equal(t, 0, r.code, r.err)

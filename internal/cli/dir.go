@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 // Dir returns the Backend of cmd/lockstep: a session directory, named by -dir,
-// opened as a persist.Dir that syncs deletions (an operator's rm or revoke
+// opened as a filestore.Store that syncs deletions (an operator's rm or revoke
 // is durable when it returns). The directory must exist: a mistyped path
 // is an error, not a new empty directory.
 func Dir() Backend {
@@ -29,7 +29,7 @@ func Dir() Backend {
 				if !fi.IsDir() {
 					return nil, fmt.Errorf("-dir %s: not a directory", *dir)
 				}
-				return persist.OpenDir(*dir, persist.DirConfig{Logger: log, SyncDeletes: true})
+				return filestore.Open(*dir, filestore.Config{Logger: log, SyncDeletes: true})
 			}
 		},
 	}

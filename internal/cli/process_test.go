@@ -18,6 +18,7 @@ import (
 	"github.com/lockstep-go/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
 const (
@@ -75,7 +76,7 @@ func runChild(role string) error {
 // while the revoked ones are gone for it.
 func TestLiveEngine(t *testing.T) {
 	dir := t.TempDir()
-	d, err := persist.OpenDir(dir, persist.DirConfig{})
+	d, err := filestore.Open(dir, filestore.Config{})
 	require.NoError(t, err)
 	now := time.Now()
 	var alice []string
@@ -144,7 +145,7 @@ func TestLiveEngine(t *testing.T) {
 // cmd/lockstep is.
 func TestShowCommonTypes(t *testing.T) {
 	dir := t.TempDir()
-	d, err := persist.OpenDir(dir, persist.DirConfig{})
+	d, err := filestore.Open(dir, filestore.Config{})
 	require.NoError(t, err)
 	eng, err := engine.New(d, engine.Config{}) // registers the common types here
 	require.NoError(t, err)

@@ -155,7 +155,7 @@ func (s *Store) receive(ctx context.Context, conn *pgx.Conn, deadline time.Time,
 // every waiter retries and asks again, now that its holder will hear it.
 func (s *Store) setListening(ok bool) {
 	if s.listening.Swap(ok) != ok && ok {
-		s.waiters.wakeAll()
+		s.waiters.WakeAll()
 	}
 }
 
@@ -176,7 +176,7 @@ func (s *Store) handle(payload string) {
 			s.request(key)
 		}
 	case 'f':
-		s.waiters.wake(key)
+		s.waiters.Wake(key)
 	}
 }
 

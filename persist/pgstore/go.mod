@@ -21,4 +21,7 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 )
 
+// Development only: build against the modules of this checkout. Dependents
+// ignore replace directives and get the versions required above; see
+// RELEASING.md for how those versions are bumped.
 replace github.com/lockstep-go/lockstep => ../..

@@ -97,7 +97,7 @@ type Store struct {
 	mu   sync.Mutex          // guards held
 	held map[string]*holding // by key: sessions held (or being locked) through this Store
 
-	waiters waiters // by key: Locks of this Store waiting
+	waiters persist.Waiters // by key: Locks of this Store waiting
 }
 
 // holding is a session held, or being locked, through a Store.
@@ -157,7 +157,6 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		done:    make(chan struct{}),
 		held:    make(map[string]*holding),
 	}
-	s.waiters.init()
 	if err := s.create(ctx); err != nil {
 		return nil, err
 	}
@@ -219,8 +218,8 @@ func (s *Store) lock(ctx context.Context, key string, wanted func()) (persist.Lo
 		return nil, persist.ErrClosed
 	}
 	l := &lock{s: s, key: key, token: newToken(), wanted: wanted, version: -1}
-	wake := s.waiters.add(key)
-	defer s.waiters.remove(key, wake)
+	wake := s.waiters.Add(key)
+	defer s.waiters.Remove(key, wake)
 
 	backoff := minPoll
 	timer := time.NewTimer(backoff)
@@ -368,7 +367,7 @@ func (s *Store) forget(l *lock) {
 		}
 	}
 	s.mu.Unlock()
-	s.waiters.wake(l.key)
+	s.waiters.Wake(l.key)
 }
 
 // now returns the monotonic time since the Store's epoch, in nanoseconds.
@@ -399,61 +398,4 @@ func isKey(key string) bool {
 		}
 	}
 	return true
-}
-
-// waiters wakes the Locks of a Store that wait for a session.
-type waiters struct {
-	mu sync.Mutex                            // guards m
-	m  map[string]map[chan struct{}]struct{} // by key
-}
-
-func (w *waiters) init() { w.m = make(map[string]map[chan struct{}]struct{}) }
-
-// add registers a waiter for key; its channel receives a wake-up.
-func (w *waiters) add(key string) chan struct{} {
-	c := make(chan struct{}, 1) // one pending wake-up is enough
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	set := w.m[key]
-	if set == nil {
-		set = make(map[chan struct{}]struct{})
-		w.m[key] = set
-	}
-	set[c] = struct{}{}
-	return c
-}
-
-func (w *waiters) remove(key string, c chan struct{}) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.m[key], c)
-	if len(w.m[key]) == 0 {
-		delete(w.m, key)
-	}
-}
-
-// wake wakes the waiters of key.
-func (w *waiters) wake(key string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for c := range w.m[key] {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// wakeAll wakes every waiter.
-func (w *waiters) wakeAll() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, set := range w.m {
-		for c := range set {
-			select {
-			case c <- struct{}{}:
-			default:
-			}
-		}
-	}
 }

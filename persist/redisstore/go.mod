@@ -3,7 +3,7 @@ module github.com/lockstep-go/lockstep/persist/redisstore
 go 1.26.0
 
 require (
-	github.com/lockstep-go/lockstep v0.0.0-00010101000000-000000000000
+	github.com/lockstep-go/lockstep v0.3.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
@@ -18,4 +18,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 )
 
+// Development only: build against the modules of this checkout. Dependents
+// ignore replace directives and get the versions required above; see
+// RELEASING.md for how those versions are bumped.
 replace github.com/lockstep-go/lockstep => ../..

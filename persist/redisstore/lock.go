@@ -60,6 +60,8 @@ func newLock(s *Store, k sessionKeys, wanted func()) *lock {
 // counts those activations in Stats.HandOversTaken.
 func (l *lock) Waited() bool { return l.waited }
 
+var _ persist.HandOverReporter = (*lock)(nil)
+
 // Lock methods take no context. Each of their calls to Redis is bounded by
 // the client's own timeouts (go-redis's ReadTimeout and WriteTimeout,
 // 3 s by default; context deadlines only bound I/O with

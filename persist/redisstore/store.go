@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lockstep-go/lockstep/internal/wakeup"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/redis/go-redis/v9"
 )
@@ -98,7 +97,7 @@ type Store struct {
 	mu   sync.Mutex          // guards held
 	held map[string]*holding // by key: sessions held (or being locked) through this Store
 
-	waiters wakeup.Waiters // by key: Locks of this Store waiting
+	waiters persist.Waiters // by key: Locks of this Store waiting
 }
 
 // holding is a session held, or being locked, through a Store.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/filestore"
 	"github.com/lockstep-go/lockstep/persist/storetest"
 )
 
@@ -14,7 +15,7 @@ func ExampleRun() {
 	var t *testing.T // the *testing.T of a TestXxx function
 
 	storetest.Run(t, func(t *testing.T) persist.Store {
-		d, err := persist.OpenDir(t.TempDir(), persist.DirConfig{})
+		d, err := filestore.Open(t.TempDir(), filestore.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,7 +38,7 @@ type config struct {
 
 // HandsOver declares that the store calls the wanted callback of a held
 // Lock when another Lock of the same store waits for its session, as
-// persist.Dir does (through its directory watcher). Run then checks that
+// filestore.Store does (through its directory watcher). Run then checks that
 // it does. Without HandsOver, Run checks only that a store works with a
 // nil wanted, which is all persist.Memory promises.
 func HandsOver() Option { return func(c *config) { c.handsOver = true } }

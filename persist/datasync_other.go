@@ -1,8 +1,0 @@
-//go:build !linux
-
-package persist
-
-import "os"
-
-// datasync flushes f to the disk. Systems without fdatasync(2) get fsync.
-func datasync(f *os.File) error { return f.Sync() }

@@ -1,0 +1,83 @@
+package persist
+
+import "sync"
+
+// Waiters is a helper for Store implementations: it keeps the callers of one
+// store that wait for a session's lock, by key, and wakes them when the lock
+// may be free (the file store and the Redis store use it alike). A woken
+// caller tries the lock again; a wake-up is a hint, never a grant. A typical
+// Lock registers with Add before its first retry, waits on the channel (and
+// its own poll timer and ctx), and calls Remove when it stops waiting; the
+// code that releases a lock calls Wake.
+//
+// The zero value is ready to use; nothing in it needs closing. All methods
+// are safe for concurrent use and never block.
+type Waiters struct {
+	mu    sync.Mutex                 // guards byKey
+	byKey map[string][]chan struct{} // each of capacity 1
+}
+
+// Add registers a waiter for key and returns the channel that wakes it. It
+// has capacity 1: one pending wake-up is enough, so Wake never blocks. The
+// caller must Remove it when it stops waiting.
+func (w *Waiters) Add(key string) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byKey == nil {
+		w.byKey = make(map[string][]chan struct{})
+	}
+	w.byKey[key] = append(w.byKey[key], ch)
+	return ch
+}
+
+// Remove unregisters the waiter ch of key.
+func (w *Waiters) Remove(key string, ch <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ws := w.byKey[key]
+	for i, x := range ws {
+		if x == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(w.byKey, key)
+	} else {
+		w.byKey[key] = ws
+	}
+}
+
+// Wake wakes the waiters of key. The channels are collected under the
+// mutex and sent to after it is unlocked: a waiter removed in between gets
+// a token it never reads, which is harmless (its channel is dropped).
+func (w *Waiters) Wake(key string) {
+	w.mu.Lock()
+	chs := append([]chan struct{}(nil), w.byKey[key]...)
+	w.mu.Unlock()
+	for _, ch := range chs {
+		notify(ch)
+	}
+}
+
+// WakeAll wakes every waiter, of every key, as Wake does.
+func (w *Waiters) WakeAll() {
+	w.mu.Lock()
+	var chs []chan struct{}
+	for _, ws := range w.byKey {
+		chs = append(chs, ws...)
+	}
+	w.mu.Unlock()
+	for _, ch := range chs {
+		notify(ch)
+	}
+}
+
+// notify leaves a token in ch unless one is pending already.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
