@@ -285,21 +285,39 @@ func (s *Store) renewAll() {
 
 // pollWants looks for hand-over requests for the sessions held through s.
 func (s *Store) pollWants() {
-	ls, keys, tokens := s.heldLocks()
-	if len(ls) == 0 {
+	s.mu.Lock()
+	holding := len(s.held) > 0
+	s.mu.Unlock()
+	if !holding {
 		return
 	}
 	ctx, cancel := s.statement()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, s.q.wants, pgx.QueryExecModeExec, keys, tokens)
+	rows, err := s.pool.Query(ctx, s.q.wants, pgx.QueryExecModeExec)
 	if err != nil {
 		return // renewAll reports trouble
 	}
-	keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	var key string
+	var token *string
+	var wanted []string
+	_, err = pgx.ForEachRow(rows, []any{&key, &token}, func() error {
+		if token != nil && s.holds(key, *token) {
+			wanted = append(wanted, key)
+		}
+		return nil
+	})
 	if err != nil {
 		return
 	}
-	for _, key := range keys {
+	for _, key := range wanted {
 		s.request(key)
 	}
+}
+
+// holds reports whether s holds the session of key with token.
+func (s *Store) holds(key, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.held[key]
+	return h != nil && h.l != nil && h.l.token == token
 }

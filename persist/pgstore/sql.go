@@ -18,8 +18,8 @@ const listBatch = 1000
 // nanoseconds (NULL for the zero time); lease deadlines are the server's
 // clock_timestamp().
 //
-// The indexes leave out every column a Save changes on most calls (data,
-// expires, version, the lease), so that a Save is a HOT update, which
+// The indexes leave out every column a Save changes (data, expires,
+// version, the lease; sweep_at changes at most once a minute), so that a Save is a HOT update, which
 // writes no index: Sweep finds expired records through sweep_at, the
 // expiry rounded down to the minute (see sweepAt), which moves at most
 // once a minute; rows that hold only a lease have the smallest bigint
@@ -64,7 +64,7 @@ const recent = `coalesce(wanted > clock_timestamp() - interval '1 second', false
 
 func newQueries(t, q, base string) queries {
 	idx := func(suffix string) string { return pgx.Identifier{base + suffix}.Sanitize() }
-	r := strings.NewReplacer("$T", t, "$Q", q, "$HELD", held, "$FREE", free, "$RECENT", recent)
+	r := strings.NewReplacer("$T", t, "$Q", q, "$HELD", held, "$FREE", free)
 	return queries{
 		ddl: []string{
 			r.Replace(`CREATE TABLE IF NOT EXISTS $T (
@@ -81,6 +81,7 @@ func newQueries(t, q, base string) queries {
 ) WITH (fillfactor = 70)`),
 			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_owner") + ` ON $T (owner)`),
 			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_sweep_at") + ` ON $T (sweep_at) WHERE sweep_at IS NOT NULL`),
+			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_wanted") + ` ON $T (wanted) WHERE wanted IS NOT NULL`),
 			r.Replace(`CREATE TABLE IF NOT EXISTS $Q (
 	key     text NOT NULL,
 	at      bigint NOT NULL,
@@ -129,7 +130,8 @@ SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM i),
 FROM unnest($1::text[], $2::text[]) AS h(key, token)
 WHERE s.key = h.key AND s.lease_token = h.token
 RETURNING s.key, ` + strings.ReplaceAll(recent, "wanted", "s.wanted")),
-		wants: r.Replace(`SELECT key FROM $T WHERE key = ANY($1::text[]) AND lease_token = ANY($2::text[]) AND $RECENT`),
+		// The recent requests, through the index on wanted.
+		wants: r.Replace(`SELECT key, lease_token FROM $T WHERE wanted > clock_timestamp() - interval '1 second'`),
 
 		sweep: r.Replace(`WITH c AS (SELECT key FROM $T WHERE sweep_at <= $1 AND expires <= $1 AND $FREE
 	ORDER BY sweep_at LIMIT $2 FOR UPDATE SKIP LOCKED)
