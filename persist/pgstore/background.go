@@ -30,18 +30,10 @@ const (
 // listen is the listener goroutine: it keeps one connection of its own
 // listening on the store's channel, checks that notifications arrive, and
 // passes hand-over requests ("w"+key+":"+store) to holders of this Store
-// and releases ("f"+key) to its waiters. It ends when Close is called.
-func (s *Store) listen() {
+// and releases ("f"+key) to its waiters. It ends when ctx does (Close
+// cancels it).
+func (s *Store) listen(ctx context.Context) {
 	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { // ends when listen does; listen cancels ctx on its way out
-		select {
-		case <-s.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	backoff := minReconnect
 	failing := false
 	for ctx.Err() == nil {

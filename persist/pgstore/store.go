@@ -89,7 +89,8 @@ type Store struct {
 
 	listening atomic.Bool // a probe found that notifications arrive
 
-	done   chan struct{} // closed by Close
+	done   chan struct{}      // closed by Close
+	stop   context.CancelFunc // cancels the listener's context
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	once   sync.Once
@@ -160,8 +161,10 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := s.create(ctx); err != nil {
 		return nil, err
 	}
+	lctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
 	s.wg.Add(2)
-	go s.listen()
+	go s.listen(lctx)
 	go s.renew()
 	return s, nil
 }
@@ -197,6 +200,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.done)
+		s.stop()
 		s.wg.Wait()
 	})
 	return nil
@@ -284,6 +288,9 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 	// this: timing it from here errs on the short side.
 	start := s.now()
 	got, err := l.takeRow(ctx)
+	if got {
+		l.renewed.Store(start) // before the renewer can see l
+	}
 
 	s.mu.Lock()
 	var wanted func()
@@ -299,9 +306,6 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 		delete(s.held, l.key)
 	}
 	s.mu.Unlock()
-	if got {
-		l.renewed.Store(start)
-	}
 	if wanted != nil {
 		wanted()
 	}
