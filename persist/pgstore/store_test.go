@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 	"github.com/lockstep-go/lockstep/persist/storetest"
@@ -70,4 +72,42 @@ func TestNewConcurrently(t *testing.T) {
 			assert.NoError(t, err, "New number %d", i)
 		}
 	})
+}
+
+// The table holds the session's key, never its ID.
+func TestSessionIDNeverStored(t *testing.T) {
+	each(t, func(t *testing.T, tg target) {
+		cfg := pgstore.Config{Table: tableFor(t)}
+		e := tg.engine(t, cfg, engine.Config{})
+		ctx := context.Background()
+		id, err := e.Create(ctx)
+		require.NoError(t, err)
+		require.NoError(t, e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+			s.SetOwner("ann")
+			s.Set("n", 1)
+			return nil
+		}))
+		rows, err := tg.pool(t).Query(ctx, "SELECT s::text FROM "+pgx.Identifier{cfg.Table}.Sanitize()+" AS s")
+		require.NoError(t, err)
+		dump, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		require.Len(t, dump, 1, "rows")
+		assert.Contains(t, dump[0], persist.Key(id), "the row: got no key")
+		assert.NotContains(t, dump[0], id, "the row: got the session ID")
+	})
+}
+
+// A held session holds no lock on the server: the lease is a row.
+func TestHeldSessionHoldsNoServerLock(t *testing.T) {
+	tg := targets(t)[0]
+	ctx := context.Background()
+	s := tg.store(t, pgstore.Config{Table: tableFor(t)})
+	l, err := s.Lock(ctx, "held-session", nil)
+	require.NoError(t, err)
+	defer l.Release()
+	require.NoError(t, l.Save(persist.Record{Data: []byte("x")}, false))
+	var n int
+	require.NoError(t, tg.pool(t).QueryRow(ctx,
+		"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' OR (granted AND locktype IN ('tuple', 'transactionid') AND pid <> pg_backend_pid())").Scan(&n))
+	assert.Zero(t, n, "locks held on the server while a session is held")
 }
