@@ -25,7 +25,9 @@ const listBatch = 1000
 // once a minute; rows that hold only a lease have the smallest bigint
 // there, so that Sweep finds them through the same index.
 type queries struct {
-	ddl []string // CREATE ... IF NOT EXISTS, in order
+	ddl     []string // CREATE ... IF NOT EXISTS, in order
+	objects []string // the quoted names of what ddl creates
+	exist   string   // whether every one of objects exists
 
 	take, ask, load, save, release, del, quarantine string
 	renew, wants                                    string
@@ -33,23 +35,29 @@ type queries struct {
 	list, listOwner, inspect, quarantined, quarAll  string
 }
 
-// names splits a table name, which may be schema-qualified, into its
-// quoted form, the quoted name of its quarantine table, and a bare name to
-// derive index names from.
-func names(table string) (quoted, quarantine, base string, err error) {
+// tableName is a table name, which may be schema-qualified.
+type tableName []string
+
+// parseTable checks a table name: name or schema.name.
+func parseTable(table string) (tableName, error) {
 	parts := strings.Split(table, ".")
 	if len(parts) > 2 {
-		return "", "", "", fmt.Errorf("pgstore: table %q: want name or schema.name", table)
+		return nil, fmt.Errorf("pgstore: table %q: want name or schema.name", table)
 	}
 	for _, p := range parts {
 		if p == "" {
-			return "", "", "", fmt.Errorf("pgstore: table %q: empty name", table)
+			return nil, fmt.Errorf("pgstore: table %q: empty name", table)
 		}
 	}
-	base = parts[len(parts)-1]
-	q := append(pgx.Identifier{}, parts...)
-	q[len(q)-1] = base + "_quarantine"
-	return pgx.Identifier(parts).Sanitize(), q.Sanitize(), base, nil
+	return parts, nil
+}
+
+// sibling returns the quoted name of the relation named after the table's
+// last part with suffix, in the table's schema.
+func (n tableName) sibling(suffix string) string {
+	s := append(pgx.Identifier{}, n...)
+	s[len(s)-1] += suffix
+	return s.Sanitize()
 }
 
 // held is true for a row whose lease is alive.
@@ -62,10 +70,14 @@ const free = `(lease_token IS NULL OR lease_until <= clock_timestamp())`
 // act on: a request left by a waiter that gave up soon stops asking.
 const recent = `coalesce(wanted > clock_timestamp() - interval '1 second', false)`
 
-func newQueries(t, q, base string) queries {
+func newQueries(n tableName) queries {
+	t, q := n.sibling(""), n.sibling("_quarantine")
+	base := n[len(n)-1]
 	idx := func(suffix string) string { return pgx.Identifier{base + suffix}.Sanitize() }
 	r := strings.NewReplacer("$T", t, "$Q", q, "$HELD", held, "$FREE", free)
 	return queries{
+		objects: []string{t, q, n.sibling("_owner"), n.sibling("_sweep_at"), n.sibling("_wanted"), n.sibling("_quarantine_key")},
+		exist:   `SELECT bool_and(to_regclass(o) IS NOT NULL) FROM unnest($1::text[]) AS o`,
 		ddl: []string{
 			r.Replace(`CREATE TABLE IF NOT EXISTS $T (
 	key         text PRIMARY KEY,

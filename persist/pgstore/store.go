@@ -123,7 +123,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if cfg.Table == "" {
 		cfg.Table = DefaultTable
 	}
-	t, q, base, err := names(cfg.Table)
+	name, err := parseTable(cfg.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s := &Store{
 		pool:    pool,
 		connCfg: pool.Config().ConnConfig.Copy(),
-		q:       newQueries(t, q, base),
+		q:       newQueries(name),
 		table:   cfg.Table,
 		ttl:     cfg.LeaseTTL,
 		ttlMS:   cfg.LeaseTTL.Milliseconds(),
@@ -169,9 +169,17 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// create creates the table and its indexes, if missing, in one
-// transaction serialised by an advisory lock on the table's name.
+// create creates the table and its indexes, if any is missing, in one
+// transaction serialised by an advisory lock on the table's name (so a
+// role without CREATE can use tables made for it).
 func (s *Store) create(ctx context.Context) error {
+	var exist *bool
+	if err := s.pool.QueryRow(ctx, s.q.exist, pgx.QueryExecModeExec, s.q.objects).Scan(&exist); err != nil {
+		return fmt.Errorf("pgstore: look for table %s: %w", s.table, err)
+	}
+	if exist != nil && *exist {
+		return nil
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("pgstore: create table %s: %w", s.table, err)

@@ -5,6 +5,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -110,4 +111,31 @@ func TestHeldSessionHoldsNoServerLock(t *testing.T) {
 	require.NoError(t, tg.pool(t).QueryRow(ctx,
 		"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' OR (granted AND locktype IN ('tuple', 'transactionid') AND pid <> pg_backend_pid())").Scan(&n))
 	assert.Zero(t, n, "locks held on the server while a session is held")
+}
+
+// New needs no CREATE privilege once the tables and indexes exist.
+func TestNewWithoutCreatePrivilege(t *testing.T) {
+	tg := targets(t)[0]
+	ctx := context.Background()
+	cfg := pgstore.Config{Table: tableFor(t)}
+	tg.store(t, cfg) // as the owner: creates the tables
+	admin := tg.pool(t)
+	for _, stmt := range []string{
+		`DO $$ BEGIN CREATE ROLE lockstep_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ` + pgx.Identifier{cfg.Table}.Sanitize() + `, ` +
+			pgx.Identifier{cfg.Table + "_quarantine"}.Sanitize() + ` TO lockstep_app`,
+	} {
+		_, err := admin.Exec(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	var canCreate bool
+	require.NoError(t, admin.QueryRow(ctx, `SELECT has_schema_privilege('lockstep_app', 'public', 'CREATE')`).Scan(&canCreate))
+	require.False(t, canCreate, "the role may create in public: the test proves nothing")
+
+	app := target{name: "app", dsn: strings.Replace(tg.dsn, "postgres@", "lockstep_app@", 1)}
+	s := app.store(t, cfg)
+	l, err := s.Lock(ctx, "a session", nil)
+	require.NoError(t, err)
+	require.NoError(t, l.Save(persist.Record{Data: []byte("x")}, false))
+	require.NoError(t, l.Release())
 }
