@@ -102,7 +102,7 @@ func TestSmoke(t *testing.T) {
 // cannot run (no redis-server): the suite skips it with a note.
 func redisSkipped(s string) bool {
 	_, err := exec.LookPath("redis-server")
-	return err != nil && os.Getenv(redisAddrEnv) == "" && (slices.Contains(redisNames, s) || s == "redis-set")
+	return err != nil && os.Getenv(redisAddrEnv) == "" && (slices.Contains(redisNames, s) || slices.Contains(redisWaitNames, s) || s == "redis-set")
 }
 
 // checkSVG checks that s is well-formed XML with an svg root.

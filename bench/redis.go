@@ -39,7 +39,7 @@ var errSkip = errors.New("skipped")
 var redisNames = []string{"lockstep-redis", "scs-redisstore"}
 
 func redisSystems() []System {
-	return []System{lockstepRedis{}, scsRedisstore{}, redisSetFloor{}}
+	return []System{lockstepRedis{}, scsRedisstore{}, redisSetFloor{}, lockstepRedisWait{}}
 }
 
 // needsRedis reports whether a run of p includes a Redis system.

@@ -75,10 +75,10 @@ var mainSystems = []string{
 
 var workloads = []workload{
 	{"do-read", mainSystems, runDo(false)},
-	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, []string{"redis-set"}, postgresNames, []string{"pg-update", "pg-update-prepared"}), runDo(true)},
+	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames, []string{"redis-set"}, postgresNames, []string{"pg-update", "pg-update-prepared"}), runDo(true)},
 	{"http-read", slices.Concat(mainSystems, redisNames, postgresNames), runHTTP("/read")},
-	{"http-write", slices.Concat(mainSystems, redisNames, postgresNames), runHTTP("/write")},
-	{"contended-5x30", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, postgresNames), runContended},
+	{"http-write", slices.Concat(mainSystems, redisNames, redisWaitNames, postgresNames), runHTTP("/write")},
+	{"contended-5x30", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames, postgresNames), runContended},
 	{"lost-updates", slices.Concat(mainSystems, redisNames, postgresNames), runLostUpdates},
 	{"handover", slices.Concat([]string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, redisNames, []string{"lockstep-postgres"}), runHandover},
 	{"memory-per-session", []string{"lockstep-memory", "lockstep", "mutex-map", "scs-memstore"}, runMemory},

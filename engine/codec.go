@@ -20,7 +20,9 @@ import (
 // which then roll back all the turn's uncommitted changes. Match it with
 // errors.As. The usual remedy is gob.Register of the value's type, and of
 // the types it holds in interface fields, before the engine loads
-// sessions; a struct also needs exported fields (or its own GobEncoder).
+// sessions; a struct also needs exported fields (or its own GobEncoder). A
+// func, a chan or an unsafe.Pointer (or a slice, map or pointer of them)
+// can never be encoded, and Error says so instead.
 //
 // With a Config.Codec of the application's, an EncodeError names the key
 // that its codec cannot encode, found by encoding the values one at a
@@ -34,13 +36,43 @@ type EncodeError struct {
 }
 
 // Error names the key and the type of the value, the codec's error and,
-// for encoding/gob, the remedy.
+// for encoding/gob, the remedy: gob.Register, or, for a value that gob can
+// never encode (a func, a chan, an unsafe.Pointer, or a pointer, slice,
+// array or map of them), storing something else.
 func (e *EncodeError) Error() string {
 	if e.custom {
 		return fmt.Sprintf("value %q of type %v cannot be encoded: %v", e.Key, e.Type, e.Err)
 	}
+	if gobNever(e.Type, 0) {
+		return fmt.Sprintf("value %q of type %v cannot be encoded: %v (encoding/gob never encodes a func, a chan or an unsafe.Pointer, registered or not: keep it outside the session and store the data it stands for)",
+			e.Key, e.Type, e.Err)
+	}
 	return fmt.Sprintf("value %q of type %v cannot be encoded: %v (register its type, and the types it holds in interfaces, with gob.Register; a struct needs exported fields)",
 		e.Key, e.Type, e.Err)
+}
+
+// gobNever reports whether encoding/gob can never encode a value of type
+// t, whatever is registered: t is, or holds through pointers, slices,
+// arrays and maps, a func, a chan or an unsafe.Pointer. (A struct field of
+// those kinds is skipped by gob, not refused.) depth bounds the walk
+// through recursive types.
+func gobNever(t reflect.Type, depth int) bool {
+	for ; t != nil && depth < 16; depth++ {
+		switch t.Kind() {
+		case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+			return true
+		case reflect.Map:
+			if gobNever(t.Key(), depth+1) {
+				return true
+			}
+			t = t.Elem()
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			t = t.Elem()
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // Unwrap returns the codec's error, Err.

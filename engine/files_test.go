@@ -17,9 +17,11 @@ import (
 	"github.com/lockstep-go/lockstep/persist/filestore"
 )
 
-// openDir opens an engine on the session directory dir, closed when t ends.
+// openDir opens an engine on the session directory dir, closed when t ends;
+// then the directory must be at rest (testkit.DirAtRest).
 func openDir(t *testing.T, dir string, cfg engine.Config) *engine.Engine {
 	t.Helper()
+	testkit.DirAtRest(t, dir)
 	e, err := engine.Open(dir, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -15,10 +15,23 @@ import (
 
 // newEngine returns an engine over store (a new Memory store if nil),
 // closed when the test ends.
+// newEngine returns an engine on store (a new Memory if nil), closed when
+// t ends; then, if the store can list its sessions, none may be held.
 func newEngine(t testing.TB, store persist.Store, cfg engine.Config) *engine.Engine {
 	t.Helper()
 	if store == nil {
 		store = persist.NewMemory()
+	}
+	if in, ok := store.(persist.Inspector); ok {
+		// Once per test and store, so that the check runs after the
+		// Close of every engine the test opens on the store.
+		k := heldCheck{t, in}
+		if _, seen := heldChecks.LoadOrStore(k, true); !seen {
+			t.Cleanup(func() {
+				heldChecks.Delete(k)
+				checkNoneHeld(t, in)
+			})
+		}
 	}
 	e, err := engine.New(store, cfg)
 	if err != nil {
@@ -30,6 +43,28 @@ func newEngine(t testing.TB, store persist.Store, cfg engine.Config) *engine.Eng
 		}
 	})
 	return e
+}
+
+// heldChecks holds the stores whose check is registered, per test.
+var heldChecks sync.Map // heldCheck -> true
+
+type heldCheck struct {
+	t  testing.TB
+	in persist.Inspector
+}
+
+// checkNoneHeld reports every stored session of in that is still held.
+func checkNoneHeld(t testing.TB, in persist.Inspector) {
+	t.Helper()
+	err := in.Sessions(context.Background(), "", func(info persist.Info) error {
+		if info.Locked {
+			t.Errorf("session %s still held at the end of the test, want every lock released", info.Key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, persist.ErrClosed) {
+		t.Errorf("Sessions at the end of the test: %v", err)
+	}
 }
 
 func mustCreate(t testing.TB, e *engine.Engine) string {

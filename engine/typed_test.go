@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -68,8 +69,6 @@ func TestGet(t *testing.T) {
 		check(t, "Get[any](nil)", a, nil, ok, true)
 
 		// Wrong types and missing keys: the zero value and false.
-		n64, ok := engine.Get[int64](s, "int") // an int is not an int64
-		check(t, "Get[int64](int)", n64, int64(0), ok, false)
 		n, ok = engine.Get[int](s, "str")
 		check(t, "Get[int](str)", n, 0, ok, false)
 		pp, ok = engine.Get[*point](s, "point") // a value is not a pointer
@@ -92,6 +91,70 @@ func TestGet(t *testing.T) {
 		}
 	})
 }
+
+// Get converts between the predeclared integer types when the value fits,
+// and nothing else: named types and floats keep their types.
+func TestGetConvertsIntegers(t *testing.T) {
+	type count int64
+	values := map[string]any{
+		"int64":  int64(42),
+		"int":    200,
+		"neg":    -1,
+		"big":    uint64(math.MaxUint64),
+		"maxi64": int64(math.MaxInt64),
+		"u8":     uint8(255),
+		"f":      42.0,
+		"named":  count(7),
+	}
+	typed(t, values, func(s *engine.Session) {
+		for _, c := range []struct {
+			name   string
+			got    any
+			ok     bool
+			want   any
+			wantOK bool
+		}{
+			{"Get[int](int64)", pair(engine.Get[int](s, "int64")), true, 42, true},
+			{"Get[int32](int64)", pair(engine.Get[int32](s, "int64")), true, int32(42), true},
+			{"Get[uint](int64)", pair(engine.Get[uint](s, "int64")), true, uint(42), true},
+			{"Get[int64](int)", pair(engine.Get[int64](s, "int")), true, int64(200), true},
+			{"Get[uint8](int 200)", pair(engine.Get[uint8](s, "int")), true, uint8(200), true},
+			{"Get[int8](int 200)", pair(engine.Get[int8](s, "int")), true, int8(0), false},
+			{"Get[uint](int -1)", pair(engine.Get[uint](s, "neg")), true, uint(0), false},
+			{"Get[int16](int -1)", pair(engine.Get[int16](s, "neg")), true, int16(-1), true},
+			{"Get[int64](uint64 max)", pair(engine.Get[int64](s, "big")), true, int64(0), false},
+			{"Get[uint64](uint64 max)", pair(engine.Get[uint64](s, "big")), true, uint64(math.MaxUint64), true},
+			{"Get[uint64](int64 max)", pair(engine.Get[uint64](s, "maxi64")), true, uint64(math.MaxInt64), true},
+			{"Get[uintptr](uint8)", pair(engine.Get[uintptr](s, "u8")), true, uintptr(255), true},
+			{"Get[int](float64)", pair(engine.Get[int](s, "f")), true, 0, false},
+			{"Get[float64](int)", pair(engine.Get[float64](s, "int")), true, 0.0, false},
+			{"Get[int64](count)", pair(engine.Get[int64](s, "named")), true, int64(0), false},
+			{"Get[count](int64)", pair(engine.Get[count](s, "int64")), true, count(0), false},
+			{"Get[string](int)", pair(engine.Get[string](s, "int")), true, "", false},
+		} {
+			p := c.got.([2]any)
+			if p[0] != c.want || p[1] != c.wantOK {
+				t.Errorf("%s: got %#v, %v; want %#v, %v", c.name, p[0], p[1], c.want, c.wantOK)
+			}
+		}
+		// Pop converts as Get does, and keeps what it cannot return.
+		if v, ok := engine.Pop[int](s, "int64"); v != 42 || !ok {
+			t.Errorf("Pop[int](int64): got %v, %v; want 42, true", v, ok)
+		}
+		if _, ok := s.Get("int64"); ok {
+			t.Errorf("int64 after Pop[int]: still there, want it deleted")
+		}
+		if _, ok := engine.Pop[int8](s, "int"); ok {
+			t.Errorf("Pop[int8](int 200): got ok, want false")
+		}
+		if v, ok := s.Get("int"); v != 200 || !ok {
+			t.Errorf("int after a Pop[int8] that did not fit: got %v, %v; want 200, true", v, ok)
+		}
+	})
+}
+
+// pair packs the results of Get for a table.
+func pair[T any](v T, ok bool) [2]any { return [2]any{v, ok} }
 
 func TestPop(t *testing.T) {
 	typed(t, map[string]any{"flash": "saved", "n": 3}, func(s *engine.Session) {

@@ -38,11 +38,12 @@ func (e *CorruptError) Is(target error) bool {
 }
 
 // ErrLockLost reports that a held lock no longer protects its session:
-// its lock file was removed or replaced behind the store's back, so another
-// locker may have taken it, or the record file was replaced by someone
-// other than the holder. Save refuses to write then; the caller should
-// drop what it holds, release the Lock and lock again.
-var ErrLockLost = errors.New("persist: lock lost (lock file removed or replaced)")
+// another locker may have taken it (the file store's lock file was removed
+// or replaced, a Redis lease ran out), or the record was replaced by
+// someone other than the holder. Save refuses to write then; the caller
+// should drop what it holds, release the Lock and lock again. Each store's
+// error adds its own detail.
+var ErrLockLost = errors.New("persist: lock lost")
 
 // ErrReleased is returned by every method of a Lock that was already
 // released (by Release, Delete or Quarantine); the call does nothing.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -76,7 +75,7 @@ type Postgres struct {
 	bin  string
 	dir  string       // the temporary directory: data/ and whatever else
 	cred *credentials // nil when not root
-	srv  *server
+	srv  *daemon
 }
 
 // credentials are the user a server runs as when the tests run as root.
@@ -141,7 +140,7 @@ func NewPostgres() (*Postgres, error) {
 		return nil, fmt.Errorf("testkit: initdb: %w\n%s", err, out)
 	}
 	for range 5 { // a free port may be taken before the server binds it
-		if p.Port, err = freePort(); err != nil {
+		if p.Port, err = freePort(0); err != nil {
 			break
 		}
 		if err = p.start(); err == nil {
@@ -174,7 +173,7 @@ func (p *Postgres) start() error {
 		"-c", "unix_socket_directories="+p.dir, "-c", "fsync=off",
 		"-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "logging_collector=off")
-	srv, err := startServer(cmd, "database system is ready to accept connections")
+	srv, err := startDaemon(cmd, "database system is ready to accept connections")
 	if err != nil {
 		return fmt.Errorf("testkit: postgres on port %d: %w", p.Port, err)
 	}
@@ -226,7 +225,7 @@ type PgBouncer struct {
 	Port int // on 127.0.0.1
 
 	dir string
-	srv *server
+	srv *daemon
 }
 
 // DSN returns a connection string for database postgres, as user
@@ -268,7 +267,7 @@ func NewPgBouncer(pg *Postgres) (*PgBouncer, error) {
 	}
 	b := &PgBouncer{dir: dir}
 	for range 5 {
-		if b.Port, err = freePort(); err != nil {
+		if b.Port, err = freePort(0); err != nil {
 			break
 		}
 		if err = b.start(pg, exe); err == nil {
@@ -307,7 +306,7 @@ server_login_retry = 1
 			}
 		}
 	}
-	srv, err := startServer(pg.command(exe, ini), "process up")
+	srv, err := startDaemon(pg.command(exe, ini), "process up")
 	if err != nil {
 		return fmt.Errorf("testkit: pgbouncer on port %d: %w", b.Port, err)
 	}
@@ -323,15 +322,15 @@ func (b *PgBouncer) Close() {
 	}
 }
 
-// server is a started server process whose output is drained.
-type server struct {
+// daemon is a started server process whose output is drained.
+type daemon struct {
 	cmd    *exec.Cmd
 	output chan struct{} // closed when the server's output is drained
 }
 
-// startServer starts cmd and returns once a line of its output contains
+// startDaemon starts cmd and returns once a line of its output contains
 // ready.
-func startServer(cmd *exec.Cmd, ready string) (*server, error) {
+func startDaemon(cmd *exec.Cmd, ready string) (*daemon, error) {
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -341,7 +340,7 @@ func startServer(cmd *exec.Cmd, ready string) (*server, error) {
 		return nil, err
 	}
 	lines := make(chan string)
-	s := &server{cmd: cmd, output: make(chan struct{})}
+	s := &daemon{cmd: cmd, output: make(chan struct{})}
 	go func(lines chan<- string) { // owned by stop, which waits for it
 		defer close(s.output)
 		sc := bufio.NewScanner(out)
@@ -380,14 +379,4 @@ func startServer(cmd *exec.Cmd, ready string) (*server, error) {
 			return nil, fmt.Errorf("not ready after %v:\n%s", serverStart, log.String())
 		}
 	}
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("testkit: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -16,14 +16,14 @@ func (p *Postgres) command(name string, args ...string) *exec.Cmd {
 }
 
 // pause and resume need Unix signals.
-func (s *server) pause() error  { return errors.ErrUnsupported }
-func (s *server) resume() error { return errors.ErrUnsupported }
+func (s *daemon) pause() error  { return errors.ErrUnsupported }
+func (s *daemon) resume() error { return errors.ErrUnsupported }
 
 // kill kills the server.
-func (s *server) kill() { _ = s.cmd.Process.Kill() }
+func (s *daemon) kill() { _ = s.cmd.Process.Kill() }
 
 // stop kills the server and waits for it to end.
-func (s *server) stop(bool) {
+func (s *daemon) stop(bool) {
 	s.kill()
 	<-s.output
 	_ = s.cmd.Wait()

@@ -27,7 +27,7 @@ func (p *Postgres) command(name string, args ...string) *exec.Cmd {
 }
 
 // signal sends sig to every process of the server's process group.
-func (s *server) signal(sig syscall.Signal) error {
+func (s *daemon) signal(sig syscall.Signal) error {
 	if s == nil {
 		return errors.New("testkit: server not running")
 	}
@@ -39,7 +39,7 @@ func (s *server) signal(sig syscall.Signal) error {
 
 // signalTree sends sig to the server's process group and to every
 // descendant of its first process (found in /proc).
-func (s *server) signalTree(sig syscall.Signal) error {
+func (s *daemon) signalTree(sig syscall.Signal) error {
 	if err := s.signal(sig); err != nil {
 		return err
 	}
@@ -81,16 +81,16 @@ func descendants(pid int) []int {
 }
 
 // pause stops the server's every process; resume continues them.
-func (s *server) pause() error  { return s.signalTree(syscall.SIGSTOP) }
-func (s *server) resume() error { return s.signalTree(syscall.SIGCONT) }
+func (s *daemon) pause() error  { return s.signalTree(syscall.SIGSTOP) }
+func (s *daemon) resume() error { return s.signalTree(syscall.SIGCONT) }
 
 // kill kills the server's process group.
-func (s *server) kill() { _ = s.signal(syscall.SIGKILL) }
+func (s *daemon) kill() { _ = s.signal(syscall.SIGKILL) }
 
 // stop shuts the server down (SIGINT to its process group: PostgreSQL's
 // fast shutdown), or kills it, and waits for it to end; a server still
 // running after serverStart is killed.
-func (s *server) stop(kill bool) {
+func (s *daemon) stop(kill bool) {
 	sig := syscall.SIGINT
 	if kill {
 		sig = syscall.SIGKILL

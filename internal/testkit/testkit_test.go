@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,4 +113,34 @@ func TestRedisAnswersAndRestartsEmpty(t *testing.T) {
 	r.Stop()
 	_, err := net.Dial("tcp", r.Addr)
 	assert.Error(t, err, "a stopped server refuses connections")
+}
+
+func TestSentinelFailsOverAndHeals(t *testing.T) {
+	s := testkit.StartSentinel(t)
+	old := s.Primary(t)
+	_, err := old.CLI("set", "k", "v")
+	require.NoError(t, err)
+	_, err = s.Sentinels[0].CLI("sentinel", "failover", testkit.SentinelName)
+	require.NoError(t, err)
+	next := s.AwaitFailover(t, old)
+	assert.Equal(t, s.Other(old), next)
+	got, err := next.CLI("get", "k")
+	require.NoError(t, err)
+	assert.Equal(t, "v", got, "the write replicated before the failover")
+}
+
+func TestClusterFormsWithOneReplicaEach(t *testing.T) {
+	c := testkit.StartCluster(t)
+	require.Len(t, c.Nodes, 6)
+	for _, n := range c.Nodes {
+		port, err := strconv.Atoi(n.Port())
+		require.NoError(t, err)
+		assert.LessOrEqual(t, port, 55535, "the bus port is the port + 10000")
+	}
+	rs := c.Replicas()
+	require.Len(t, rs, 3)
+	c.Failover(t, "takeover")
+	for _, r := range rs {
+		assert.Equal(t, "master", r.Info("replication", "role"), "%s promoted", r.Addr)
+	}
 }

@@ -82,7 +82,7 @@ func (l *dirLock) check() error {
 	case err == nil:
 		return nil
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errReplaced):
-		return fmt.Errorf("filestore: %s: %w", name, persist.ErrLockLost)
+		return fmt.Errorf("filestore: %s: lock file removed or replaced: %w", name, persist.ErrLockLost)
 	default:
 		return fmt.Errorf("filestore: check lock %s: %w", name, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
@@ -72,8 +73,11 @@ func faultyTemp(limit int, err, syncErr error) func(dir, pattern string) (storeF
 	}
 }
 
+// openTestDir opens a Store on dir, closed when t ends; then the directory
+// must be at rest (testkit.DirAtRest).
 func openTestDir(t *testing.T, dir string, cfg Config) *Store {
 	t.Helper()
+	testkit.DirAtRest(t, dir)
 	d, err := Open(dir, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -198,26 +202,69 @@ func TestInodeRecheck(t *testing.T) {
 }
 
 // TestPollingWithoutWatcher checks that hand-over works without
-// notifications, by polling.
+// notifications: the holder's poller lists the directory, finds the
+// waiter's request and calls wanted; the waiter, which cannot have the
+// lock before, gets it once the holder releases.
 func TestPollingWithoutWatcher(t *testing.T) {
 	dir := t.TempDir()
-	a := openTestDir(t, dir, Config{noWatch: true})
-	b := openTestDir(t, dir, Config{noWatch: true})
-	la := mustLock(t, a, "id")
-	got := make(chan persist.Lock)
-	go func() {
-		l, err := b.Lock(context.Background(), "id", nil)
-		if err != nil {
-			t.Error(err)
+	listings := make(chan struct{}, 1)
+	a := openTestDir(t, dir, Config{noWatch: true, polled: func(listed bool) {
+		if listed {
+			select {
+			case listings <- struct{}{}:
+			default:
+			}
 		}
-		got <- l
+	}})
+	b := openTestDir(t, dir, Config{noWatch: true})
+	wanted := make(chan struct{}, 1)
+	la, err := a.Lock(context.Background(), "id", func() {
+		select {
+		case wanted <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		l   persist.Lock
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), pollTestTimeout)
+		defer cancel()
+		l, err := b.Lock(ctx, "id", nil)
+		got <- result{l, err}
 	}()
-	time.Sleep(20 * time.Millisecond) // let b wait and back off
-	la.Release()
-	start := time.Now()
-	lb := <-got
-	t.Logf("polling waiter got the lock %v after release", time.Since(start))
-	lb.Release()
+	select {
+	case <-wanted:
+	case r := <-got:
+		t.Fatalf("the waiter's Lock returned (%v, %v) while the holder held the session, want it to wait", r.l, r.err)
+	case <-time.After(pollTestTimeout):
+		t.Fatalf("wanted not called within %v: the poller did not pass the request on", pollTestTimeout)
+	}
+	select {
+	case <-listings:
+	case <-time.After(pollTestTimeout):
+		t.Fatalf("no poll that listed the directory within %v, want the request found by one", pollTestTimeout)
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("the waiter's Lock returned (%v, %v) while the holder held the session, want it to wait", r.l, r.err)
+	default:
+	}
+	if err := la.Release(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got // the waiter's own deadline bounds the wait
+	if r.err != nil {
+		t.Fatalf("the waiter's Lock after the release: got %v, want the lock", r.err)
+	}
+	if err := r.l.Release(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestRescan checks the recovery from a watcher overflow: pending requests

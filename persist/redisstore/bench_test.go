@@ -3,8 +3,10 @@ package redisstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 )
@@ -57,6 +59,25 @@ func BenchmarkDoWrite(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := incr(ctx, e, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSaveWait is BenchmarkSave with WaitReplicas 1, on a primary
+// with one replica.
+func BenchmarkSaveWait(b *testing.B) {
+	primary, _ := testkit.StartReplicated(b, 1)
+	s := newStore(b, nodeClient(b, primary), redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Second})
+	l, err := s.Lock(context.Background(), testID, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Release()
+	rec := persist.Record{Data: make([]byte, 64)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Save(rec, false); err != nil {
 			b.Fatal(err)
 		}
 	}

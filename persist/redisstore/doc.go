@@ -29,6 +29,21 @@
 // matching persist.ErrLockLost. A holder that dies loses its sessions
 // LeaseTTL after its last renewal.
 //
+// # Replication and failover
+//
+// Redis replicates asynchronously: a failover (Sentinel, Cluster, a
+// managed service) can lose writes the old primary acknowledged, leases
+// included, and the old primary may accept writes for a moment after the
+// replica was promoted. With Config.WaitReplicas = N, every lease, save,
+// delete and quarantine is followed, in the same round trip and on the
+// same connection to the session's primary, by WAIT N; a write that fewer
+// replicas acknowledge fails with an error matching ErrNotReplicated and
+// was not acknowledged. With N equal to the number of replicas a failover
+// can promote, a failover loses no acknowledged write and never lets two
+// holders commit on the same state. engine.OnCommitSync means nothing more
+// here: WaitReplicas applies to every write, whatever the durability.
+// docs/redis.md compares the topologies.
+//
 // # Hand-over
 //
 // An engine that wants a session another engine holds publishes a request
@@ -55,9 +70,11 @@
 // Store implements persist.Inspector (Sessions, Inspect, LockKey: what
 // Engine.DestroyOwner and the operator commands use) and
 // persist.QuarantineInspector. Sessions walks the keyspace with SCAN: there
-// is no owner index. The operator commands run over Redis with
+// is no owner index. The operator's command runs over Redis with
 //
-//	go -C persist/redisstore run ./cmd/lockstep -redis ADDR [-prefix P] COMMAND
+//	lockstep -redis ADDR [-prefix P] COMMAND
+//
+// (go install github.com/lockstep-go/lockstep/cmd/lockstep@latest).
 //
 // # Concurrency, errors and closing
 //
@@ -66,9 +83,12 @@
 // from the Store's goroutines and must not block. Callers branch on the
 // errors of package persist: ErrNotFound, ErrLockLost, ErrReleased,
 // ErrClosed, *CorruptError, and the context's error when Lock gives up;
+// and on ErrNotReplicated (a Save's also matches persist.ErrLockLost);
 // errors from Redis are wrapped with %w; Inspect and LockKey return
 // persist.ErrBadKey for a malformed key. A Lock's calls to Redis are
-// bounded by the client's ReadTimeout and WriteTimeout. A Store runs two goroutines (its
-// subscription and its lease renewal) and must be closed with Close, after
-// the engine that uses it and before the client.
+// bounded by the client's ReadTimeout and WriteTimeout; Release waits at
+// most 50ms and lets the release finish in the background. A Store runs
+// two goroutines (its subscription and its lease renewal), and one per
+// release still running, and must be closed with Close, after the engine
+// that uses it and before the client.
 package redisstore

@@ -132,9 +132,11 @@ func (l *lock) fetched(reply any) fetched {
 // Save writes rec if this holder's lease is still alive and the record is
 // the one it last loaded or wrote, and sets the record's TTL at
 // rec.Expires; the check and the write are one server-side script. It
-// returns an error matching persist.ErrLockLost otherwise. sync has no
-// effect: a write's durability is Redis's (appendonly, appendfsync,
-// replication).
+// returns an error matching persist.ErrLockLost otherwise. With
+// WaitReplicas, a write that too few replicas acknowledged returns an error
+// matching both ErrNotReplicated and persist.ErrLockLost: the record is in
+// doubt. sync has no effect: a write's durability is Redis's (WaitReplicas,
+// appendonly, appendfsync).
 //
 // Another error (a timeout, a connection lost) may come after Redis ran the
 // script: then the record holds rec although Save failed, and the holder,
@@ -165,7 +167,11 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	}
 	l.fenceArg = append(l.fenceArg[:0], fence(uint64(l.version))...)
 	l.pxat = expireAt(rec.Expires)
-	n, err := l.s.run(ctx, saveScript, l.saveArgs[:])
+	reply, acks, err := l.s.write(ctx, saveScript, l.k.rec, l.saveArgs[:])
+	var n int64
+	if err == nil {
+		n, err = int64Reply(reply)
+	}
 	switch {
 	case err != nil:
 		// The write may or may not have happened: the next Save finds out
@@ -178,6 +184,12 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	}
 	l.version++
 	l.prefetched, l.pre = false, fetched{}
+	if acks < int64(l.s.waitN) {
+		// Written, but a failover may lose it: the record is in doubt, and
+		// the holder must load it again.
+		l.lost.Store(true)
+		return fmt.Errorf("%w: %w", l.s.notReplicated("save", l.k.key, acks), persist.ErrLockLost)
+	}
 	return nil
 }
 
@@ -220,11 +232,40 @@ func (l *lock) Delete() error {
 
 // Release ends the lease; the record stays. It always lets go: a lease
 // that has already run out is released, and one that Redis cannot be told
-// about (it is down) runs out within LeaseTTL; the latter is logged.
+// about (it is down) runs out within LeaseTTL; the latter is logged. It
+// waits at most releaseWait for Redis: a release that takes longer (Redis
+// is paused or unreachable) goes on in the background, so that a turn
+// whose commit succeeded never waits on a dead server for it.
 func (l *lock) Release() error {
 	if l.released {
 		return persist.ErrReleased
 	}
+	s := l.s
+	s.relMu.Lock()
+	if s.relDone {
+		s.relMu.Unlock()
+		l.release()
+		return nil
+	}
+	s.releases.Add(1)
+	s.relMu.Unlock()
+	done := make(chan struct{})
+	go func() { // owned by the Store: Close waits for it
+		defer s.releases.Done()
+		defer close(done)
+		l.release()
+	}()
+	timer := time.NewTimer(releaseWait)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
+	return nil
+}
+
+// release ends the lease, logging what goes wrong.
+func (l *lock) release() {
 	err := l.end("release", releaseScript, nil)
 	switch {
 	case errors.Is(err, persist.ErrLockLost):
@@ -232,7 +273,6 @@ func (l *lock) Release() error {
 	case err != nil:
 		l.s.log.Warn("redisstore: release: the lease runs out by itself", "key", l.k.key, "err", err)
 	}
-	return nil
 }
 
 // Quarantine renames the record to <prefix>{<key>}:corrupt:<unix nanos>
@@ -252,8 +292,19 @@ func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 	l.ending.Store(true)
 	l.pre = fetched{}
 	defer l.s.forget(l)
-	n, err := script.Run(context.Background(), l.s.client, []string{l.k.lock, l.k.rec, l.k.want},
-		l.token, fence, l.s.channel, "f"+l.k.key).Int64()
+	ctx, args := context.Background(), l.endArgs(script, fence)
+	var reply any
+	var err error
+	acks := int64(l.s.waitN)
+	if script == releaseScript { // a release needs no replica: a lost one runs out
+		reply, err = l.s.eval(ctx, script, args)
+	} else {
+		reply, acks, err = l.s.write(ctx, script, l.k.lock, args)
+	}
+	var n int64
+	if err == nil {
+		n, err = int64Reply(reply)
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("redisstore: %s session %s: %w", op, l.k.key, err)
@@ -261,8 +312,15 @@ func (l *lock) end(op string, script *redis.Script, fence []byte) error {
 		return l.lostErr(op)
 	case n == -2:
 		return l.movedErr(op)
+	case acks < int64(l.s.waitN):
+		return l.s.notReplicated(op, l.k.key, acks)
 	}
 	return nil
+}
+
+// endArgs are the wire arguments of releaseScript or deleteScript for l.
+func (l *lock) endArgs(script *redis.Script, fence []byte) []any {
+	return []any{"evalsha", script.Hash(), "3", l.k.lock, l.k.rec, l.k.want, l.token, fence, l.s.channel, "f" + l.k.key}
 }
 
 // quarantine moves the record aside and, with release, ends the lease. It
@@ -279,8 +337,15 @@ func (l *lock) quarantine(cause error, release bool) error {
 	if release {
 		rel = "1"
 	}
-	n, err := quarantineScript.Run(context.Background(), l.s.client, []string{l.k.lock, l.k.rec, l.k.want, q},
-		l.token, rel, l.s.channel, "f"+l.k.key).Int64()
+	reply, acks, err := l.s.write(context.Background(), quarantineScript, l.k.lock, []any{"evalsha", quarantineScript.Hash(), "4",
+		l.k.lock, l.k.rec, l.k.want, q, l.token, rel, l.s.channel, "f" + l.k.key})
+	var n int64
+	if err == nil {
+		n, err = int64Reply(reply)
+	}
+	if err == nil && n >= 0 && acks < int64(l.s.waitN) {
+		err = l.s.notReplicated("quarantine", l.k.key, acks)
+	}
 	switch {
 	case err != nil:
 		cerr.Err = errors.Join(cause, fmt.Errorf("redisstore: quarantine %s: %w", l.k.rec, err))

@@ -29,6 +29,9 @@ import (
 
 // runChild runs a child role and returns the exit code.
 func runChild(role string) int {
+	if role == "chaos" {
+		return runChaos()
+	}
 	addr, id := os.Getenv("LOCKSTEP_REDIS_ADDR"), os.Getenv("LOCKSTEP_ID")
 	n, _ := strconv.Atoi(os.Getenv("LOCKSTEP_N"))
 	lease, _ := time.ParseDuration(os.Getenv("LOCKSTEP_LEASE"))

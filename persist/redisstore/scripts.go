@@ -159,14 +159,15 @@ return redis.call('EXISTS', KEYS[2])
 
 // sweepScript deletes the record if nobody holds the session and it is
 // still the one the sweep read (its first fenceLen bytes are fence, which
-// the sweep found expired): 1 if deleted, 0 if not (gone, or written
-// since), -1 if the session is held.
+// the sweep found expired): the record's length if deleted, 0 if not
+// (gone, or written since), -1 if the session is held.
 //
 //	KEYS: lock, rec
 //	ARGV: fence
 var sweepScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 if redis.pcall('GETRANGE', KEYS[2], 0, 8) ~= ARGV[1] then return 0 end
+local n = redis.call('STRLEN', KEYS[2])
 redis.call('DEL', KEYS[2])
-return 1
+return n
 `)

@@ -45,6 +45,10 @@ const (
 
 // Subscription reconnects back off from minResubscribe to maxResubscribe
 // while Redis cannot be reached.
+// releaseWait is the longest Release waits for Redis: a release that takes
+// longer finishes in the background (the lease runs out otherwise).
+const releaseWait = 50 * time.Millisecond
+
 const (
 	minResubscribe = 10 * time.Millisecond
 	maxResubscribe = time.Second
@@ -68,6 +72,23 @@ type Config struct {
 	// Logger receives what the store handles without returning it
 	// (renewals and subscription trouble). Nil means slog.Default().
 	Logger *slog.Logger
+
+	// WaitReplicas, when above 0, makes every write that a holder's
+	// correctness depends on (taking a lease, a save, a delete, a
+	// quarantine) wait until this many replicas of the session's primary
+	// have it: WAIT, in the same round trip and on the same connection as
+	// the write. A write that fewer replicas acknowledge within WaitTimeout
+	// fails with an error matching ErrNotReplicated. Set it to the number
+	// of replicas that a failover can promote: then a failover loses no
+	// acknowledged write (docs/redis.md). The client must be a
+	// *redis.Client (a single server, or redis.NewFailoverClient) or a
+	// *redis.ClusterClient. Default 0: no WAIT.
+	WaitReplicas int
+
+	// WaitTimeout is how long WAIT waits for the replicas when
+	// WaitReplicas > 0. It must stay well below the client's ReadTimeout,
+	// which bounds the round trip. Default 100ms (DefaultWaitTimeout).
+	WaitTimeout time.Duration
 }
 
 // Store is a persist.Store that keeps sessions in Redis, so that engines on
@@ -88,6 +109,11 @@ type Store struct {
 	log     *slog.Logger
 	epoch   time.Time // monotonic origin of lock.renewed
 
+	waitN       int                  // Config.WaitReplicas
+	waitTimeout time.Duration        // Config.WaitTimeout
+	single      *redis.Client        // client, for WAIT, unless it is a Cluster's
+	cluster     *redis.ClusterClient // client, for WAIT, if it is a Cluster's
+
 	ps     *redis.PubSub
 	done   chan struct{} // closed by Close
 	wg     sync.WaitGroup
@@ -98,6 +124,10 @@ type Store struct {
 	held map[string]*holding // by key: sessions held (or being locked) through this Store
 
 	waiters persist.Waiters // by key: Locks of this Store waiting
+
+	relMu    sync.Mutex     // guards relDone, so that releases.Add comes before Close's releases.Wait
+	relDone  bool           // Close waits for the releases: new ones run in the foreground
+	releases sync.WaitGroup // releases running in the background
 }
 
 // holding is a session held, or being locked, through a Store.
@@ -131,17 +161,32 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.WaitReplicas < 0 || cfg.WaitTimeout < 0 {
+		return nil, fmt.Errorf("redisstore: negative WaitReplicas (%d) or WaitTimeout (%v)", cfg.WaitReplicas, cfg.WaitTimeout)
+	}
+	if cfg.WaitReplicas > 0 && cfg.WaitTimeout == 0 {
+		cfg.WaitTimeout = DefaultWaitTimeout
+	}
+	single, _ := client.(*redis.Client)
+	cluster, _ := client.(*redis.ClusterClient)
+	if cfg.WaitReplicas > 0 && single == nil && cluster == nil {
+		return nil, fmt.Errorf("redisstore: WaitReplicas needs a *redis.Client or a *redis.ClusterClient, not a %T", client)
+	}
 	s := &Store{
-		client:  client,
-		prefix:  cfg.Prefix,
-		ttl:     cfg.LeaseTTL,
-		ttlMS:   strconv.FormatInt(cfg.LeaseTTL.Milliseconds(), 10),
-		channel: cfg.Prefix + "handover",
-		id:      newToken()[:16],
-		log:     cfg.Logger,
-		epoch:   time.Now(),
-		done:    make(chan struct{}),
-		held:    make(map[string]*holding),
+		waitN:       cfg.WaitReplicas,
+		waitTimeout: cfg.WaitTimeout,
+		single:      single,
+		cluster:     cluster,
+		client:      client,
+		prefix:      cfg.Prefix,
+		ttl:         cfg.LeaseTTL,
+		ttlMS:       strconv.FormatInt(cfg.LeaseTTL.Milliseconds(), 10),
+		channel:     cfg.Prefix + "handover",
+		id:          newToken()[:16],
+		log:         cfg.Logger,
+		epoch:       time.Now(),
+		done:        make(chan struct{}),
+		held:        make(map[string]*holding),
 	}
 	// Subscribe sends SUBSCRIBE now if it can; if Redis is down, the
 	// subscriber retries, and waiters poll meanwhile.
@@ -164,6 +209,10 @@ func (s *Store) Close() error {
 		close(s.done)
 		err = s.ps.Close()
 		s.wg.Wait()
+		s.relMu.Lock()
+		s.relDone = true // no release starts in the background from now on
+		s.relMu.Unlock()
+		s.releases.Wait()
 		if err != nil {
 			err = fmt.Errorf("redisstore: close subscription: %w", err)
 		}
@@ -253,11 +302,18 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 	// The lease starts when Redis runs the script, which is after this:
 	// timing it from here, not from the reply, errs on the short side.
 	start := s.now()
-	res, err := lockScript.Run(ctx, s.client, []string{l.k.lock, l.k.rec, l.k.want},
-		l.token, s.ttlMS, ann, s.channel, "w"+l.k.key+":"+s.id, wantTTL.Milliseconds()).Slice()
+	reply, acks, err := s.write(ctx, lockScript, l.k.lock, []any{"evalsha", lockScript.Hash(), "3", l.k.lock, l.k.rec, l.k.want,
+		l.token, s.ttlMS, ann, s.channel, "w" + l.k.key + ":" + s.id, wantTTL.Milliseconds()})
 	var got bool
 	if err == nil {
-		got, err = l.took(res, start)
+		got, err = l.took(reply, start)
+	}
+	if got && acks < int64(s.waitN) {
+		// Taken, but not replicated: a failover may hand the lease to
+		// another. It is not held; let it go at once, so that others need
+		// not wait out LeaseTTL.
+		got, err = false, fmt.Errorf("%d of %d replicas acknowledged within %v: %w", acks, s.waitN, s.waitTimeout, ErrNotReplicated)
+		_, _, _ = s.write(ctx, releaseScript, l.k.lock, l.endArgs(releaseScript, nil))
 	}
 
 	s.mu.Lock()
@@ -282,8 +338,9 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 
 // took interprets the lock script's reply, keeping the record it read;
 // start is Store.now() from before the script was sent.
-func (l *lock) took(res []any, start int64) (bool, error) {
-	if len(res) == 0 {
+func (l *lock) took(reply any, start int64) (bool, error) {
+	res, ok := reply.([]any)
+	if !ok || len(res) == 0 {
 		return false, fmt.Errorf("redisstore: lock script: empty reply")
 	}
 	if n, _ := res[0].(int64); n != 1 {
@@ -339,18 +396,4 @@ func newToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
-}
-
-// run runs a script with args as they go on the wire ("evalsha", its hash,
-// the number of keys, keys, arguments), loading the script and trying
-// again once if Redis does not have it (it restarted): Script.Run does the
-// same, but its arguments would be boxed on every call.
-func (s *Store) run(ctx context.Context, script *redis.Script, args []any) (int64, error) {
-	n, err := s.client.Do(ctx, args...).Int64()
-	if err != nil && isNoScript(err) {
-		if err = script.Load(ctx, s.client).Err(); err == nil {
-			n, err = s.client.Do(ctx, args...).Int64()
-		}
-	}
-	return n, err
 }

@@ -58,15 +58,24 @@ func (s *Store) sweep(ctx context.Context, c redis.UniversalClient, now time.Tim
 	var rep persist.SweepReport
 	var errs []error
 	err := scan(ctx, c, s.recPattern(), func(recs []string) error {
-		heads, err := readHeads(ctx, c, recs, headerLen)
+		heads, err := readHeads(ctx, c, recs, listHead)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("redisstore: sweep: %w", err))
 			return nil
 		}
 		for i, rec := range recs {
-			h, _, err := parseHeader(heads[i])
+			h, whole, err := parseHeader(heads[i])
 			if err != nil || h.expires.IsZero() || now.Before(h.expires) {
 				continue // gone, does not decode (Load quarantines it), or alive
+			}
+			if !whole { // an owner longer than listHead
+				b, err := c.Get(ctx, rec).Bytes()
+				if err != nil {
+					continue // gone since, or of another type
+				}
+				if h, whole, err = parseHeader(b); err != nil || !whole {
+					continue
+				}
 			}
 			lock := strings.TrimSuffix(rec, "rec") + "lock"
 			n, err := sweepScript.Run(ctx, c, []string{lock, rec}, heads[i][:fenceLen]).Int64()
@@ -76,8 +85,12 @@ func (s *Store) sweep(ctx context.Context, c redis.UniversalClient, now time.Tim
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-			case n == 1:
+			case n > 0:
 				rep.Expired++
+				rep.Removed = append(rep.Removed, persist.Info{
+					Key: s.keyOf(rec), Owner: h.owner, Created: h.created, Expires: h.expires,
+					Bytes: n - int64(h.dataOff),
+				})
 			case n == -1:
 				rep.Busy++
 			}

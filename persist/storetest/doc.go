@@ -39,6 +39,9 @@
 // declare what a store does beyond the bare contract (HandsOver) or does
 // not do yet (WithoutOwner).
 //
+// Like testing/fstest, the package depends on the standard library and
+// persist alone: it adds nothing to a store's test binary.
+//
 // Run calls open once per subtest, from that subtest's goroutine, and
 // closes each store it got when the subtest ends; open should not close it
 // too unless the store's Close may be called twice. Run starts goroutines

@@ -7,9 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/lockstep-go/lockstep/persist"
 )
 
@@ -52,11 +49,12 @@ func (s *suite) list(t *testing.T, in persist.Inspector, owner string) map[strin
 	defer cancel()
 	got := make(map[string]persist.Info)
 	err := in.Sessions(ctx, owner, func(info persist.Info) error {
-		assert.NotContains(t, got, info.Key, "Sessions passed a key twice")
+		_, twice := got[info.Key]
+		expect(t, !twice, "Sessions passed key %s twice, want once", info.Key)
 		got[info.Key] = info
 		return nil
 	})
-	require.NoError(t, err, "Sessions")
+	mustNoError(t, err, "Sessions")
 	return got
 }
 
@@ -73,21 +71,21 @@ func (s *suite) inspectSessions(t *testing.T) {
 	}
 	gone := newID()
 	s.save(t, st, gone, record("deleted"))
-	require.NoError(t, s.lock(t, st, gone).Delete(), "Delete")
+	mustNoError(t, s.lock(t, st, gone).Delete(), "Delete")
 	unsaved := s.lock(t, st, newID())
-	defer func() { assert.NoError(t, unsaved.Release(), "Release") }()
+	defer func() { noError(t, unsaved.Release(), "Release") }()
 
 	got := s.list(t, in, "")
-	assert.ElementsMatch(t, slices.Collect(maps.Keys(recs)), slices.Collect(maps.Keys(got)), "keys listed: got, want")
+	sameKeys(t, got, slices.Collect(maps.Keys(recs)), "keys listed")
 	for key, rec := range recs {
 		info := got[key]
 		if !s.cfg.noOwner {
-			assert.Equal(t, rec.Owner, info.Owner, "Owner of %s", key)
+			equal(t, info.Owner, rec.Owner, "Owner of %s", key)
 		}
-		assert.True(t, rec.Created.Equal(info.Created), "Created: got %v, want %v", info.Created, rec.Created)
-		assert.True(t, rec.Expires.Equal(info.Expires), "Expires: got %v, want %v", info.Expires, rec.Expires)
-		assert.Positive(t, info.Bytes, "Bytes of %s", key)
-		assert.False(t, info.Locked, "Locked of %s, which nobody holds", key)
+		expect(t, rec.Created.Equal(info.Created), "Created: got %v, want %v", info.Created, rec.Created)
+		expect(t, rec.Expires.Equal(info.Expires), "Expires: got %v, want %v", info.Expires, rec.Expires)
+		expect(t, info.Bytes > 0, "Bytes of %s: got %d, want more than 0", key, info.Bytes)
+		equal(t, info.Locked, false, "Locked of %s, which nobody holds", key)
 	}
 }
 
@@ -107,12 +105,12 @@ func (s *suite) inspectByOwner(t *testing.T) {
 	}
 	for _, owner := range []string{"alice", "bob", "carol", "dave"} {
 		got := s.list(t, in, owner)
-		assert.ElementsMatch(t, want[owner], slices.Collect(maps.Keys(got)), "Sessions of %q: got, want", owner)
+		sameKeys(t, got, want[owner], "Sessions of %q", owner)
 		for key, info := range got {
-			assert.Equal(t, owner, info.Owner, "Owner of %s listed for %q", key, owner)
+			equal(t, info.Owner, owner, "Owner of %s listed for %q", key, owner)
 		}
 	}
-	assert.Len(t, s.list(t, in, ""), 5, "Sessions of every owner")
+	equal(t, len(s.list(t, in, "")), 5, "number of Sessions of every owner")
 }
 
 // Sessions reports Locked for a session held now, and not once released;
@@ -127,12 +125,12 @@ func (s *suite) inspectLocked(t *testing.T) {
 	var got map[string]persist.Info
 	wait := s.async(t, "Sessions with a lock held", func() { got = s.list(t, in, "") })
 	wait(func() { _ = l.Release() })
-	assert.True(t, got[persist.Key(held)].Locked, "Locked of a held session")
-	assert.False(t, got[persist.Key(free)].Locked, "Locked of a free session")
+	equal(t, got[persist.Key(held)].Locked, true, "Locked of a held session")
+	equal(t, got[persist.Key(free)].Locked, false, "Locked of a free session")
 
-	require.NoError(t, l.Release(), "Release")
+	mustNoError(t, l.Release(), "Release")
 	got = s.list(t, in, "")
-	assert.False(t, got[persist.Key(held)].Locked, "Locked of a released session")
+	equal(t, got[persist.Key(held)].Locked, false, "Locked of a released session")
 	assertFree(t, st, held)
 }
 
@@ -148,8 +146,8 @@ func (s *suite) inspectStops(t *testing.T) {
 		calls++
 		return stop
 	})
-	assert.ErrorIs(t, err, stop, "Sessions' error when fn fails")
-	assert.Equal(t, 1, calls, "calls of fn after it failed once")
+	errorIs(t, err, stop, "Sessions' error when fn fails")
+	equal(t, calls, 1, "calls of fn after it failed once")
 }
 
 // Inspect returns the record of a key and its Info; ErrNotFound for a key
@@ -160,14 +158,14 @@ func (s *suite) inspect(t *testing.T) {
 	want := record("inspected")
 	s.save(t, st, id, want)
 	got, info, err := in.Inspect(context.Background(), persist.Key(id))
-	require.NoError(t, err, "Inspect")
+	mustNoError(t, err, "Inspect")
 	s.assertRecord(t, want, got)
-	assert.Equal(t, persist.Key(id), info.Key, "Info.Key")
-	assert.Positive(t, info.Bytes, "Info.Bytes")
-	assert.False(t, info.Locked, "Info.Locked of a free session")
+	equal(t, info.Key, persist.Key(id), "Info.Key")
+	expect(t, info.Bytes > 0, "Info.Bytes: got %d, want more than 0", info.Bytes)
+	equal(t, info.Locked, false, "Info.Locked of a free session")
 
 	_, _, err = in.Inspect(context.Background(), persist.Key(newID()))
-	assert.ErrorIs(t, err, persist.ErrNotFound, "Inspect of a key never saved")
+	errorIs(t, err, persist.ErrNotFound, "Inspect of a key never saved")
 }
 
 // Inspect of a held session returns at once, with Locked, and the record
@@ -187,11 +185,11 @@ func (s *suite) inspectHeld(t *testing.T) {
 		got, info, err = in.Inspect(context.Background(), persist.Key(id))
 	})
 	wait(func() { _ = l.Release() })
-	if assert.NoError(t, err, "Inspect of a held session") {
+	if noError(t, err, "Inspect of a held session") {
 		s.assertRecord(t, want, got)
-		assert.True(t, info.Locked, "Info.Locked of a held session")
+		equal(t, info.Locked, true, "Info.Locked of a held session")
 	}
-	assert.NoError(t, l.Release(), "Release")
+	noError(t, l.Release(), "Release")
 }
 
 // LockKey locks the session that Lock locks: each excludes the other, and
@@ -204,26 +202,26 @@ func (s *suite) lockKey(t *testing.T) {
 	s.save(t, st, id, want)
 
 	viaID := s.lock(t, st, id)
-	assert.ErrorIs(t, tryBriefly(byKey(in, key)), context.DeadlineExceeded, "LockKey of a session held by Lock: got %v, want it to wait until its context ends")
-	require.NoError(t, viaID.Release(), "Release")
+	errorIs(t, tryBriefly(byKey(in, key)), context.DeadlineExceeded, "LockKey of a session held by Lock, which must wait until its context ends")
+	mustNoError(t, viaID.Release(), "Release")
 
 	viaKey := s.take(t, "LockKey", byKey(in, key))
 	assertExcluded(t, st, id)
 	got, err := viaKey.Load()
-	if assert.NoError(t, err, "Load through LockKey") {
+	if noError(t, err, "Load through LockKey") {
 		s.assertRecord(t, want, got)
 	}
 	want = record("by key")
-	require.NoError(t, viaKey.Save(want, false), "Save through LockKey")
-	require.NoError(t, viaKey.Release(), "Release")
+	mustNoError(t, viaKey.Save(want, false), "Save through LockKey")
+	mustNoError(t, viaKey.Release(), "Release")
 	got, err = s.load(t, st, id)
-	if assert.NoError(t, err, "Load by id of a record saved by key") {
+	if noError(t, err, "Load by id of a record saved by key") {
 		s.assertRecord(t, want, got)
 	}
 
-	require.NoError(t, s.take(t, "LockKey", byKey(in, key)).Delete(), "Delete through LockKey")
+	mustNoError(t, s.take(t, "LockKey", byKey(in, key)).Delete(), "Delete through LockKey")
 	s.assertNotFound(t, st, id)
-	assert.Empty(t, s.list(t, in, ""), "Sessions after Delete through LockKey")
+	equal(t, len(s.list(t, in, "")), 0, "number of Sessions after Delete through LockKey")
 }
 
 // LockKey asks the holder to hand over, as Lock does.
@@ -244,9 +242,9 @@ func (s *suite) badKey(t *testing.T) {
 	defer cancel()
 	for _, key := range []string{"", "../session-x", persist.Key("x")[:63], "A" + persist.Key("x")[1:], persist.Key("x") + "0"} {
 		_, _, err := in.Inspect(ctx, key)
-		assert.Error(t, err, "Inspect(%q)", key)
+		isError(t, err, "Inspect(%q)", key)
 		l, err := in.LockKey(ctx, key, nil)
-		if !assert.Error(t, err, "LockKey(%q)", key) {
+		if !isError(t, err, "LockKey(%q)", key) {
 			_ = l.Release()
 		}
 	}
@@ -255,5 +253,5 @@ func (s *suite) badKey(t *testing.T) {
 // assertFree checks that id can be locked now.
 func assertFree(t *testing.T, st persist.Store, id string) {
 	t.Helper()
-	assert.NoError(t, tryBriefly(byID(st, id)), "Lock of a released session")
+	noError(t, tryBriefly(byID(st, id)), "Lock of a released session")
 }

@@ -3,6 +3,8 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,10 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
@@ -110,13 +108,20 @@ type suite struct {
 func (s *suite) store(t *testing.T) persist.Store {
 	t.Helper()
 	st := s.open(t)
-	require.NotNil(t, st, "open returned a nil Store")
-	t.Cleanup(func() { assert.NoError(t, st.Close(), "Close") })
+	if st == nil {
+		t.Fatal("open returned a nil Store")
+	}
+	t.Cleanup(func() { noError(t, st.Close(), "Close") })
 	return st
 }
 
-// newID returns a session ID in the engine's form.
-func newID() string { return testkit.NewID() }
+// newID returns a session ID in the engine's form: 32 random bytes,
+// base64url without padding.
+func newID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
 
 // locker takes a Lock of one session: by its ID (byID) or by its key
 // (byKey).
@@ -142,8 +147,10 @@ func (s *suite) patiently(lock locker) (persist.Lock, error) {
 func (s *suite) take(t *testing.T, what string, lock locker) persist.Lock {
 	t.Helper()
 	l, err := s.patiently(lock)
-	require.NoError(t, err, what)
-	require.NotNil(t, l, "%s returned a nil Lock and no error", what)
+	mustNoError(t, err, "%s", what)
+	if l == nil {
+		t.Fatalf("%s returned a nil Lock and no error", what)
+	}
 	return l
 }
 
@@ -168,7 +175,7 @@ func tryBriefly(lock locker) error {
 // assertExcluded checks that id cannot be locked now.
 func assertExcluded(t *testing.T, st persist.Store, id string) {
 	t.Helper()
-	assert.ErrorIs(t, tryBriefly(byID(st, id)), context.DeadlineExceeded, "a second Lock of a held session: got %v, want it to wait until its context ends")
+	errorIs(t, tryBriefly(byID(st, id)), context.DeadlineExceeded, "a second Lock of a held session, which must wait until its context ends")
 }
 
 // record returns a record with every field set, data as its Data.
@@ -185,19 +192,19 @@ func record(data string) persist.Record {
 // assertRecord checks that got is want as the contract says it round-trips.
 func (s *suite) assertRecord(t *testing.T, want, got persist.Record) {
 	t.Helper()
-	assert.True(t, want.Created.Equal(got.Created), "Created: got %v, want %v", got.Created, want.Created)
-	assert.True(t, want.Expires.Equal(got.Expires), "Expires: got %v, want %v", got.Expires, want.Expires)
+	expect(t, want.Created.Equal(got.Created), "Created: got %v, want %v", got.Created, want.Created)
+	expect(t, want.Expires.Equal(got.Expires), "Expires: got %v, want %v", got.Expires, want.Expires)
 	if !s.cfg.noOwner {
-		assert.Equal(t, want.Owner, got.Owner, "Owner")
+		equal(t, got.Owner, want.Owner, "Owner")
 	}
-	assert.True(t, bytes.Equal(want.Data, got.Data), "Data: got %q, want %q", got.Data, want.Data)
+	expect(t, bytes.Equal(want.Data, got.Data), "Data: got %q, want %q", got.Data, want.Data)
 }
 
 // load locks id, loads its record and releases it.
 func (s *suite) load(t *testing.T, st persist.Store, id string) (persist.Record, error) {
 	t.Helper()
 	l := s.lock(t, st, id)
-	defer func() { assert.NoError(t, l.Release(), "Release") }()
+	defer func() { noError(t, l.Release(), "Release") }()
 	return l.Load()
 }
 
@@ -217,8 +224,8 @@ func (s *suite) waitLoad(st persist.Store, id string) (persist.Record, error) {
 func (s *suite) save(t *testing.T, st persist.Store, id string, rec persist.Record) {
 	t.Helper()
 	l := s.lock(t, st, id)
-	require.NoError(t, l.Save(rec, false), "Save")
-	require.NoError(t, l.Release(), "Release")
+	mustNoError(t, l.Save(rec, false), "Save")
+	mustNoError(t, l.Release(), "Release")
 }
 
 // lockSaved opens a store, saves a record of data under a new ID, and
@@ -235,7 +242,7 @@ func (s *suite) lockSaved(t *testing.T, data string) (persist.Store, string, per
 func (s *suite) assertNotFound(t *testing.T, st persist.Store, id string) {
 	t.Helper()
 	_, err := s.load(t, st, id)
-	assert.ErrorIs(t, err, persist.ErrNotFound, "Load")
+	errorIs(t, err, persist.ErrNotFound, "Load")
 }
 
 // async runs fn on a goroutine of its own; the returned function waits for
@@ -268,9 +275,9 @@ func (s *suite) loadMissing(t *testing.T) {
 	st := s.store(t)
 	l := s.lock(t, st, newID())
 	_, err := l.Load()
-	assert.ErrorIs(t, err, persist.ErrNotFound, "Load of a session never saved")
-	assert.NotErrorIs(t, err, persist.ErrCorrupt, "Load of a session never saved")
-	assert.NoError(t, l.Release(), "Release")
+	errorIs(t, err, persist.ErrNotFound, "Load of a session never saved")
+	notErrorIs(t, err, persist.ErrCorrupt, "Load of a session never saved")
+	noError(t, l.Release(), "Release")
 }
 
 // Save replaces the record; it round-trips whole and outlives the Lock.
@@ -280,30 +287,30 @@ func (s *suite) saveLoad(t *testing.T) {
 	l := s.lock(t, st, id)
 	first, second := record("first"), record("second")
 	second.Owner = ""
-	require.NoError(t, l.Save(first, false), "Save")
+	mustNoError(t, l.Save(first, false), "Save")
 	got, err := l.Load()
-	require.NoError(t, err, "Load after Save")
+	mustNoError(t, err, "Load after Save")
 	s.assertRecord(t, first, got)
 
-	require.NoError(t, l.Save(second, true), "Save with sync")
+	mustNoError(t, l.Save(second, true), "Save with sync")
 	got, err = l.Load()
-	require.NoError(t, err, "Load after the second Save")
+	mustNoError(t, err, "Load after the second Save")
 	s.assertRecord(t, second, got)
-	require.NoError(t, l.Release(), "Release")
+	mustNoError(t, l.Release(), "Release")
 
 	got, err = s.load(t, st, id)
-	require.NoError(t, err, "Load under a new Lock")
+	mustNoError(t, err, "Load under a new Lock")
 	s.assertRecord(t, second, got)
 
 	// The zero record: no times, no owner, no data.
 	other := newID()
 	s.save(t, st, other, persist.Record{})
 	got, err = s.load(t, st, other)
-	require.NoError(t, err, "Load of a zero record")
-	assert.True(t, got.Created.IsZero(), "Created: got %v, want the zero time", got.Created)
-	assert.True(t, got.Expires.IsZero(), "Expires: got %v, want the zero time (never)", got.Expires)
-	assert.Empty(t, got.Owner, "Owner")
-	assert.Empty(t, got.Data, "Data")
+	mustNoError(t, err, "Load of a zero record")
+	expect(t, got.Created.IsZero(), "Created: got %v, want the zero time", got.Created)
+	expect(t, got.Expires.IsZero(), "Expires: got %v, want the zero time (never)", got.Expires)
+	equal(t, got.Owner, "", "Owner")
+	expect(t, len(got.Data) == 0, "Data: got %q, want none", got.Data)
 }
 
 // Save does not keep the caller's bytes, and Load hands out bytes of the
@@ -313,16 +320,16 @@ func (s *suite) dataNotShared(t *testing.T) {
 	id := newID()
 	rec := record("original")
 	l := s.lock(t, st, id)
-	require.NoError(t, l.Save(rec, false), "Save")
+	mustNoError(t, l.Save(rec, false), "Save")
 	copy(rec.Data, "XXXXXXXX") // the caller reuses its buffer
 	got, err := l.Load()
-	require.NoError(t, err, "Load")
-	assert.Equal(t, "original", string(got.Data), "Data after the caller changed the saved buffer")
+	mustNoError(t, err, "Load")
+	equal(t, string(got.Data), "original", "Data after the caller changed the saved buffer")
 	copy(got.Data, "YYYYYYYY")
 	got, err = l.Load()
-	require.NoError(t, err, "Load")
-	assert.Equal(t, "original", string(got.Data), "Data after the caller changed a loaded buffer")
-	require.NoError(t, l.Release(), "Release")
+	mustNoError(t, err, "Load")
+	equal(t, string(got.Data), "original", "Data after the caller changed a loaded buffer")
+	mustNoError(t, l.Release(), "Release")
 }
 
 // A held Lock excludes every other Lock of its session until it is
@@ -341,10 +348,10 @@ func (s *suite) exclusion(t *testing.T) {
 		got, gotErr = s.waitLoad(st, id)
 	})
 	want := record("saved by the holder")
-	require.NoError(t, holder.Save(want, false), "Save")
-	require.NoError(t, holder.Release(), "Release")
+	mustNoError(t, holder.Save(want, false), "Save")
+	mustNoError(t, holder.Release(), "Release")
 	wait()
-	require.NoError(t, gotErr, "the waiter's Lock and Load")
+	mustNoError(t, gotErr, "the waiter's Lock and Load")
 	s.assertRecord(t, want, got)
 }
 
@@ -358,8 +365,8 @@ func (s *suite) contextEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), brief)
 	l, err := st.Lock(ctx, id, nil)
 	cancel()
-	assert.Nil(t, l, "Lock that timed out returned a Lock")
-	assert.ErrorIs(t, err, context.DeadlineExceeded, "Lock past its deadline")
+	expect(t, l == nil, "Lock that timed out: got a Lock, want none")
+	errorIs(t, err, context.DeadlineExceeded, "Lock past its deadline")
 
 	ctx, cancel = context.WithCancel(context.Background())
 	var cancelled error
@@ -367,21 +374,21 @@ func (s *suite) contextEnds(t *testing.T) {
 		l, err := st.Lock(ctx, id, nil)
 		if l != nil {
 			_ = l.Release()
-			err = errors.New("got the Lock of a held session")
+			err = errors.New("a Lock of the held session")
 		}
 		cancelled = err
 	})
 	cancel()
 	wait()
-	assert.ErrorIs(t, cancelled, context.Canceled, "Lock whose context was cancelled")
-	assert.ErrorIs(t, cancelled, ctx.Err(), "Lock whose context was cancelled")
+	errorIs(t, cancelled, context.Canceled, "Lock whose context was cancelled")
+	errorIs(t, cancelled, ctx.Err(), "Lock whose context was cancelled")
 
 	// The waiters that gave up left nothing behind: the holder still
 	// holds, and the session can be locked once it releases.
-	require.NoError(t, holder.Save(record("v"), false), "Save by the holder after waiters gave up")
-	require.NoError(t, holder.Release(), "Release")
+	mustNoError(t, holder.Save(record("v"), false), "Save by the holder after waiters gave up")
+	mustNoError(t, holder.Release(), "Release")
 	l = s.lock(t, st, id)
-	assert.NoError(t, l.Release(), "Release")
+	noError(t, l.Release(), "Release")
 }
 
 // Goroutines that increment counters under their Locks lose no update,
@@ -401,16 +408,16 @@ func (s *suite) concurrentIncrements(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		assert.NoError(t, err)
+		noError(t, err, "a goroutine's increments")
 	}
 	var total uint64
 	for _, id := range ids {
 		rec, err := s.load(t, st, id)
-		require.NoError(t, err, "Load of a counter")
-		require.Len(t, rec.Data, 8, "counter record")
+		mustNoError(t, err, "Load of a counter")
+		mustEqual(t, len(rec.Data), 8, "length of a counter record")
 		total += binary.BigEndian.Uint64(rec.Data)
 	}
-	assert.Equal(t, uint64(workers*each), total, "increments counted (lost updates)")
+	equal(t, total, uint64(workers*each), "increments counted (lost updates)")
 }
 
 func increments(st persist.Store, ids []string, inside *[2]atomic.Int32, w, n int, patience time.Duration) error {
@@ -452,19 +459,19 @@ func (s *suite) independentSessions(t *testing.T) {
 	st := s.store(t)
 	a := s.lock(t, st, newID())
 	b := s.lock(t, st, newID()) // fails after the patience if a excluded it
-	assert.NoError(t, a.Release(), "Release")
-	assert.NoError(t, b.Release(), "Release")
+	noError(t, a.Release(), "Release")
+	noError(t, b.Release(), "Release")
 }
 
 // Delete removes the record and releases the Lock; deleting a session
 // without a record is no error.
 func (s *suite) delete(t *testing.T) {
 	st, id, l := s.lockSaved(t, "doomed")
-	require.NoError(t, l.Delete(), "Delete")
+	mustNoError(t, l.Delete(), "Delete")
 	s.assertNotFound(t, st, id) // and Delete released the lock
 
 	l = s.lock(t, st, newID())
-	assert.NoError(t, l.Delete(), "Delete of a session without a record")
+	noError(t, l.Delete(), "Delete of a session without a record")
 }
 
 // Quarantine moves the record aside, releases the Lock, and reports a
@@ -474,10 +481,12 @@ func (s *suite) quarantine(t *testing.T) {
 	cause := errors.New("storetest: the caller could not decode the data")
 	err := l.Quarantine(cause)
 	var ce *persist.CorruptError
-	require.ErrorAs(t, err, &ce, "Quarantine")
-	assert.ErrorIs(t, err, persist.ErrCorrupt, "Quarantine")
-	assert.ErrorIs(t, err, persist.ErrNotFound, "Quarantine")
-	assert.ErrorIs(t, err, cause, "Quarantine")
+	if !errors.As(err, &ce) {
+		t.Fatalf("Quarantine: got %v, want a *persist.CorruptError", err)
+	}
+	errorIs(t, err, persist.ErrCorrupt, "Quarantine")
+	errorIs(t, err, persist.ErrNotFound, "Quarantine")
+	errorIs(t, err, cause, "Quarantine")
 	s.assertNotFound(t, st, id) // and Quarantine released the lock
 }
 
@@ -503,22 +512,22 @@ func (s *suite) released(t *testing.T) {
 			id := newID()
 			want := record("before the release")
 			l := s.lock(t, st, id)
-			require.NoError(t, l.Save(want, false), "Save")
-			require.NoError(t, end.release(l), end.name)
+			mustNoError(t, l.Save(want, false), "Save")
+			mustNoError(t, end.release(l), "%s", end.name)
 
 			_, err := l.Load()
-			assert.ErrorIs(t, err, persist.ErrReleased, "Load of a released Lock")
-			assert.ErrorIs(t, l.Save(record("after the release"), false), persist.ErrReleased, "Save of a released Lock")
-			assert.ErrorIs(t, l.Release(), persist.ErrReleased, "Release of a released Lock")
-			assert.ErrorIs(t, l.Delete(), persist.ErrReleased, "Delete of a released Lock")
-			assert.ErrorIs(t, l.Quarantine(errors.New("again")), persist.ErrReleased, "Quarantine of a released Lock")
+			errorIs(t, err, persist.ErrReleased, "Load of a released Lock")
+			errorIs(t, l.Save(record("after the release"), false), persist.ErrReleased, "Save of a released Lock")
+			errorIs(t, l.Release(), persist.ErrReleased, "Release of a released Lock")
+			errorIs(t, l.Delete(), persist.ErrReleased, "Delete of a released Lock")
+			errorIs(t, l.Quarantine(errors.New("again")), persist.ErrReleased, "Quarantine of a released Lock")
 
 			got, err := s.load(t, st, id)
 			if !end.remains {
-				assert.ErrorIs(t, err, persist.ErrNotFound, "Load after %s and calls on the released Lock", end.name)
+				errorIs(t, err, persist.ErrNotFound, "Load after %s and calls on the released Lock", end.name)
 				return
 			}
-			require.NoError(t, err, "Load after Release and calls on the released Lock")
+			mustNoError(t, err, "Load after Release and calls on the released Lock")
 			s.assertRecord(t, want, got)
 		})
 	}
@@ -533,7 +542,7 @@ func (s *suite) destroy(t *testing.T) {
 	s.save(t, st, id, record("destroyed while another waits"))
 	wanted := make(chan struct{}, 1)
 	holder, err := st.Lock(context.Background(), id, func() { notify(wanted) })
-	require.NoError(t, err, "Lock")
+	mustNoError(t, err, "Lock")
 
 	var waiterErr error
 	wait := s.async(t, "a Lock waiting for a destroyed session", func() {
@@ -542,9 +551,9 @@ func (s *suite) destroy(t *testing.T) {
 	if s.cfg.handsOver { // then the waiter is known to be waiting
 		s.awaitWanted(t, wanted, "a Lock")
 	}
-	require.NoError(t, holder.Delete(), "Delete")
+	mustNoError(t, holder.Delete(), "Delete")
 	wait()
-	assert.ErrorIs(t, waiterErr, persist.ErrNotFound, "Load by a Lock that waited while the session was deleted")
+	errorIs(t, waiterErr, persist.ErrNotFound, "Load by a Lock that waited while the session was deleted")
 }
 
 // Regenerate, as the engine does it: holding the old session, save its
@@ -558,15 +567,15 @@ func (s *suite) regenerate(t *testing.T) {
 
 	old := s.lock(t, st, oldID)
 	rec, err := old.Load()
-	require.NoError(t, err, "Load")
+	mustNoError(t, err, "Load")
 	fresh := s.lock(t, st, nextID) // a second session while holding the first
-	require.NoError(t, fresh.Save(rec, false), "Save under the new ID")
-	require.NoError(t, old.Delete(), "Delete of the old ID")
-	require.NoError(t, fresh.Release(), "Release")
+	mustNoError(t, fresh.Save(rec, false), "Save under the new ID")
+	mustNoError(t, old.Delete(), "Delete of the old ID")
+	mustNoError(t, fresh.Release(), "Release")
 
 	s.assertNotFound(t, st, oldID)
 	got, err := s.load(t, st, nextID)
-	require.NoError(t, err, "Load of the new ID")
+	mustNoError(t, err, "Load of the new ID")
 	s.assertRecord(t, want, got)
 }
 
@@ -602,14 +611,14 @@ func (s *suite) sweep(t *testing.T) {
 		rep, err = st.Sweep(context.Background(), now)
 	})
 	wait(func() { _ = held.Release() }) // Sweep must not wait for it
-	require.NoError(t, err, "Sweep")
-	assert.Equal(t, 1, rep.Expired, "Expired in %+v", rep)
-	assert.GreaterOrEqual(t, rep.Busy, 1, "Busy in %+v", rep)
-	if assert.Len(t, rep.Removed, 1, "Removed in %+v", rep) {
+	mustNoError(t, err, "Sweep")
+	equal(t, rep.Expired, 1, "Expired in %+v", rep)
+	expect(t, rep.Busy >= 1, "Busy in %+v: got %d, want at least 1", rep, rep.Busy)
+	if equal(t, len(rep.Removed), 1, "length of Removed in %+v", rep) {
 		got := rep.Removed[0]
-		assert.Equal(t, persist.Key(expired), got.Key, "Removed[0].Key")
-		assert.Equal(t, expiredRec.Owner, got.Owner, "Removed[0].Owner")
-		assert.True(t, got.Expires.Equal(expiredRec.Expires), "Removed[0].Expires: got %v, want %v", got.Expires, expiredRec.Expires)
+		equal(t, got.Key, persist.Key(expired), "Removed[0].Key")
+		equal(t, got.Owner, expiredRec.Owner, "Removed[0].Owner")
+		expect(t, got.Expires.Equal(expiredRec.Expires), "Removed[0].Expires: got %v, want %v", got.Expires, expiredRec.Expires)
 	}
 
 	s.assertNotFound(t, st, expired)
@@ -618,20 +627,20 @@ func (s *suite) sweep(t *testing.T) {
 		rec persist.Record
 	}{{later, laterRec}, {never, neverRec}} {
 		got, err := s.load(t, st, c.id)
-		if assert.NoError(t, err, "Load of an unexpired record after Sweep") {
+		if noError(t, err, "Load of an unexpired record after Sweep") {
 			s.assertRecord(t, c.rec, got)
 		}
 	}
 	got, err := held.Load()
-	require.NoError(t, err, "Load through a Lock held during Sweep")
+	mustNoError(t, err, "Load through a Lock held during Sweep")
 	s.assertRecord(t, lockedRec, got)
-	require.NoError(t, held.Release(), "Release")
+	mustNoError(t, held.Release(), "Release")
 
 	rep, err = st.Sweep(context.Background(), now)
-	require.NoError(t, err, "second Sweep")
-	assert.Equal(t, 1, rep.Expired, "Expired in the second Sweep once the lock was released: %+v", rep)
-	if assert.Len(t, rep.Removed, 1, "Removed in the second Sweep: %+v", rep) {
-		assert.Equal(t, persist.Key(locked), rep.Removed[0].Key, "Removed[0].Key of the second Sweep")
+	mustNoError(t, err, "second Sweep")
+	equal(t, rep.Expired, 1, "Expired in the second Sweep once the lock was released: %+v", rep)
+	if equal(t, len(rep.Removed), 1, "length of Removed in the second Sweep: %+v", rep) {
+		equal(t, rep.Removed[0].Key, persist.Key(locked), "Removed[0].Key of the second Sweep")
 	}
 	s.assertNotFound(t, st, locked)
 }
@@ -644,13 +653,13 @@ func (s *suite) sweepSparesHeldLock(t *testing.T) {
 	id := newID()
 	held := s.lock(t, st, id)
 	_, err := st.Sweep(context.Background(), time.Now().Add(time.Hour))
-	require.NoError(t, err, "Sweep")
+	mustNoError(t, err, "Sweep")
 	assertExcluded(t, st, id)
 	want := record("saved after the Sweep")
-	require.NoError(t, held.Save(want, false), "Save through a Lock held during Sweep")
-	require.NoError(t, held.Release(), "Release")
+	mustNoError(t, held.Save(want, false), "Save through a Lock held during Sweep")
+	mustNoError(t, held.Release(), "Release")
 	got, err := s.load(t, st, id)
-	require.NoError(t, err, "Load")
+	mustNoError(t, err, "Load")
 	s.assertRecord(t, want, got)
 }
 
@@ -672,7 +681,7 @@ func (s *suite) handOver(t *testing.T, st persist.Store, id, what string, waiter
 	t.Helper()
 	wanted := make(chan struct{}, 1)
 	holder, err := st.Lock(context.Background(), id, func() { notify(wanted) })
-	require.NoError(t, err, "Lock")
+	mustNoError(t, err, "Lock")
 
 	var waiterErr error
 	wait := s.async(t, "a "+what+" whose holder was asked to hand over", func() {
@@ -683,9 +692,9 @@ func (s *suite) handOver(t *testing.T, st persist.Store, id, what string, waiter
 		waiterErr = err
 	})
 	s.awaitWanted(t, wanted, "a "+what)
-	require.NoError(t, holder.Release(), "Release")
+	mustNoError(t, holder.Release(), "Release")
 	wait()
-	assert.NoError(t, waiterErr, "the %s after the hand-over", what)
+	noError(t, waiterErr, "the %s after the hand-over", what)
 }
 
 // awaitWanted waits for a call of the holder's wanted (which sends on
@@ -711,14 +720,16 @@ func notify(ch chan struct{}) {
 // Close leaves a held Lock valid until it is released.
 func (s *suite) close(t *testing.T) {
 	st := s.open(t)
-	require.NotNil(t, st, "open returned a nil Store")
+	if st == nil {
+		t.Fatal("open returned a nil Store")
+	}
 	l := s.lock(t, st, newID())
-	require.NoError(t, st.Close(), "Close")
+	mustNoError(t, st.Close(), "Close")
 	want := record("saved after Close")
-	assert.NoError(t, l.Save(want, false), "Save through a Lock held across Close")
+	noError(t, l.Save(want, false), "Save through a Lock held across Close")
 	got, err := l.Load()
-	if assert.NoError(t, err, "Load through a Lock held across Close") {
+	if noError(t, err, "Load through a Lock held across Close") {
 		s.assertRecord(t, want, got)
 	}
-	assert.NoError(t, l.Release(), "Release after Close")
+	noError(t, l.Release(), "Release after Close")
 }

@@ -76,6 +76,7 @@ func TestSuiteCatches(t *testing.T) {
 			for _, name := range tt.fails {
 				assert.Contains(t, out, "--- FAIL: TestBrokenStore/"+name+" ", "the suite did not fail %s for bug %q:\n%s", name, tt.bug, out)
 			}
+			assert.NotRegexp(t, `%[-+# 0-9.]*[vdqsxXtTgf]|%!`, out, "a failure message with a verb it did not format")
 		})
 	}
 }

@@ -32,6 +32,9 @@ func TestShowCorrupt(t *testing.T) {
 	assert.Regexp(t, `^key       `+key+`\nrecord    does not decode: filestore: .+\n$`, r.out)
 	_, err = os.Stat(path)
 	assert.NoError(t, err, "show moved the record")
+	r = f.run(t, "show", "-json", key)
+	require.Equal(t, 0, r.code, r.err)
+	assert.Regexp(t, `^\{"key":"`+key+`","record":null,"record_error":"filestore: .+","quarantined":\[\]\}\n$`, r.out)
 
 	// The engine's next load sets it aside.
 	l, err := f.store.Lock(t.Context(), id, nil)
@@ -56,6 +59,15 @@ func TestShowCorrupt(t *testing.T) {
 	assert.Contains(t, r.out, "reason       its values do not decode: decode session values: ")
 	assert.Contains(t, r.out, "owner        frank\n")
 	assert.Contains(t, r.out, "values    do not decode (11 bytes)")
+
+	r = f.run(t, "show", "-json", key)
+	require.Equal(t, 0, r.code, r.err)
+	assert.Regexp(t, `^\{"key":"`+key+`","record":null,"quarantined":\[\{"name":"session-`+key+`\.corrupt-[0-9]+","time":"[^"]+","bytes":[0-9]+,"reason":"the record does not decode: filestore: [^"]+","record":null\}\]\}\n$`, r.out)
+	r = f.run(t, "show", "-json", key2)
+	require.Equal(t, 0, r.code, r.err)
+	assert.Contains(t, r.out, `"reason":"its values do not decode: decode session values: `)
+	assert.Contains(t, r.out, `"record":{"owner":"frank",`)
+	assert.Contains(t, r.out, `"values":[],"values_error":"decode session values: `)
 
 	r = f.run(t, "stats")
 	require.Equal(t, 0, r.code, r.err)

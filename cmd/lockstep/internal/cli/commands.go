@@ -71,33 +71,41 @@ func parseLs(args []string) (run, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, e *env) error {
-		return e.store.Sessions(ctx, *owner, func(info persist.Info) error {
+		n := 0
+		err := e.store.Sessions(ctx, *owner, func(info persist.Info) error {
+			n++
 			if *asJSON {
 				return writeJSON(e.out, infoJSON(info))
 			}
 			_, err := fmt.Fprintln(e.out, infoLine(info))
 			return err
 		})
+		if err == nil && n == 0 {
+			e.noSessions(*owner)
+		}
+		return err
 	}, nil
 }
 
 func parseShow(args []string) (run, error) {
 	fs := flags("show")
+	asJSON := fs.Bool("json", false, "print the session as one JSON object")
 	if err := parseFlags(fs, args, 1); err != nil {
 		return nil, err
 	}
 	if fs.NArg() != 1 {
-		return nil, Usagef("show: which session? (show KEY)")
+		return nil, Usagef("show: which session? (show [-json] KEY)")
 	}
 	key := fs.Arg(0)
 	if err := checkKey("show", key); err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, e *env) error { return show(ctx, e, key) }, nil
+	return func(ctx context.Context, e *env) error { return show(ctx, e, key, *asJSON) }, nil
 }
 
-// show prints the record of key and its quarantined records.
-func show(ctx context.Context, e *env, key string) error {
+// show prints the record of key and its quarantined records, as text or
+// as one JSON object.
+func show(ctx context.Context, e *env, key string, asJSON bool) error {
 	rec, info, err := e.store.Inspect(ctx, key)
 	var ce *persist.CorruptError
 	var qs []persist.Quarantined
@@ -111,18 +119,33 @@ func show(ctx context.Context, e *env, key string) error {
 		}
 		slices.SortFunc(qs, func(a, b persist.Quarantined) int { return a.Time.Compare(b.Time) })
 	}
+	out := showJSON{Key: key, Quarantined: []quarantinedJSON{}}
 	switch {
 	case errors.As(err, &ce):
-		fmt.Fprintf(e.out, "key       %s\nrecord    does not decode: %v\n", key, ce.Err)
+		out.RecordError = ce.Err.Error()
 	case errors.Is(err, persist.ErrNotFound):
 		if len(qs) == 0 {
 			return fmt.Errorf("show %s: %w", key, persist.ErrNotFound)
 		}
-		fmt.Fprintf(e.out, "key       %s\nrecord    none\n", key)
 	case err != nil:
 		return err
 	default:
+		r := recordOf(info, rec)
+		out.Record = &r
+	}
+	for _, q := range qs {
+		out.Quarantined = append(out.Quarantined, quarantinedOf(q))
+	}
+	if asJSON {
+		return writeJSON(e.out, out)
+	}
+	switch {
+	case out.Record != nil:
 		printRecord(e.out, e.now, info, rec)
+	case out.RecordError != "":
+		fmt.Fprintf(e.out, "key       %s\nrecord    does not decode: %v\n", key, ce.Err)
+	default:
+		fmt.Fprintf(e.out, "key       %s\nrecord    none\n", key)
 	}
 	for _, q := range qs {
 		printQuarantined(e.out, e.now, q)
@@ -232,8 +255,7 @@ func parseSweep(args []string) (run, error) {
 				err = werr
 			}
 		} else {
-			fmt.Fprintf(e.out, "%-14s%d\n%-14s%d\n%-14s%d\n%-14s%d\n", "expired", rep.Expired,
-				"orphan-locks", rep.OrphanLocks, "temp-files", rep.TempFiles, "busy", rep.Busy)
+			printSweep(e.out, rep)
 		}
 		return err
 	}, nil

@@ -1,60 +1,35 @@
-package main
+package cli_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/gob"
 	"encoding/json"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lockstep-go/lockstep/engine"
-	"github.com/lockstep-go/lockstep/internal/cli"
-	"github.com/lockstep-go/lockstep/internal/testkit"
-	"github.com/lockstep-go/lockstep/persist"
-	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
+
+	"github.com/lockstep-go/lockstep/cmd/lockstep/internal/cli"
+	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/persist/redisstore"
 )
 
-// argsEnv holds the arguments of the "lockstep" role, one a line.
-const argsEnv = "LOCKSTEP_CMD_ARGS"
-
-func TestMain(m *testing.M) {
-	if testkit.Role() == "lockstep" { // the command, in a process of its own
-		os.Exit(cli.Main(context.Background(), "lockstep", strings.Split(os.Getenv(argsEnv), "\n"), os.Stdout, os.Stderr, backend()))
-	}
-	goleak.VerifyTestMain(m)
-}
-
-// result is what one run of the command did.
-type result struct {
-	out, err string
-	code     int
-}
-
-// lines returns the lines of out, sorted.
-func (r result) lines() []string {
-	ls := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
-	slices.Sort(ls)
-	return ls
-}
-
-// lockstep runs the command line args in this process.
-func lockstep(t *testing.T, args ...string) result {
+// redisRun runs the command line args in this process, with every backend.
+func redisRun(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb strings.Builder
-	code := cli.Main(t.Context(), "lockstep", args, &out, &errb, backend())
+	code := cli.Main(t.Context(), "lockstep", args, &out, &errb, cli.Backends()...)
 	return result{out.String(), errb.String(), code}
 }
 
-// put stores a session of owner with values through a Store of its own.
-func put(t *testing.T, addr, id, owner string, values map[string]any) {
+// putRedis stores a session of owner with values through a Store of its own.
+func putRedis(t *testing.T, addr, id, owner string, values map[string]any) {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	defer client.Close()
@@ -74,14 +49,14 @@ func put(t *testing.T, addr, id, owner string, values map[string]any) {
 // Store, as on another host) is using: ls lists its resident session as
 // locked, rm and revoke get sessions handed over and destroy them, and
 // the engine finds them gone.
-func TestCommandsOverALiveStore(t *testing.T) {
+func TestRedisLiveStore(t *testing.T) {
 	srv := testkit.StartRedis(t)
 	alice := []string{testkit.NewID(), testkit.NewID()}
 	bob := testkit.NewID()
 	for _, id := range alice {
-		put(t, srv.Addr, id, "alice", map[string]any{"n": 1})
+		putRedis(t, srv.Addr, id, "alice", map[string]any{"n": 1})
 	}
-	put(t, srv.Addr, bob, "bob", map[string]any{"n": 5})
+	putRedis(t, srv.Addr, bob, "bob", map[string]any{"n": 5})
 
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer client.Close()
@@ -103,7 +78,7 @@ func TestCommandsOverALiveStore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
-	r := lockstep(t, "-redis", srv.Addr, "ls", "-json")
+	r := redisRun(t, "-redis", srv.Addr, "ls", "-json")
 	require.Equal(t, 0, r.code, r.err)
 	listed := map[string]map[string]any{}
 	for _, line := range r.lines() {
@@ -117,16 +92,16 @@ func TestCommandsOverALiveStore(t *testing.T) {
 	assert.Equal(t, false, listed[persist.Key(alice[1])]["locked"])
 	assert.Positive(t, listed[persist.Key(bob)]["bytes"])
 
-	r = lockstep(t, "-redis", srv.Addr, "ls", "-owner", "alice")
+	r = redisRun(t, "-redis", srv.Addr, "ls", "-owner", "alice")
 	require.Equal(t, 0, r.code, r.err)
 	assert.Len(t, r.lines(), 2, r.out)
 
-	r = lockstep(t, "-redis", srv.Addr, "show", persist.Key(bob))
+	r = redisRun(t, "-redis", srv.Addr, "show", persist.Key(bob))
 	require.Equal(t, 0, r.code, r.err)
 	assert.Contains(t, r.out, "owner     bob")
 	assert.Regexp(t, `n\s+int\s+5`, r.out)
 
-	r = lockstep(t, "-redis", srv.Addr, "stats", "-json")
+	r = redisRun(t, "-redis", srv.Addr, "stats", "-json")
 	require.Equal(t, 0, r.code, r.err)
 	var stats map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.out), &stats), r.out)
@@ -134,12 +109,12 @@ func TestCommandsOverALiveStore(t *testing.T) {
 	assert.Equal(t, 1.0, stats["locked"], r.out)
 	assert.Equal(t, 2.0, stats["owners"], r.out)
 
-	r = lockstep(t, "-redis", srv.Addr, "rm", persist.Key(bob))
+	r = redisRun(t, "-redis", srv.Addr, "rm", persist.Key(bob))
 	require.Equal(t, 0, r.code, r.err)
-	r = lockstep(t, "-redis", srv.Addr, "show", persist.Key(bob))
+	r = redisRun(t, "-redis", srv.Addr, "show", persist.Key(bob))
 	assert.Equal(t, 1, r.code, "show of a removed session: %s", r.out)
 
-	r = lockstep(t, "-redis", srv.Addr, "revoke", "-owner", "alice")
+	r = redisRun(t, "-redis", srv.Addr, "revoke", "-owner", "alice")
 	require.Equal(t, 0, r.code, r.err)
 	assert.Equal(t, "destroyed 2\n", r.out)
 	for _, id := range append(alice, bob) {
@@ -147,19 +122,19 @@ func TestCommandsOverALiveStore(t *testing.T) {
 		assert.ErrorIs(t, err, engine.ErrNotFound, "the engine's Do on a destroyed session")
 	}
 
-	r = lockstep(t, "-redis", srv.Addr, "sweep")
+	r = redisRun(t, "-redis", srv.Addr, "sweep")
 	require.Equal(t, 0, r.code, r.err)
 	assert.Regexp(t, `expired\s+0`, r.out, "Redis expired what was due itself")
-	r = lockstep(t, "-redis", srv.Addr, "ls")
+	r = redisRun(t, "-redis", srv.Addr, "ls")
 	require.Equal(t, 0, r.code, r.err)
 	assert.Empty(t, r.out)
 }
 
 // The command keeps to its prefix, and says what is wrong with its flags.
-func TestPrefixAndUsage(t *testing.T) {
+func TestRedisPrefixAndUsage(t *testing.T) {
 	srv := testkit.StartRedis(t)
-	put(t, srv.Addr, testkit.NewID(), "alice", map[string]any{"n": 1})
-	r := lockstep(t, "-redis", srv.Addr, "-prefix", "other:", "ls")
+	putRedis(t, srv.Addr, testkit.NewID(), "alice", map[string]any{"n": 1})
+	r := redisRun(t, "-redis", srv.Addr, "-prefix", "other:", "ls")
 	require.Equal(t, 0, r.code, r.err)
 	assert.Empty(t, r.out, "sessions under another prefix")
 
@@ -168,7 +143,6 @@ func TestPrefixAndUsage(t *testing.T) {
 		code int
 		msg  string
 	}{
-		"no -redis":     {[]string{"ls"}, 2, "-redis ADDR is required"},
 		"bad prefix":    {[]string{"-redis", srv.Addr, "-prefix", "a{b}", "ls"}, 2, "brace"},
 		"bad URL":       {[]string{"-redis", "redis://:x@[", "ls"}, 2, "-redis"},
 		"nobody there":  {[]string{"-redis", "127.0.0.1:1", "ls"}, 1, "127.0.0.1:1"},
@@ -176,7 +150,7 @@ func TestPrefixAndUsage(t *testing.T) {
 		"malformed key": {[]string{"-redis", srv.Addr, "show", "x"}, 2, "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := lockstep(t, c.args...)
+			r := redisRun(t, c.args...)
 			assert.Equal(t, c.code, r.code, "exit status; stderr %s", r.err)
 			assert.Contains(t, r.err, c.msg)
 			assert.Equal(t, 1, strings.Count(r.err, "\n"), "a one-line message: %q", r.err)
@@ -185,11 +159,11 @@ func TestPrefixAndUsage(t *testing.T) {
 }
 
 // The command as operators run it: a process of its own.
-func TestProcess(t *testing.T) {
+func TestRedisProcess(t *testing.T) {
 	srv := testkit.StartRedis(t)
 	id := testkit.NewID()
-	put(t, srv.Addr, id, "carol", map[string]any{"n": 1})
-	c := testkit.StartT(t, "lockstep", argsEnv+"="+strings.Join([]string{"-redis", srv.Addr, "ls"}, "\n"))
+	putRedis(t, srv.Addr, id, "carol", map[string]any{"n": 1})
+	c := testkit.StartT(t, "cli", childArgsEnv+"="+strings.Join([]string{"-redis", srv.Addr, "ls"}, "\n"))
 	line := c.Line(t)
 	assert.Contains(t, line, persist.Key(id))
 	assert.Contains(t, line, "carol")

@@ -8,12 +8,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/lockstep-go/lockstep/internal/cli"
+	"github.com/lockstep-go/lockstep/cmd/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/persist"
 )
 
 // Main runs one command line over a store: here a Memory, through a
-// Backend of its own, as the Redis module does with its store.
+// Backend of its own (-memory NAME), as Backends do with theirs.
 func ExampleMain() {
 	m := persist.NewMemory()
 	var data bytes.Buffer
@@ -28,14 +28,17 @@ func ExampleMain() {
 
 	backend := memBackend(m)
 	key := persist.Key("a session id")
-	for _, args := range [][]string{{"ls"}, {"ls", "-json"}, {"show", key}, {"revoke", "-owner", "alice"}, {"show", "nope"}} {
-		code := cli.Main(context.Background(), "lockstep", args, os.Stdout, os.Stdout, backend)
+	for _, args := range [][]string{
+		{"ls"}, {"ls", "-json"}, {"show", key}, {"show", "-json", key},
+		{"revoke", "-owner", "alice"}, {"ls"}, {"show", "nope"},
+	} {
+		code := cli.Main(context.Background(), "lockstep", append([]string{"-memory", "m"}, args...), os.Stdout, os.Stdout, backend)
 		fmt.Println("exit status", code)
 	}
 	// Output:
 	// 14b952bd6fac5946e00b52445c96c43b455e09bc03058e32809f47aa93c0ac57  alice  2025-06-01T10:00:00Z  never  75  unlocked
 	// exit status 0
-	// {"key":"14b952bd6fac5946e00b52445c96c43b455e09bc03058e32809f47aa93c0ac57","owner":"alice","created":"2025-06-01T10:00:00Z","expires":null,"bytes":75,"locked":false}
+	// {"key":"14b952bd6fac5946e00b52445c96c43b455e09bc03058e32809f47aa93c0ac57","owner":"alice","created":"2025-06-01T10:00:00Z","expires":null,"expires_exact":true,"bytes":75,"locked":false}
 	// exit status 0
 	// key       14b952bd6fac5946e00b52445c96c43b455e09bc03058e32809f47aa93c0ac57
 	// owner     alice
@@ -47,7 +50,11 @@ func ExampleMain() {
 	//   cart    []string  []string{"tea"}
 	//   visits  int       2
 	// exit status 0
+	// {"key":"14b952bd6fac5946e00b52445c96c43b455e09bc03058e32809f47aa93c0ac57","record":{"owner":"alice","created":"2025-06-01T10:00:00Z","expires":null,"expires_exact":true,"bytes":75,"locked":false,"values":[{"name":"cart","type":"[]string","value":"[]string{\"tea\"}"},{"name":"visits","type":"int","value":"2"}]},"quarantined":[]}
+	// exit status 0
 	// destroyed 1
+	// exit status 0
+	// lockstep: no sessions in -memory m
 	// exit status 0
 	// lockstep: show: "nope" is not a session key (64 lowercase hex characters) (lockstep -h for usage)
 	// exit status 2

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockstep-go/lockstep/cmd/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/engine"
-	"github.com/lockstep-go/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/filestore"
@@ -27,10 +27,14 @@ const (
 )
 
 // runCLI plays the "cli" role: the command line, as cmd/lockstep runs it,
-// in a process of its own (which has registered no gob type).
+// in a process of its own (which has registered no gob type), with -dir
+// from childDirEnv if it is set.
 func runCLI() int {
-	args := append([]string{"-dir", os.Getenv(childDirEnv)}, strings.Split(os.Getenv(childArgsEnv), "\n")...)
-	return cli.Main(context.Background(), "lockstep", args, os.Stdout, os.Stderr, cli.Dir())
+	args := strings.Split(os.Getenv(childArgsEnv), "\n")
+	if dir := os.Getenv(childDirEnv); dir != "" {
+		args = append([]string{"-dir", dir}, args...)
+	}
+	return cli.Main(context.Background(), "lockstep", args, os.Stdout, os.Stderr, cli.Backends()...)
 }
 
 // runChild plays the "engine" role: an engine on the directory that runs
@@ -102,7 +106,7 @@ func TestLiveEngine(t *testing.T) {
 
 	run := func(args ...string) result {
 		var out, errb strings.Builder
-		code := cli.Main(t.Context(), "lockstep", append([]string{"-dir", dir}, args...), &out, &errb, cli.Dir())
+		code := cli.Main(t.Context(), "lockstep", append([]string{"-dir", dir}, args...), &out, &errb, cli.Backends()...)
 		return result{out.String(), errb.String(), code}
 	}
 	r := run("ls", "-json")

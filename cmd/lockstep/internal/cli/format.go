@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -43,8 +44,21 @@ func textTime(t time.Time, zero string) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// exactExpiry reports whether a record's stored expiry is when it expires
+// unless used again. A session held by an engine is not: the engine keeps
+// its deadline (last use plus idle timeout) in memory and rewrites the
+// stored expiry only when the deadline passes it, writing it an eighth of
+// the idle timeout ahead each time, so that turns that only read need not
+// write. The stored expiry of a held session is thus the latest it
+// expires, up to an eighth of its idle timeout after the engine's
+// deadline. Once released, the stored expiry is the session's.
+func exactExpiry(locked bool, expires time.Time) bool {
+	return !locked || expires.IsZero()
+}
+
 // infoLine is one line of ls: key, owner ("-" for none), created, expires
-// ("never"), bytes, and "locked" or "unlocked".
+// ("never"; "<=" before the time when it is the latest, see exactExpiry),
+// bytes, and "locked" or "unlocked".
 func infoLine(info persist.Info) string {
 	owner := "-"
 	if info.Owner != "" {
@@ -54,30 +68,116 @@ func infoLine(info persist.Info) string {
 	if info.Locked {
 		locked = "locked"
 	}
+	expires := textTime(info.Expires, "never")
+	if !exactExpiry(info.Locked, info.Expires) {
+		expires = "<=" + expires
+	}
 	return fmt.Sprintf("%s  %s  %s  %s  %d  %s", info.Key, owner,
-		textTime(info.Created, "-"), textTime(info.Expires, "never"), info.Bytes, locked)
+		textTime(info.Created, "-"), expires, info.Bytes, locked)
 }
 
 // sessionJSON is one line of ls -json. A zero Created or Expires (never)
-// is null; times are UTC, RFC 3339 with nanoseconds.
+// is null; times are UTC, RFC 3339 with nanoseconds. ExpiresExact is
+// false when Expires is only the latest the session expires (see
+// exactExpiry).
 type sessionJSON struct {
-	Key     string     `json:"key"`
-	Owner   string     `json:"owner"`
-	Created *time.Time `json:"created"`
-	Expires *time.Time `json:"expires"`
-	Bytes   int64      `json:"bytes"`
-	Locked  bool       `json:"locked"`
+	Key          string     `json:"key"`
+	Owner        string     `json:"owner"`
+	Created      *time.Time `json:"created"`
+	Expires      *time.Time `json:"expires"`
+	ExpiresExact bool       `json:"expires_exact"`
+	Bytes        int64      `json:"bytes"`
+	Locked       bool       `json:"locked"`
 }
 
 func infoJSON(info persist.Info) sessionJSON {
 	return sessionJSON{
-		Key:     info.Key,
-		Owner:   info.Owner,
-		Created: jsonTime(info.Created),
-		Expires: jsonTime(info.Expires),
-		Bytes:   info.Bytes,
-		Locked:  info.Locked,
+		Key:          info.Key,
+		Owner:        info.Owner,
+		Created:      jsonTime(info.Created),
+		Expires:      jsonTime(info.Expires),
+		ExpiresExact: exactExpiry(info.Locked, info.Expires),
+		Bytes:        info.Bytes,
+		Locked:       info.Locked,
 	}
+}
+
+// showJSON is the output of show -json. Record is null when the session
+// has no record (only quarantined ones) or when its record does not
+// decode (RecordError says why).
+type showJSON struct {
+	Key         string            `json:"key"`
+	Record      *recordJSON       `json:"record"`
+	RecordError string            `json:"record_error,omitempty"`
+	Quarantined []quarantinedJSON `json:"quarantined"`
+}
+
+// recordJSON is a record in show -json: the fields of ls -json, and the
+// values, or why they do not decode.
+type recordJSON struct {
+	Owner        string      `json:"owner"`
+	Created      *time.Time  `json:"created"`
+	Expires      *time.Time  `json:"expires"`
+	ExpiresExact bool        `json:"expires_exact"`
+	Bytes        int64       `json:"bytes"`
+	Locked       bool        `json:"locked"`
+	Values       []valueJSON `json:"values"`
+	ValuesError  string      `json:"values_error,omitempty"`
+}
+
+// valueJSON is one session value: its name, Go type, and the value as text
+// (formatValue's form, whole).
+type valueJSON struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// quarantinedJSON is a record set aside: Reason says why, Record is null
+// when it does not decode.
+type quarantinedJSON struct {
+	Name   string      `json:"name"`
+	Time   *time.Time  `json:"time"`
+	Bytes  int64       `json:"bytes"`
+	Reason string      `json:"reason"`
+	Record *recordJSON `json:"record"`
+}
+
+func recordOf(info persist.Info, rec persist.Record) recordJSON {
+	r := recordJSON{
+		Owner:        rec.Owner,
+		Created:      jsonTime(rec.Created),
+		Expires:      jsonTime(rec.Expires),
+		ExpiresExact: exactExpiry(info.Locked, rec.Expires),
+		Bytes:        info.Bytes,
+		Locked:       info.Locked,
+		Values:       []valueJSON{},
+	}
+	values, err := engine.DecodeValues(rec.Data)
+	if err != nil {
+		r.ValuesError = err.Error()
+		return r
+	}
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		r.Values = append(r.Values, valueJSON{Name: k, Type: typeName(values[k]), Value: valueText(values[k])})
+	}
+	return r
+}
+
+func quarantinedOf(q persist.Quarantined) quarantinedJSON {
+	j := quarantinedJSON{Name: q.Name, Time: jsonTime(q.Time), Bytes: q.Bytes}
+	if q.Err != nil {
+		j.Reason = "the record does not decode: " + q.Err.Error()
+		return j
+	}
+	r := recordOf(persist.Info{Bytes: q.Bytes}, q.Record)
+	j.Record = &r
+	if r.ValuesError != "" {
+		j.Reason = "its values do not decode: " + r.ValuesError
+	} else {
+		j.Reason = "none found now: the record and its values decode (a holder's codec refused them)"
+	}
+	return j
 }
 
 func jsonTime(t time.Time) *time.Time {
@@ -88,15 +188,31 @@ func jsonTime(t time.Time) *time.Time {
 	return &u
 }
 
+// sweepReportJSON is the output of sweep -json: expired and busy always,
+// the litter that only stores with files report when it is not zero.
 type sweepReportJSON struct {
 	Expired     int `json:"expired"`
-	OrphanLocks int `json:"orphan_locks"`
-	TempFiles   int `json:"temp_files"`
 	Busy        int `json:"busy"`
+	OrphanLocks int `json:"orphan_locks,omitempty"`
+	TempFiles   int `json:"temp_files,omitempty"`
 }
 
 func sweepJSON(r persist.SweepReport) sweepReportJSON {
 	return sweepReportJSON{Expired: r.Expired, OrphanLocks: r.OrphanLocks, TempFiles: r.TempFiles, Busy: r.Busy}
+}
+
+// printSweep prints what a sweep did, one count a line: the expired
+// sessions it removed and the busy ones it skipped, then the orphaned lock
+// files and abandoned temp files it removed if there were any (only a
+// store with files has them).
+func printSweep(w io.Writer, r persist.SweepReport) {
+	fmt.Fprintf(w, "%-14s%d\n%-14s%d\n", "expired", r.Expired, "busy", r.Busy)
+	if r.OrphanLocks > 0 {
+		fmt.Fprintf(w, "%-14s%d\n", "orphan-locks", r.OrphanLocks)
+	}
+	if r.TempFiles > 0 {
+		fmt.Fprintf(w, "%-14s%d\n", "temp-files", r.TempFiles)
+	}
 }
 
 // writeJSON writes v as one line of JSON.
@@ -132,6 +248,9 @@ func printRecord(w io.Writer, now time.Time, info persist.Info, rec persist.Reco
 			state = "expired " + until(rec.Expires, now)
 		}
 		expires = textTime(rec.Expires, "") + " (" + state + ")"
+		if !exactExpiry(info.Locked, rec.Expires) {
+			expires = textTime(rec.Expires, "") + " at the latest (" + state + "; held: its engine expires it an idle timeout after its last use, up to an eighth of the idle timeout sooner)"
+		}
 	}
 	locked := "no"
 	if info.Locked {
@@ -171,10 +290,19 @@ func typeName(v any) string {
 	return reflect.TypeOf(v).String()
 }
 
-// formatValue prints a value readably on one line: strings quoted, times
-// in RFC 3339, numbers as numbers, anything else as Go syntax, cut at
-// maxValue characters.
+// formatValue prints a value readably on one line, as valueText does, cut
+// at maxValue characters.
 func formatValue(v any) string {
+	s := valueText(v)
+	if len(s) > maxValue {
+		s = fmt.Sprintf("%s... (%d characters)", s[:maxValue], len(s))
+	}
+	return s
+}
+
+// valueText returns a value as readable text on one line: strings quoted,
+// times in RFC 3339, numbers as numbers, anything else as Go syntax.
+func valueText(v any) string {
 	var s string
 	switch x := v.(type) {
 	case string:
@@ -186,11 +314,7 @@ func formatValue(v any) string {
 	default:
 		s = fmt.Sprintf("%#v", x)
 	}
-	s = oneLine(s)
-	if len(s) > maxValue {
-		s = fmt.Sprintf("%s... (%d characters)", s[:maxValue], len(s))
-	}
-	return s
+	return oneLine(s)
 }
 
 // oneLine replaces control characters, so that s prints on one line.

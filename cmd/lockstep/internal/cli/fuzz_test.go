@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lockstep-go/lockstep/internal/cli"
+	"github.com/lockstep-go/lockstep/cmd/lockstep/internal/cli"
 )
 
 // storeName matches every name the file store may create in its directory.
@@ -38,7 +38,7 @@ func FuzzMain(f *testing.F) {
 			args = strings.Split(line, "\n")
 		}
 		var out, errb bytes.Buffer
-		code := cli.Main(t.Context(), "lockstep", append([]string{"-dir", dir}, args...), &out, &errb, cli.Dir())
+		code := cli.Main(t.Context(), "lockstep", append([]string{"-dir", dir}, args...), &out, &errb, cli.Backends()...)
 		switch code {
 		case 0:
 		case 1, 2:

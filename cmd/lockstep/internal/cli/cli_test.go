@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lockstep-go/lockstep/internal/cli"
+	"github.com/lockstep-go/lockstep/cmd/lockstep/internal/cli"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/filestore"
@@ -56,13 +56,15 @@ func (f *fixture) run(t *testing.T, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-// memBackend runs the commands on m (Close of a Memory does nothing, so
-// every run sees the same sessions).
+// memBackend runs the commands on m, chosen with -memory NAME (Close of a
+// Memory does nothing, so every run sees the same sessions).
 func memBackend(m *persist.Memory) cli.Backend {
 	return cli.Backend{
-		Synopsis: "",
-		Flags: func(*flag.FlagSet) func(*slog.Logger) (cli.Store, error) {
-			return func(*slog.Logger) (cli.Store, error) { return m, nil }
+		Name:  "memory",
+		Arg:   "NAME",
+		Usage: "a Memory store of the test",
+		Flags: func(*flag.FlagSet) cli.Opener {
+			return func(context.Context, string, *slog.Logger) (cli.Store, error) { return m, nil }
 		},
 	}
 }
@@ -75,7 +77,7 @@ func fixtures(t *testing.T) []*fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
 	return []*fixture{
-		{name: "memory", store: m, back: memBackend(m)},
+		{name: "memory", store: m, args: []string{"-memory", "m"}, back: memBackend(m)},
 		{name: "dir", store: d, args: []string{"-dir", dir}, back: cli.Dir()},
 	}
 }
@@ -147,7 +149,11 @@ func TestLs(t *testing.T) {
 			assert.ElementsMatch(t, []string{a1, a2}, slices.Collect(maps.Keys(byKey(r.lines()))))
 
 			r = f.run(t, "ls", "-owner=nobody-at-all")
-			assert.Equal(t, result{"", "", 0}, r)
+			assert.Equal(t, result{"", "lockstep: no sessions of owner nobody-at-all in " + strings.Join(f.args, " ") + "\n", 0}, r)
+
+			// A held session's stored expiry is the latest it expires.
+			hold(t, f, a1)
+			assert.Regexp(t, `^alice  2025-06-01T10:00:00Z  <=2200-06-01T11:00:00Z  [0-9]+  locked$`, byKey(f.run(t, "ls").lines())[a1])
 		})
 	}
 }
@@ -164,7 +170,7 @@ func TestLsJSON(t *testing.T) {
 			for _, line := range r.lines() {
 				var obj map[string]any
 				require.NoError(t, json.Unmarshal([]byte(line), &obj), "line %q", line)
-				assert.ElementsMatch(t, []string{"key", "owner", "created", "expires", "bytes", "locked"}, slices.Collect(maps.Keys(obj)), "fields of %s", line)
+				assert.ElementsMatch(t, []string{"key", "owner", "created", "expires", "expires_exact", "bytes", "locked"}, slices.Collect(maps.Keys(obj)), "fields of %s", line)
 				got[obj["key"].(string)] = obj
 			}
 			require.Len(t, got, 5)
@@ -172,6 +178,8 @@ func TestLsJSON(t *testing.T) {
 			assert.Equal(t, "2025-06-01T10:00:00Z", got[a1]["created"])
 			assert.Equal(t, "2200-06-01T11:00:00Z", got[a1]["expires"])
 			assert.Equal(t, true, got[a1]["locked"], "locked of a held session")
+			assert.Equal(t, false, got[a1]["expires_exact"], "expires_exact of a held session")
+			assert.Equal(t, true, got[nobody]["expires_exact"], "expires_exact of a session that never expires")
 			assert.Positive(t, got[a1]["bytes"])
 			assert.Equal(t, "", got[nobody]["owner"])
 			assert.Nil(t, got[nobody]["expires"], "expires of a session that never expires")
@@ -209,6 +217,53 @@ func TestShow(t *testing.T) {
 			assert.Equal(t, 1, r.code)
 			assert.Equal(t, "lockstep: show "+missing+": persist: session not found\n", r.err)
 			assert.Empty(t, r.out)
+		})
+	}
+}
+
+func TestShowJSON(t *testing.T) {
+	for _, f := range fixtures(t) {
+		t.Run(f.name, func(t *testing.T) {
+			a1, _, _, nobody, _ := populated(t, f)
+			r := f.run(t, "show", "-json", a1)
+			require.Equal(t, 0, r.code, r.err)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r.out), &got), r.out)
+			assert.Equal(t, 1, strings.Count(r.out, "\n"), "one line: %s", r.out)
+			assert.Equal(t, a1, got["key"])
+			assert.Equal(t, []any{}, got["quarantined"])
+			rec, ok := got["record"].(map[string]any)
+			require.True(t, ok, "record: %s", r.out)
+			assert.Equal(t, "alice", rec["owner"])
+			assert.Equal(t, "2025-06-01T10:00:00Z", rec["created"])
+			assert.Equal(t, "2200-06-01T11:00:00Z", rec["expires"])
+			assert.Equal(t, true, rec["expires_exact"])
+			assert.Equal(t, false, rec["locked"])
+			assert.Positive(t, rec["bytes"])
+			assert.Equal(t, []any{
+				map[string]any{"name": "cart", "type": "[]string", "value": `[]string{"apple", "pear"}`},
+				map[string]any{"name": "n", "type": "int", "value": "3"},
+				map[string]any{"name": "name", "type": "string", "value": `"bob the \"builder\""`},
+			}, rec["values"])
+
+			r = f.run(t, "show", "-json", nobody)
+			require.Equal(t, 0, r.code, r.err)
+			assert.Contains(t, r.out, `"owner":"","created":"2025-06-01T10:00:00Z","expires":null,"expires_exact":true,`)
+
+			// A held session: its stored expiry is the latest it expires.
+			hold(t, f, a1)
+			r = f.run(t, "show", "-json", a1)
+			require.Equal(t, 0, r.code, r.err)
+			assert.Contains(t, r.out, `"expires":"2200-06-01T11:00:00Z","expires_exact":false,`)
+			assert.Contains(t, r.out, `"locked":true,`)
+			r = f.run(t, "show", a1)
+			require.Equal(t, 0, r.code, r.err)
+			assert.Contains(t, r.out, "expires   2200-06-01T11:00:00Z at the latest (expires in ")
+			assert.Contains(t, r.out, "locked    yes\n")
+
+			missing := persist.Key(testkit.NewID())
+			r = f.run(t, "show", "-json", missing)
+			assert.Equal(t, result{"", "lockstep: show " + missing + ": persist: session not found\n", 1}, r)
 		})
 	}
 }
@@ -285,10 +340,10 @@ func TestSweep(t *testing.T) {
 			_, _, _, _, old := populated(t, f)
 			r := f.run(t, "sweep")
 			require.Equal(t, 0, r.code, r.err)
-			assert.Equal(t, "expired       1\norphan-locks  0\ntemp-files    0\nbusy          0\n", r.out)
+			assert.Equal(t, "expired       1\nbusy          0\n", r.out)
 			_, _, err := f.store.Inspect(t.Context(), old)
 			assert.ErrorIs(t, err, persist.ErrNotFound)
-			assert.Equal(t, result{`{"expired":0,"orphan_locks":0,"temp_files":0,"busy":0}` + "\n", "", 0}, f.run(t, "sweep", "-json"))
+			assert.Equal(t, result{`{"expired":0,"busy":0}` + "\n", "", 0}, f.run(t, "sweep", "-json"))
 		})
 	}
 }
@@ -377,21 +432,40 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// The Dir backend needs an existing directory.
+// The command line names exactly one store, with the flags of its backend.
+func TestStoreFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"ls"}, "which store? give -dir DIR, -redis ADDR or -postgres DSN"},
+		{[]string{"-dir", dir, "-redis", "localhost:6379", "ls"}, "-dir and -redis: give one store"},
+		{[]string{"-dir", dir, "-prefix", "x:", "ls"}, "-prefix goes with -redis, not -dir"},
+		{[]string{"-dir", "", "ls"}, "-dir DIR is empty"},
+		{[]string{"-redis", "", "ls"}, "-redis ADDR is empty"},
+		{[]string{"-redis", "nohost", "ls"}, `-redis: "nohost" is not host:port`},
+		{[]string{"-dir", dir, "-table", "t", "ls"}, "-table goes with -postgres, not -dir"},
+		{[]string{"-postgres", "", "ls"}, "-postgres DSN is empty"},
+	} {
+		var out, errb bytes.Buffer
+		code := cli.Main(t.Context(), "lockstep", tt.args, &out, &errb, cli.Backends()...)
+		assert.Equal(t, 2, code, "%q: exit status", tt.args)
+		assert.Equal(t, "lockstep: "+tt.msg, strings.SplitN(errb.String(), " (lockstep -h", 2)[0], "%q: stderr", tt.args)
+		assert.Empty(t, out.String(), "%q: stdout", tt.args)
+	}
+}
+
+// The Dir backend needs an existing directory, and says so.
 func TestDirBackend(t *testing.T) {
 	run := func(args ...string) result {
 		var out, errb bytes.Buffer
-		code := cli.Main(t.Context(), "lockstep", args, &out, &errb, cli.Dir())
+		code := cli.Main(t.Context(), "lockstep", args, &out, &errb, cli.Backends()...)
 		return result{out.String(), errb.String(), code}
 	}
-	r := run("ls")
-	assert.Equal(t, 2, r.code)
-	assert.Contains(t, r.err, "-dir DIR is required")
-
 	missing := filepath.Join(t.TempDir(), "typo")
-	r = run("-dir", missing, "ls")
-	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.err, "no such file or directory")
+	r := run("-dir", missing, "ls")
+	assert.Equal(t, result{"", "lockstep: -dir " + missing + ": no such directory\n", 1}, r)
 	_, err := os.Stat(missing)
 	assert.ErrorIs(t, err, os.ErrNotExist, "a missing -dir was created")
 

@@ -1,9 +1,7 @@
-// Package cli implements the operator's command line, lockstep: the
-// commands ls, show, rm, revoke, sweep and stats over any store that is a
-// persist.Store and a persist.Inspector. cmd/lockstep runs them over a
-// session directory (-dir, see [Dir]); the Redis module's cmd/lockstep runs
-// the same commands over Redis with a Backend of its own, so that the
-// library's module never requires a Redis client.
+// Package cli implements the lockstep command: the commands ls, show, rm,
+// revoke, sweep and stats over any store that is a persist.Store and a
+// persist.Inspector, chosen by the flag of one of its backends ([Backends]:
+// -dir DIR for a session directory, -redis ADDR for Redis).
 //
 // [Main] runs one command line and returns its exit status: 0 on success,
 // 1 on an operational error, 2 on bad usage, with a one-line message on
