@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -78,5 +77,5 @@ type postgresStore struct {
 func (s *postgresStore) Close() error {
 	err := s.Store.Close()
 	s.pool.Close()
-	return errors.Join(err)
+	return err
 }
