@@ -191,12 +191,31 @@ func (s *Store) renew() {
 			return
 		case <-ticker.C:
 		}
+		s.expireOverdue()
 		switch {
 		case time.Since(last) >= every-tick/2:
 			last = time.Now()
 			s.renewAll()
 		case !s.listening.Load():
 			s.pollWants()
+		}
+	}
+}
+
+// expireOverdue tells the holders of leases that have run out by this
+// process's clock (LeaseTTL since the last take or renewal that succeeded
+// was sent) to let go: they must not serve the session from memory any
+// more. After a pause of the process (SIGSTOP, a long GC, a suspended VM)
+// the ticker fires at once, so this runs before any renewal is tried.
+func (s *Store) expireOverdue() {
+	ls, _, _ := s.heldLocks()
+	now := s.now()
+	for _, l := range ls {
+		if now-l.renewed.Load() >= int64(s.ttl) && s.stillHeld(l) && !l.lost.Swap(true) {
+			s.log.Warn("pgstore: lease ran out before it could be renewed", "key", l.key)
+			if l.wanted != nil {
+				l.wanted()
+			}
 		}
 	}
 }

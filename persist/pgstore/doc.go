@@ -30,9 +30,11 @@
 // version it last loaded or wrote, so a holder whose lease passed to
 // another (a paused process, a partition) writes nothing and gets an error
 // matching persist.ErrLockLost. Since reads are served from the engine's
-// memory, a holder also stops serving a session once LeaseTTL has passed,
-// by its own clock, since it sent its last successful renewal. A holder
-// that dies loses its sessions LeaseTTL after its last renewal.
+// memory, a holder also lets a session go once LeaseTTL has passed, by its
+// own clock, since it sent its last successful renewal: it refuses to
+// write, and the engine is told to drop the session (checked every 250ms,
+// and at once when a paused process resumes). A holder that dies loses its
+// sessions LeaseTTL after its last renewal.
 //
 // The Store uses no session-level state on a connection (no advisory locks
 // held across statements, no prepared statements: every statement is sent
