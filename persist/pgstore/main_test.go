@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,11 +143,24 @@ func (tg target) engine(t testing.TB, scfg pgstore.Config, cfg engine.Config) *e
 	return e
 }
 
-// tableFor returns a table name of the test's own.
+// tableFor returns a table name of the test's own, the same for every call
+// in one test, and new for each run of it (go test -count).
 func tableFor(t testing.TB) string {
+	tablesMu.Lock()
+	defer tablesMu.Unlock()
+	if name, ok := tables[t]; ok {
+		return name
+	}
 	sum := sha256.Sum256([]byte(t.Name()))
-	return "t_" + hex.EncodeToString(sum[:8])
+	name := fmt.Sprintf("t_%s_%d", hex.EncodeToString(sum[:6]), len(tables))
+	tables[t] = name
+	return name
 }
+
+var (
+	tablesMu sync.Mutex                // guards tables
+	tables   = map[testing.TB]string{} // by test: its table
+)
 
 // count returns the number of rows of table whose data is not NULL.
 func count(t testing.TB, tg target, table string) int {
