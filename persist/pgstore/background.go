@@ -84,6 +84,7 @@ func (s *Store) serve(ctx context.Context) (up bool, err error) {
 			return true, err
 		}
 		s.setListening(ok)
+		s.probes.Add(1)
 		next := reprobeEvery
 		if !ok {
 			next = reprobeFailed

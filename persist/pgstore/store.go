@@ -87,7 +87,8 @@ type Store struct {
 	log     *slog.Logger
 	epoch   time.Time // monotonic origin of lock.renewed
 
-	listening atomic.Bool // a probe found that notifications arrive
+	listening atomic.Bool  // a probe found that notifications arrive
+	probes    atomic.Int64 // probes done, for tests
 
 	done   chan struct{}      // closed by Close
 	stop   context.CancelFunc // cancels the listener's context
