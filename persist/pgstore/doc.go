@@ -27,9 +27,10 @@
 // lease; the Store renews the leases of all the sessions it holds in one
 // statement every third of Config.LeaseTTL. Every write (save, delete,
 // quarantine) is one statement that checks the holder's token and the
-// version it last loaded or wrote, so a holder whose lease passed to
-// another (a paused process, a partition) writes nothing and gets an error
-// matching persist.ErrLockLost. Since reads are served from the engine's
+// version it last loaded or wrote (a save calls a PL/pgSQL function that
+// New creates, whose plan the server keeps), so a holder whose lease
+// passed to another (a paused process, a partition) writes nothing and
+// gets an error matching persist.ErrLockLost. Since reads are served from the engine's
 // memory, a holder also lets a session go once LeaseTTL has passed, by its
 // own clock, since it sent its last successful renewal: it refuses to
 // write, and the engine is told to drop the session (checked every 250ms,

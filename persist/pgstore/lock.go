@@ -81,7 +81,7 @@ func (l *lock) Load() (persist.Record, error) {
 
 // Save writes rec if this holder's lease is still its own and the row's
 // version is the one it last loaded or wrote; the check and the write are
-// one UPDATE. It returns an error matching
+// one UPDATE, in the table's save function. It returns an error matching
 // persist.ErrLockLost otherwise, and without sending anything once the
 // lease has run out by this process's own clock. sync has no effect: a
 // write is as durable as the server's commit (synchronous_commit).
@@ -111,14 +111,15 @@ func (l *lock) Save(rec persist.Record, _ bool) error {
 	}
 	ctx, cancel := l.s.statement()
 	defer cancel()
-	tag, err := l.s.pool.Exec(ctx, l.s.q.save, pgx.QueryExecModeExec,
-		l.key, l.token, l.version, data, rec.Owner, created, expires, sweepAt(expires))
+	var n int64
+	err = l.s.pool.QueryRow(ctx, l.s.q.save, pgx.QueryExecModeExec,
+		l.key, l.token, l.version, data, rec.Owner, created, expires, sweepAt(expires)).Scan(&n)
 	switch {
 	case err != nil:
 		// The write may or may not have happened: the next Save finds
 		// out by the version (ErrLockLost if it did).
 		return fmt.Errorf("pgstore: save session %s: %w", l.key, err)
-	case tag.RowsAffected() == 0:
+	case n == 0:
 		return l.lostErr("save")
 	}
 	l.version++

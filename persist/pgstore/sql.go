@@ -26,8 +26,9 @@ const listBatch = 1000
 // there, so that Sweep finds them through the same index.
 type queries struct {
 	ddl     []string // CREATE ... IF NOT EXISTS, in order
-	objects []string // the quoted names of what ddl creates
-	exist   string   // whether every one of objects exists
+	objects []string // the quoted names of the relations ddl creates
+	saveFn  string   // the signature of the save function ddl creates
+	exist   string   // whether every one of objects and saveFn exists
 
 	take, ask, load, save, release, del, quarantine string
 	renew, wants                                    string
@@ -74,10 +75,11 @@ func newQueries(n tableName) queries {
 	t, q := n.sibling(""), n.sibling("_quarantine")
 	base := n[len(n)-1]
 	idx := func(suffix string) string { return pgx.Identifier{base + suffix}.Sanitize() }
-	r := strings.NewReplacer("$T", t, "$Q", q, "$HELD", held, "$FREE", free)
+	r := strings.NewReplacer("$T", t, "$Q", q, "$SAVE", n.sibling("_save1"), "$HELD", held, "$FREE", free)
 	return queries{
 		objects: []string{t, q, n.sibling("_owner"), n.sibling("_sweep_at"), n.sibling("_wanted"), n.sibling("_quarantine_key")},
-		exist:   `SELECT bool_and(to_regclass(o) IS NOT NULL) FROM unnest($1::text[]) AS o`,
+		saveFn:  n.sibling("_save1") + "(text, text, bigint, bytea, text, bigint, bigint, bigint)",
+		exist:   `SELECT bool_and(to_regclass(o) IS NOT NULL) AND to_regprocedure($2) IS NOT NULL FROM unnest($1::text[]) AS o`,
 		ddl: []string{
 			r.Replace(`CREATE TABLE IF NOT EXISTS $T (
 	key         text PRIMARY KEY,
@@ -104,6 +106,19 @@ func newQueries(n tableName) queries {
 	cause   text NOT NULL DEFAULT ''
 )`),
 			r.Replace(`CREATE INDEX IF NOT EXISTS ` + idx("_quarantine_key") + ` ON $Q (key)`),
+			// A Save: PL/pgSQL keeps the UPDATE's plan for the life of the
+			// server connection, where a statement sent without a prepared
+			// statement is planned on every call.
+			r.Replace(`CREATE OR REPLACE FUNCTION $SAVE(k text, tok text, v bigint, d bytea, o text, c bigint, e bigint, sa bigint)
+RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE n bigint;
+BEGIN
+	UPDATE $T SET data = d, owner = o, created = c, expires = e, sweep_at = sa, version = version + 1
+	WHERE key = k AND lease_token = tok AND version = v;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$fn$`),
 		},
 
 		// Take the lease if it is free, returning the record.
@@ -117,8 +132,9 @@ RETURNING data, owner, created, expires, version`),
 		ask: r.Replace(`WITH a AS (UPDATE $T SET wanted = clock_timestamp() WHERE key = $1 AND lease_token IS NOT NULL RETURNING 1)
 SELECT count(*) FROM a WHERE pg_notify($2, $3) IS NOT NULL`),
 		load: r.Replace(`SELECT data, owner, created, expires, version FROM $T WHERE key = $1 AND lease_token = $2`),
-		save: r.Replace(`UPDATE $T SET data = $4, owner = $5, created = $6, expires = $7, sweep_at = $8, version = version + 1
-WHERE key = $1 AND lease_token = $2 AND version = $3`),
+		// Save through the save function: 1 if it wrote, 0 if the lease
+		// or the version was not the caller's.
+		save: r.Replace(`SELECT $SAVE($1, $2, $3, $4, $5, $6, $7, $8)`),
 		// End the lease: a row without a record goes, one with a record
 		// stays; a waiter that asked is notified.
 		release: r.Replace(`WITH d AS (DELETE FROM $T WHERE key = $1 AND lease_token = $2 AND data IS NULL RETURNING wanted),

@@ -112,9 +112,9 @@ type holding struct {
 var _ persist.Store = (*Store)(nil)
 
 // New returns a Store over pool, which the caller owns and closes after the
-// Store. It creates the table and its indexes if they are missing (in one
-// transaction under a transaction-level advisory lock, so that processes
-// starting together do not collide), opens its own connection for
+// Store. It creates the tables, their indexes and the save function if
+// any is missing (in one transaction under a transaction-level advisory
+// lock, so that processes starting together do not collide), opens its own connection for
 // LISTEN from pool.Config().ConnConfig, and starts renewing leases; the
 // Store must be closed.
 func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
@@ -170,12 +170,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// create creates the table and its indexes, if any is missing, in one
-// transaction serialised by an advisory lock on the table's name (so a
-// role without CREATE can use tables made for it).
+// create creates the tables, indexes and save function, if any is
+// missing, in one transaction serialised by an advisory lock on the
+// table's name; if none is, it creates nothing (so a role without CREATE
+// can use tables made for it).
 func (s *Store) create(ctx context.Context) error {
 	var exist *bool
-	if err := s.pool.QueryRow(ctx, s.q.exist, pgx.QueryExecModeExec, s.q.objects).Scan(&exist); err != nil {
+	if err := s.pool.QueryRow(ctx, s.q.exist, pgx.QueryExecModeExec, s.q.objects, s.q.saveFn).Scan(&exist); err != nil {
 		return fmt.Errorf("pgstore: look for table %s: %w", s.table, err)
 	}
 	if exist != nil && *exist {
