@@ -9,6 +9,14 @@
 // inline; this holds through other keys too (A, then B, then A again). A turn
 // is dead once released, and a context retained past that queues normally.
 //
+// AcquireShared asks for a shared turn: shared turns of a key run together,
+// an exclusive turn excludes them all, and once an exclusive turn waits (or
+// Retire asked for the actor) new shared turns queue behind it. An
+// uncontended turn is taken and let go with one compare-and-swap each. A
+// goroutine about to wait while its context holds turns checks the wait-for
+// graph of the turns held through contexts, and fails with ErrDeadlock if
+// its wait would close a cycle; nothing of that runs unless a turn waits.
+//
 // State is loaded by Config.Activate when the first turn needs it and saved
 // by Config.Passivate when the actor goes idle for PassivateAfter, when more
 // than MaxResident actors are loaded (least recently used first), when Retire
@@ -24,7 +32,7 @@
 // and Stats counts turns and the time turns spent queued.
 //
 // Every method is safe for concurrent use. Errors callers branch on:
-// ErrClosed, ErrTimeout and ErrExists. A Runtime starts one goroutine;
+// ErrClosed, ErrTimeout, ErrDeadlock and ErrExists. A Runtime starts one goroutine;
 // Shutdown (or Close) stops it, wakes every waiter with ErrClosed and
 // passivates every actor as its turn ends.
 package actor

@@ -1,9 +1,6 @@
 package actor
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync"
 
 // actorMap is a sync.Map of keys to their actors, typed: the assertions
 // live here and nowhere else.
@@ -20,11 +17,12 @@ func (m *actorMap[K, V]) load(key K) *actor[K, V] {
 	return v.(*actor[K, V])
 }
 
-// loadOrStore stores a under key unless key has an actor already, and
-// reports whether it stored a.
-func (m *actorMap[K, V]) loadOrStore(key K, a *actor[K, V]) (stored bool) {
-	_, loaded := m.m.LoadOrStore(key, a)
-	return !loaded
+// loadOrStore stores a under key unless key has an actor already. It
+// returns the actor key has now (a, or the one found) and whether it
+// stored a.
+func (m *actorMap[K, V]) loadOrStore(key K, a *actor[K, V]) (actual *actor[K, V], stored bool) {
+	v, loaded := m.m.LoadOrStore(key, a)
+	return v.(*actor[K, V]), !loaded
 }
 
 // compareAndDelete removes key if its actor is a.
@@ -39,52 +37,4 @@ func (m *actorMap[K, V]) rangeAll(f func(*actor[K, V])) {
 		f(v.(*actor[K, V]))
 		return true
 	})
-}
-
-// lruList is an intrusive doubly linked list of loaded actors, least
-// recently used at the front. Every operation is O(1) and allocates
-// nothing. The Runtime's lruMu guards it and the links in the actors; tail
-// mirrors back so that it can be read without the mutex.
-type lruList[K comparable, V any] struct {
-	front, back *actor[K, V]
-	tail        atomic.Pointer[actor[K, V]]
-}
-
-func (l *lruList[K, V]) pushBack(a *actor[K, V]) {
-	a.prev, a.next = l.back, nil
-	if l.back != nil {
-		l.back.next = a
-	} else {
-		l.front = a
-	}
-	l.back = a
-	l.tail.Store(a)
-	a.listed = true
-}
-
-func (l *lruList[K, V]) remove(a *actor[K, V]) {
-	if !a.listed {
-		return
-	}
-	if a.prev != nil {
-		a.prev.next = a.next
-	} else {
-		l.front = a.next
-	}
-	if a.next != nil {
-		a.next.prev = a.prev
-	} else {
-		l.back = a.prev
-		l.tail.Store(a.prev)
-	}
-	a.prev, a.next = nil, nil
-	a.listed = false
-}
-
-func (l *lruList[K, V]) moveToBack(a *actor[K, V]) {
-	if l.back == a {
-		return
-	}
-	l.remove(a)
-	l.pushBack(a)
 }

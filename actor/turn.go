@@ -1,6 +1,10 @@
 package actor
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
 
 // turnKey is the context key under which a Turn finds itself.
 type turnKey struct{}
@@ -23,8 +27,10 @@ type link interface {
 // be used to run on the actor's state from other goroutines.
 type Turn[K comparable, V any] struct {
 	context.Context
-	a  *actor[K, V]
-	id uint64
+	a       *actor[K, V]
+	ended   atomic.Bool
+	shared  bool
+	stamped bool // see Stamp
 }
 
 // Value returns the turn itself for the package's key and defers to the
@@ -51,6 +57,7 @@ func (t *Turn[K, V]) Retire() {
 	a := t.a
 	a.mu.Lock()
 	a.retire = true
+	a.fixSlow()
 	a.mu.Unlock()
 }
 
@@ -63,19 +70,48 @@ func (t *Turn[K, V]) Retiring() bool {
 	return a.retire
 }
 
-// Release ends the turn: the actor passivates if that was asked for, then
-// the next waiter gets its turn. Releasing a dead turn does nothing.
-func (t *Turn[K, V]) Release() {
-	a := t.a
-	if !a.turn.CompareAndSwap(t.id, 0) {
+// Stamp records at, a reading of time.Now taken in the turn (at its
+// start, say), as the time the actor was last used, so that Release need
+// not read the clock: a clock read costs a read-only turn a tenth of
+// its time. A Time without a monotonic clock reading (from a fake clock) is
+// ignored. Only the turn's goroutine may call it, before Release.
+func (t *Turn[K, V]) Stamp(at time.Time) {
+	if at == at.Round(0) { // Round(0) strips the monotonic reading
 		return
 	}
-	a.rt.touch(a)
-	a.rt.release(a)
+	t.stamped = true
+	n := int64(at.Sub(t.a.rt.epoch))
+	if t.shared && n-t.a.lastUsed.Load() < stampGrain {
+		return // shared turns on many cores would all write one cache line
+	}
+	t.a.lastUsed.Store(n)
+}
+
+// stampGrain is how much later than the actor's stamp a shared turn must
+// be stamped to be recorded: idle passivation counts minutes.
+const stampGrain = int64(time.Millisecond)
+
+// Shared reports whether the turn is shared (see Runtime.AcquireShared).
+func (t *Turn[K, V]) Shared() bool { return t.shared }
+
+// Release ends the turn: once no turn holds the actor, it passivates if
+// that was asked for, then the next waiters get their turn. Releasing a
+// dead turn does nothing.
+func (t *Turn[K, V]) Release() {
+	if t.ended.Swap(true) {
+		return
+	}
+	a := t.a
+	a.rt.touch(a, t.stamped)
+	if t.shared {
+		a.rt.releaseHold(a, stateReader)
+	} else {
+		a.rt.releaseHold(a, stateExclusive)
+	}
 }
 
 func (t *Turn[K, V]) owner() any      { return t.a }
-func (t *Turn[K, V]) alive() bool     { return t.a.turn.Load() == t.id }
+func (t *Turn[K, V]) alive() bool     { return !t.ended.Load() }
 func (t *Turn[K, V]) parentLink() any { return t.Context.Value(turnKey{}) }
 
 // findTurn returns the live turn of a that ctx carries, if any.
@@ -97,6 +133,18 @@ func Lookup[K comparable, V any](ctx context.Context, r *Runtime[K, V], match fu
 	for v := ctx.Value(turnKey{}); v != nil; {
 		l := v.(link)
 		if t, ok := l.(*Turn[K, V]); ok && t.a.rt == r && t.alive() && match(&t.a.value) {
+			return t
+		}
+		v = l.parentLink()
+	}
+	return nil
+}
+
+// LookupShared returns a live shared turn of r carried by ctx, or nil.
+func LookupShared[K comparable, V any](ctx context.Context, r *Runtime[K, V]) *Turn[K, V] {
+	for v := ctx.Value(turnKey{}); v != nil; {
+		l := v.(link)
+		if t, ok := l.(*Turn[K, V]); ok && t.a.rt == r && t.alive() && t.shared {
 			return t
 		}
 		v = l.parentLink()

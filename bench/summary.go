@@ -32,18 +32,21 @@ var headlines = map[string]headline{
 	"activation":         {metric: "cycle", label: "load + save", floorRatio: "vs-bare", floorName: "read + atomic write"},
 	"commit":             {metric: "above-memory", label: "commit, above the memory store", floorRatio: "vs-floor", floorName: "stat+open+pwrite+close"},
 	"commit-sync":        {metric: "commit", label: "synced commit", floorRatio: "vs-floor", floorName: "pwrite+fdatasync"},
+	"view-read":          {metric: "serial", label: "read-only View"},
+	"ajax-burst":         {metric: "burst", label: "page + 10 reads at once"},
+	"do-observer":        {metric: "write-vs-nil", label: "write, otel observer over none"},
 }
 
 // floorSystems are the systems that keep no sessions but are the floor
 // lockstep is compared with, besides every system whose name starts with
 // "bare-". A system whose name starts with "lockstep" is lockstep's; every
 // other one is a peer.
-var floorSystems = []string{"mutex-map", "rwmutex-map", "redis-set"}
+var floorSystems = []string{"mutex-map", "rwmutex-map", "redis-set", "pg-update", "pg-update-prepared"}
 
 // lossySystems are the peers known to lose updates, for runs that do not
 // measure lost-updates; where it ran, a peer keeps every update if it lost
 // none there.
-var lossySystems = []string{"scs-memstore", "gorilla-filesystem", "scs-redisstore"}
+var lossySystems = []string{"scs-memstore", "gorilla-filesystem", "scs-redisstore", "scs-pgxstore"}
 
 // isFloor reports whether system s is a floor rather than a session system.
 func isFloor(s string) bool { return strings.HasPrefix(s, "bare-") || slices.Contains(floorSystems, s) }
@@ -275,6 +278,8 @@ func formatUnit(v float64, unit string) string {
 	switch unit {
 	case "count":
 		return formatValue(v)
+	case "x":
+		return formatValue(v) + "x"
 	case "ns/op":
 	default:
 		return formatValue(v) + " " + unit

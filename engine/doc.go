@@ -19,6 +19,17 @@
 // failing or panicking fn is rolled back. When the outermost turn ends its
 // changes are written as Config.Durability says.
 //
+// A turn that only reads can be shared: [Engine.View] runs fn in a shared
+// turn, and Views of one session run together while a Do excludes them
+// all. Once a Do waits (or another process asks for the session), new
+// Views queue behind it. A change in a View is not applied and makes it
+// return [ErrReadOnly]; so does a Do, Regenerate, Destroy or DestroyOwner
+// with a View's ctx (a shared turn is never upgraded). A wait that would
+// close a cycle of turns held through contexts (A's holder waits for B,
+// whose holder waits for A) fails at once with [ErrDeadlock] instead of
+// waiting for LockTimeout; a call whose ctx carries no turn cannot be part
+// of a cycle the engine sees.
+//
 // A session's life: Create writes it; the first Do loads it and takes its
 // lock (activation); it stays resident, serving turns from memory, until it
 // has been idle for PassivateAfter, another process asks for it, MaxResident
@@ -65,14 +76,27 @@
 // exactly what Set stored.
 //
 // Adapters that hold a turn across a whole request use the same path in
-// pieces: [Engine.Begin] (or [Engine.BeginLazy] for a visitor without a
-// session yet), [Turn.Do], [Turn.Commit] to write before the response's
-// first byte, and [Turn.End].
+// pieces: [Engine.Begin] (or [Engine.BeginView] for a shared turn, or
+// [Engine.BeginLazy] for a visitor without a session yet), [Turn.Do],
+// [Turn.View], [Turn.Commit] to write before the response's first byte,
+// and [Turn.End]. A Turn's context carries it: engine calls with a context
+// derived from it run inline, and other goroutines' calls with it run one
+// at a time.
+//
+// To watch the engine: Config.OnEvent receives each session's creation,
+// regeneration, destruction and expiry ([Event], named by store key, never
+// by ID) after the fact, on a goroutine of the engine's own, in order per
+// session; Config.Observer ([Observer]) receives timings (turn waits and
+// why, turns, commits per store, hand-overs, residency, failures) with the
+// turn's ctx. The module github.com/lockstep-go/lockstep/otel turns both
+// into OpenTelemetry metrics and spans, and package dashboard serves them,
+// with the stored sessions, as a page to mount.
 //
 // Every method of Engine is safe for concurrent use; a Session is valid only
 // inside the fn it was passed to (or until Turn.End), on that goroutine.
 // Callers branch on [ErrNotFound], [ErrLockTimeout], [ErrClosed],
-// [ErrTurnEnded] and [ErrNoInspector] with errors.Is; failures from the store or the codec come
+// [ErrTurnEnded], [ErrReadOnly], [ErrDeadlock] and [ErrNoInspector] with
+// errors.Is; failures from the store or the codec come
 // as an [*Error] naming the operation and the (redacted) session.
 // [Engine.Shutdown] or [Engine.Close] must be called: it wakes every waiter
 // with ErrClosed, saves and unlocks every resident session and stops the

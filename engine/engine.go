@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,11 @@ type Engine struct {
 	shutdownDone  chan struct{} // closed when the first Shutdown has finished
 
 	count counters
+	views sync.Pool // of *Session, for View: a View allocates none
+
+	events    *events   // nil without Config.OnEvent
+	obs       *Observer // Config.Observer
+	storeName string    // StoreName
 }
 
 // Open returns an Engine that stores sessions as files under dir, creating
@@ -90,11 +96,13 @@ func launch(store persist.Store, cfg Config) (*Engine, error) {
 		shutdownDone: make(chan struct{}),
 	}
 	e.tomb = &sessionState{e: e, gone: true}
+	e.views.New = func() any { return new(Session) }
+	e.obs, e.storeName = cfg.Observer, storeName(store)
 	e.closing, e.stopClosing = context.WithCancelCause(context.Background())
 	var err error
 	e.rt, err = actor.New(actor.Config[string, *sessionState]{
 		Activate:       e.activate,
-		Passivate:      e.passivate,
+		Passivate:      e.passivateHook(),
 		PassivateAfter: cfg.PassivateAfter,
 		MaxResident:    cfg.MaxResident,
 		Timeout:        cfg.LockTimeout,
@@ -105,6 +113,7 @@ func launch(store persist.Store, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.events = startEvents(cfg.OnEvent)
 	if cfg.SweepInterval > 0 {
 		go e.sweeper()
 	} else {
@@ -145,6 +154,7 @@ func (e *Engine) lock(ctx context.Context, id string, wanted func()) (persist.Lo
 	if w, ok := l.(persist.HandOverReporter); ok && w.Waited() {
 		e.count.handOversTaken.Add(1)
 		e.count.handOverWait.Add(int64(time.Since(start)))
+		e.observeHandOver(ctx, time.Since(start))
 	}
 	return l, nil
 }
@@ -158,6 +168,7 @@ func (e *Engine) Sweep(ctx context.Context) (persist.SweepReport, error) {
 	}
 	rep, err := e.store.Sweep(ctx, e.cfg.Now()) // the store's errors say what failed
 	e.count.swept(rep)
+	e.emitSwept(rep)
 	return rep, err
 }
 
@@ -172,6 +183,7 @@ func (e *Engine) sweeper() {
 		case <-ticker.C:
 			rep, err := e.store.Sweep(e.closing, e.cfg.Now())
 			e.count.swept(rep)
+			e.emitSwept(rep)
 			if err != nil && e.closing.Err() == nil {
 				e.cfg.Logger.Error("engine: sweep", "err", err)
 			}
@@ -213,6 +225,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.stopClosing(ErrClosed)
 		<-e.sweeperDone
 		errs := []error{e.rt.Shutdown(ctx)}
+		errs = append(errs, e.stopEvents(ctx, errs[0]))
 		if e.ownsStore {
 			errs = append(errs, e.store.Close())
 		}

@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // The stored expiry of a resident session runs ahead of its deadline (last
 // use + its idle timeout) by up to an eighth of its idle timeout, so that
@@ -17,7 +20,7 @@ import "time"
 // resident: its deadline plus the slack, but never past its lifetime.
 func (st *sessionState) storedDeadline(cfg *Config) time.Time {
 	idle := st.meta.idleTimeout(cfg)
-	d := st.used.Add(idle + idle/8)
+	d := st.lastUse().Add(idle + idle/8)
 	if l := st.meta.lifetime(cfg); l > 0 {
 		d = minTime(d, st.created.Add(l))
 	}
@@ -27,9 +30,20 @@ func (st *sessionState) storedDeadline(cfg *Config) time.Time {
 // setExpires records that the store holds expires as the session's expiry.
 func (st *sessionState) setExpires(expires time.Time, cfg *Config) {
 	st.expires = expires
-	st.refreshBy = expires.Add(-st.meta.idleTimeout(cfg))
+	st.setRefreshBy(expires.Add(-st.meta.idleTimeout(cfg)))
 	if l := st.meta.lifetime(cfg); l > 0 && !expires.Before(st.created.Add(l)) {
 		// Lifetime caps the deadline: it never passes the stored expiry.
-		st.refreshBy = time.Unix(1<<62, 0)
+		st.setRefreshBy(time.Unix(1<<62, 0))
 	}
+}
+
+// setRefreshBy sets refreshBy, and its copy that shared turns read without
+// a lock.
+func (st *sessionState) setRefreshBy(t time.Time) {
+	st.refreshBy = t
+	n := int64(math.MaxInt64)
+	if t.Before(time.Unix(0, math.MaxInt64)) {
+		n = t.UnixNano()
+	}
+	st.refreshByNs.Store(n)
 }

@@ -55,7 +55,7 @@ func (m *sessionMeta) lifetime(cfg *Config) time.Duration {
 func (s *Session) SetIdleTimeout(d time.Duration) {
 	m := s.st.meta
 	m.ownIdle = min(max(d, 0), MaxDuration)
-	s.st.setMeta(m)
+	s.setMeta("SetIdleTimeout", m)
 }
 
 // IdleTimeout returns how long the session lives after its last turn: its
@@ -76,7 +76,7 @@ func (s *Session) IdleTimeout() time.Duration {
 func (s *Session) SetLifetime(d time.Duration) {
 	m := s.st.meta
 	m.ownLifetime = min(max(d, 0), MaxDuration)
-	s.st.setMeta(m)
+	s.setMeta("SetLifetime", m)
 }
 
 // Lifetime returns the session's absolute lifetime from its creation, 0 for

@@ -29,7 +29,7 @@ var ErrNoInspector = fmt.Errorf("engine: the store cannot list sessions by owner
 func (s *Session) SetOwner(owner string) {
 	m := s.st.meta
 	m.owner = owner
-	s.st.setMeta(m)
+	s.setMeta("SetOwner", m)
 }
 
 // Owner returns who the session belongs to (see [Session.SetOwner]), ""
@@ -62,14 +62,18 @@ func (s *Session) Owner() string { return s.st.meta.owner }
 // with the count of those it did destroy. It stops early when ctx ends or
 // the engine shuts down. It returns an error matching [ErrNoInspector] if
 // the store cannot list sessions (persist.Memory, the file store and the
-// Redis store can), [ErrClosed] once Shutdown has begun, and an error for
-// an empty owner.
+// Redis store can), [ErrClosed] once Shutdown has begun, [ErrReadOnly]
+// (before changing anything) if ctx carries a shared turn (a View's), and
+// an error for an empty owner.
 func (e *Engine) DestroyOwner(ctx context.Context, owner string) (int, error) {
 	if e.closed() {
 		return 0, ErrClosed
 	}
 	if owner == "" {
 		return 0, errors.New("engine: DestroyOwner: empty owner (it would destroy every session without one)")
+	}
+	if e.sharedTurnIn(ctx) {
+		return 0, fmt.Errorf("%w: DestroyOwner in a shared turn", ErrReadOnly)
 	}
 	ins, ok := e.store.(persist.Inspector)
 	if !ok {
@@ -194,6 +198,9 @@ func (e *Engine) destroyOwnedKey(ctx context.Context, ins persist.Inspector, key
 	destroyed, err := persist.DeleteIf(lock, func(rec persist.Record) bool { return rec.Owner == owner })
 	if err != nil && !errors.Is(err, persist.ErrNotFound) {
 		return fail(err)
+	}
+	if destroyed {
+		e.emit(SessionDestroyed, key, "", owner)
 	}
 	return destroyed, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 // valid only inside the fn of the Do (or the Turn) that handed it out, and
 // only on that goroutine: the turn is what makes it safe.
 type Session struct {
-	st *sessionState
+	st      *sessionState
+	view    bool   // the session of a View: changes are refused
+	refused string // the first change a View refused ("Set", ...)
 }
 
 // sessionState is everything the actor of one session owns.
@@ -30,6 +33,15 @@ type sessionState struct {
 	// that starts after it writes the record (see Engine.refresh).
 	refreshBy time.Time
 	wanted    atomic.Bool // another holder asked for the session (a hand-over)
+	// viewed is the start of the last shared turn (View), in Unix
+	// nanoseconds: shared turns run together and cannot write used.
+	viewed atomic.Int64
+	// refreshByNs is refreshBy in Unix nanoseconds, for shared turns.
+	refreshByNs atomic.Int64
+	// refreshMu is held by the one shared turn that refreshes the stored
+	// expiry (see Engine.commitShared); it guards what a refresh writes
+	// while shared turns run.
+	refreshMu sync.Mutex
 
 	values    map[string]any
 	meta      sessionMeta // owner and own limits (journaled like values)
@@ -44,6 +56,7 @@ type sessionState struct {
 	extra []*actor.Turn[string, *sessionState]
 	ctx   context.Context // the current outermost turn's context
 	err   error           // a deferred error (lazy creation), returned at commit
+	ob    *observed       // for Config.Observer; nil without one
 
 	sess Session
 }
@@ -79,6 +92,10 @@ func (s *Session) Get(key string) (any, bool) {
 // first Set creates the session. After Destroy in the same turn, Set does
 // nothing.
 func (s *Session) Set(key string, value any) {
+	if s.view {
+		s.refuse("Set")
+		return
+	}
 	st := s.st
 	if !st.writable() {
 		return
@@ -100,6 +117,23 @@ func (st *sessionState) writable() bool {
 	return true
 }
 
+// setMeta replaces the session's meta through s, refused in a View as op.
+func (s *Session) setMeta(op string, m sessionMeta) {
+	if s.view {
+		s.refuse(op)
+		return
+	}
+	s.st.setMeta(m)
+}
+
+// refuse records a change that a View made: it is not applied, and the
+// View returns ErrReadOnly.
+func (s *Session) refuse(op string) {
+	if s.refused == "" {
+		s.refused = op
+	}
+}
+
 // setMeta replaces the session's meta, journaled like a value.
 func (st *sessionState) setMeta(m sessionMeta) {
 	if m == st.meta || !st.writable() {
@@ -111,6 +145,10 @@ func (st *sessionState) setMeta(m sessionMeta) {
 
 // Delete removes key.
 func (s *Session) Delete(key string) {
+	if s.view {
+		s.refuse("Delete")
+		return
+	}
 	st := s.st
 	old, had := st.values[key]
 	if !had || st.gone {
@@ -135,6 +173,10 @@ func (s *Session) Len() int { return len(s.st.values) }
 
 // Clear removes every key.
 func (s *Session) Clear() {
+	if s.view {
+		s.refuse("Clear")
+		return
+	}
 	st := s.st
 	if len(st.values) == 0 || st.gone {
 		return
@@ -172,9 +214,35 @@ func (st *sessionState) truncate(mark int) {
 	st.journal = st.journal[:mark]
 }
 
+// lastUse returns the start of the session's last turn, shared turns
+// included.
+func (st *sessionState) lastUse() time.Time {
+	if v := st.viewed.Load(); v != 0 && v > st.used.UnixNano() {
+		return time.Unix(0, v)
+	}
+	return st.used
+}
+
+// viewGrain is how much later than the last recorded one a shared turn
+// must start to be recorded: Views running together on many cores would
+// otherwise all write one cache line. A session's last use may thus be
+// recorded up to viewGrain early, against idle timeouts of minutes.
+const viewGrain = int64(time.Millisecond)
+
+// markViewed records that a shared turn started at now.
+func (st *sessionState) markViewed(now time.Time) {
+	n := now.UnixNano()
+	for {
+		v := st.viewed.Load()
+		if n-v < viewGrain || st.viewed.CompareAndSwap(v, n) {
+			return
+		}
+	}
+}
+
 // deadline returns when the session expires if it is not used again.
 func (st *sessionState) deadline(cfg *Config) time.Time {
-	d := st.used.Add(st.meta.idleTimeout(cfg))
+	d := st.lastUse().Add(st.meta.idleTimeout(cfg))
 	if l := st.meta.lifetime(cfg); l > 0 {
 		d = minTime(d, st.created.Add(l))
 	}

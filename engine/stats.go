@@ -33,6 +33,10 @@ type Stats struct {
 	// and returned ErrLockTimeout (what an HTTP adapter turns into 503s).
 	// Each is also logged at Warn with the redacted session.
 	LockTimeouts uint64
+	// Deadlocks counts the calls that would have closed a cycle of turns
+	// held through contexts and returned ErrDeadlock at once. Each is also
+	// logged at Warn with the redacted session.
+	Deadlocks uint64
 
 	// Activations counts the sessions loaded into memory: store lock
 	// taken, record read.
@@ -76,6 +80,10 @@ type Stats struct {
 	// Swept is the sum of those sweeps' reports: expired sessions, orphaned
 	// lock files and temp files removed, and entries skipped as busy.
 	Swept persist.SweepReport
+
+	// EventsDropped counts the lifecycle events that Config.OnEvent was
+	// too slow to take: its queue was full.
+	EventsDropped uint64
 }
 
 // counters are the Engine's own counters; the actor runtime keeps those of
@@ -112,6 +120,7 @@ func (e *Engine) Stats() Stats {
 		TurnsWaited:    rs.Waited,
 		WaitTime:       rs.WaitTime,
 		LockTimeouts:   c.lockTimeouts.Load(),
+		Deadlocks:      rs.Deadlocks,
 		Activations:    c.activations.Load(),
 		Passivations:   c.passivations.Load(),
 		HandOversGiven: c.handOversGiven.Load(),
@@ -130,6 +139,7 @@ func (e *Engine) Stats() Stats {
 			TempFiles:   int(c.sweptTemp.Load()),
 			Busy:        int(c.sweptBusy.Load()),
 		},
+		EventsDropped: e.eventsDropped(),
 	}
 }
 

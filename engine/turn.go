@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/lockstep-go/lockstep/actor"
 	"github.com/lockstep-go/lockstep/persist"
@@ -27,43 +28,69 @@ import (
 // Do is [Engine.Begin], [Turn.Do] and [Turn.End] in one call, without the
 // Turn. It returns an error matching [ErrNotFound] if id is malformed,
 // unknown, expired or destroyed, [ErrLockTimeout] if the turn did not come
-// within Config.LockTimeout (or ctx's error if ctx ended first), [ErrClosed]
-// once Shutdown has begun, and the store's errors wrapped in an [*Error]
+// within Config.LockTimeout (or ctx's error if ctx ended first),
+// [ErrDeadlock] if waiting would close a cycle of turns held through
+// contexts, [ErrReadOnly] if ctx carries a shared turn of the session (a
+// View's), [ErrClosed] once Shutdown has begun, and the store's errors wrapped in an [*Error]
 // (a failed write; with the file store, persist.ErrLockLost if the
 // session's lock file was removed behind its back, after which the next Do
 // locks and loads it afresh).
 func (e *Engine) Do(ctx context.Context, id string, fn func(ctx context.Context, s *Session) error) error {
-	st, t, _, err := e.acquire(ctx, id)
+	st, t, l, err := e.acquire(ctx, id, false)
 	if err != nil {
 		return err
 	}
 	if t == nil { // ctx already carries the turn; its owner commits
+		ctx, leave := l.enter(ctx)
+		defer leave()
 		return e.run(ctx, st, fn)
 	}
 	return e.runOutermost(st, t, fn)
 }
 
-// acquire is the one path by which Do and Begin get a turn of session id.
-// If ctx already carries the turn, it returns the session's state, a nil
-// actor turn and the turn that ctx carries (the lender). Otherwise it waits
-// for the turn, checks that the session still lives and starts the turn,
-// which the caller must end with [Engine.end] (or finish).
-func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.Turn[string, *sessionState], lender, error) {
+// acquire is the one path by which Do, View and Begin get a turn of session
+// id, exclusive or shared. If ctx already carries the turn, it returns the
+// session's state, a nil actor turn and the turn that ctx carries (the
+// lender), having entered it if ctx is a guest of it (see lender.enter);
+// an exclusive turn asked for inside a shared one fails with ErrReadOnly.
+// Otherwise it waits for the turn, checks that the session still lives and
+// starts the turn, which the caller must end with [Engine.end] (shared:
+// [Engine.endShared]) or finish.
+func (e *Engine) acquire(ctx context.Context, id string, shared bool) (*sessionState, *actor.Turn[string, *sessionState], lender, error) {
 	if !ValidID(id) {
 		return nil, nil, lender{}, notFound(id)
 	}
-	if st, l := e.inline(ctx, id); st != nil {
+	st, l, err := e.inline(ctx, id)
+	if err != nil {
+		return nil, nil, lender{}, err
+	}
+	if st != nil {
+		if !shared && l.shared() {
+			l.leaveGuest()
+			return nil, nil, lender{}, readOnly(id, "an exclusive turn inside a shared one")
+		}
 		return st, nil, l, nil
 	}
+	start := e.waitStart()
 	for {
-		t, nested, err := e.rt.Acquire(ctx, id)
+		var t *actor.Turn[string, *sessionState]
+		var nested bool
+		var err error
+		if shared {
+			t, nested, err = e.rt.AcquireShared(ctx, id)
+		} else {
+			t, nested, err = e.rt.Acquire(ctx, id)
+		}
 		if err != nil {
-			return nil, nil, lender{}, e.acquireErr(id, err)
+			return nil, nil, lender{}, e.waitFailed(ctx, start, e.acquireErr(id, err))
 		}
 		st := *t.State()
 		if nested { // ctx carries a turn of id's actor, which moved on
 			if st.gone || st.id != id {
 				return nil, nil, lender{}, notFound(id)
+			}
+			if !shared && t.Shared() {
+				return nil, nil, lender{}, readOnly(id, "an exclusive turn inside a shared one")
 			}
 			return st, nil, lender{t: t}, nil
 		}
@@ -72,8 +99,23 @@ func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.
 			t.Release()
 			return nil, nil, lender{}, notFound(id)
 		}
-		err = e.start(st)
+		if shared {
+			if e.startShared(st, t) {
+				return st, t, lender{}, nil
+			}
+			// Expired: an exclusive turn deletes it (or finds that it
+			// lives after all, and the shared turn is asked for again).
+			t.Release()
+			xst, xt, _, err := e.acquire(ctx, id, false)
+			if err != nil {
+				return nil, nil, lender{}, err
+			}
+			e.finish(xst, xt)
+			continue
+		}
+		err = e.start(st, t)
 		if err == nil {
+			e.observeWait(ctx, st, t, start)
 			return st, t, lender{}, nil
 		}
 		e.finish(st, t)
@@ -90,22 +132,38 @@ func (e *Engine) acquire(ctx context.Context, id string) (*sessionState, *actor.
 var errRelock = errors.New("engine: lock lost; lock again")
 
 // inline returns the state of session id, and the turn it is in, if ctx
-// carries a live turn on it.
-func (e *Engine) inline(ctx context.Context, id string) (*sessionState, lender) {
+// carries a live turn on it: a Turn held across calls ([Engine.Begin],
+// found first), or the turn of a Do or View. A guest of a held Turn (see
+// [Turn]) enters it before it looks at its session, which the Turn's
+// owner may be changing: the caller must let it go (lender.leaveGuest, or
+// the function lender.enter returns).
+func (e *Engine) inline(ctx context.Context, id string) (*sessionState, lender, error) {
+	if h, ok := ctx.Value(heldKey{}).(*held); ok && h.e == e && !h.dead() {
+		l := lender{h: h, guest: ctx.Value(insideKey{}) != h}
+		if l.guest {
+			if err := h.enterGuest(ctx); err != nil {
+				return nil, lender{}, err
+			}
+		}
+		if !h.dead() && h.st.id == id && !h.st.gone {
+			return h.st, l, nil
+		}
+		// The lookup below may read the held turn's session too: the
+		// guest stays in until it is done.
+		defer l.leaveGuest()
+	}
 	if t := actor.Lookup(ctx, e.rt, func(st **sessionState) bool { return (*st).id == id && !(*st).gone }); t != nil {
-		return *t.State(), lender{t: t}
+		return *t.State(), lender{t: t}, nil
 	}
-	if h, ok := ctx.Value(lazyKey{}).(*held); ok && !h.ended.Load() && h.st.id == id && !h.st.gone {
-		return h.st, lender{h: h}
-	}
-	return nil, lender{}
+	return nil, lender{}, nil
 }
 
 // lender is the turn that a context carries and that inline calls run in:
-// an actor turn, or the held of a lazy turn.
+// an actor turn, or a Turn held across calls.
 type lender struct {
-	t *actor.Turn[string, *sessionState]
-	h *held
+	t     *actor.Turn[string, *sessionState]
+	h     *held
+	guest bool // ctx reached h from outside its fn calls: enter it first
 }
 
 // alive reports whether the turn has not ended.
@@ -113,7 +171,32 @@ func (l lender) alive() bool {
 	if l.t != nil {
 		return l.t.Alive()
 	}
-	return l.h != nil && !l.h.ended.Load()
+	return l.h != nil && !l.h.dead()
+}
+
+// shared reports whether the turn is shared (a View's).
+func (l lender) shared() bool {
+	if l.t != nil {
+		return l.t.Shared()
+	}
+	return l.h != nil && l.h.shared
+}
+
+// leaveGuest lets the next guest in, after admit.
+func (l lender) leaveGuest() {
+	if l.guest {
+		l.h.leave()
+	}
+}
+
+// enter returns the context an inline fn runs with, and what to call when
+// it returns: for a guest, its ctx marked as inside the held turn (so that
+// calls nested in fn run inline at once), and the release of the turn.
+func (l lender) enter(ctx context.Context) (context.Context, func()) {
+	if !l.guest {
+		return ctx, func() {}
+	}
+	return context.WithValue(ctx, insideKey{}, l.h), l.h.leave
 }
 
 // acquireErr turns a runtime error into the engine's.
@@ -123,6 +206,8 @@ func (e *Engine) acquireErr(id string, err error) error {
 		return ErrClosed
 	case errors.Is(err, actor.ErrTimeout):
 		return e.timedOut(id)
+	case errors.Is(err, actor.ErrDeadlock):
+		return e.deadlocked(id)
 	case errors.Is(err, ErrNotFound), errors.As(err, new(*Error)):
 		return err // activate named the session
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -131,11 +216,12 @@ func (e *Engine) acquireErr(id string, err error) error {
 	return opError("activate", id, err)
 }
 
-// start opens an outermost turn on st: it checks that the session is
+// start opens an outermost turn t on st: it checks that the session is
 // alive and marks it used. It returns errRelock if the session expired in
 // memory but its lock was lost on the way.
-func (e *Engine) start(st *sessionState) error {
+func (e *Engine) start(st *sessionState, t *actor.Turn[string, *sessionState]) error {
 	now := e.cfg.Now()
+	t.Stamp(now) // the actor's idle clock: one clock read per turn, not two
 	if st.lock != nil && !now.Before(st.deadline(&e.cfg)) {
 		if !e.expire(st) {
 			return errRelock
@@ -189,6 +275,7 @@ func (e *Engine) end(st *sessionState, t *actor.Turn[string, *sessionState], err
 	if cerr := e.commit(st, t); cerr != nil && err == nil {
 		err = cerr
 	}
+	e.observeTurn(st, err)
 	e.finish(st, t)
 	return err
 }
@@ -220,11 +307,11 @@ func (e *Engine) commit(st *sessionState, t *actor.Turn[string, *sessionState]) 
 	}
 	switch {
 	case st.stored && !changed && !st.dirty:
-		if st.used.After(st.refreshBy) {
+		if st.lastUse().After(st.refreshBy) {
 			return e.refresh(st, t)
 		}
 		return nil
-	case st.stored && e.cfg.Durability == OnPassivate && st.meta == st.savedMeta && !st.used.After(st.refreshBy):
+	case st.stored && e.cfg.Durability == OnPassivate && st.meta == st.savedMeta && !st.lastUse().After(st.refreshBy):
 		// Values wait for passivation; a changed owner or limit is written
 		// now (the default case): other processes and operators find
 		// sessions by owner, and the stored expiry must follow the limits.
@@ -259,7 +346,7 @@ func (e *Engine) refresh(st *sessionState, t *actor.Turn[string, *sessionState])
 		return err
 	}
 	e.cfg.Logger.Warn("engine: refresh of a session's expiry", "session", redact(st.id), "err", err)
-	st.refreshBy = st.used.Add(e.touchStep())
+	st.setRefreshBy(st.lastUse().Add(e.touchStep()))
 	return nil
 }
 
@@ -303,13 +390,20 @@ func (e *Engine) saveTo(st *sessionState, lock persist.Lock, exact, shed bool) e
 	}
 	rec := persist.Record{Created: st.created, Expires: expires, Owner: st.meta.owner, Data: data}
 	write := func() error { return lock.Save(rec, e.cfg.Durability == OnCommitSync) }
+	start, first := e.waitStart(), !st.stored
 	if shed {
 		err = e.withFiles(write)
 	} else {
 		err = write()
 	}
+	if e.obs != nil {
+		e.observeCommit(st, start, len(data), err)
+	}
 	if err != nil {
 		return err
+	}
+	if first && lock == st.lock {
+		e.emitID(SessionCreated, st.id, st.meta.owner)
 	}
 	st.setExpires(rec.Expires, &e.cfg)
 	st.savedMeta = st.meta
@@ -324,6 +418,7 @@ func (e *Engine) lost(st *sessionState) {
 	if !st.lost {
 		st.lost = true
 		e.count.locksLost.Add(1)
+		e.observeLost()
 	}
 }
 
@@ -360,11 +455,21 @@ func (e *Engine) settle(st *sessionState, t *actor.Turn[string, *sessionState]) 
 }
 
 // Turn is a turn held across more than one call, for adapters that keep a
-// session's turn for a whole request (implicit locking). [Engine.Begin] or
-// [Engine.BeginLazy] takes it and [Turn.End] releases it; in between,
-// [Turn.Do] runs functions in it, [Turn.Commit] writes what they changed,
-// and [Turn.Context] carries it, so that Engine.Do, Regenerate and Destroy
-// with that context run inline. A Turn belongs to one goroutine at a time.
+// session's turn for a whole request (implicit locking). [Engine.Begin],
+// [Engine.BeginView] or [Engine.BeginLazy] takes it and [Turn.End]
+// releases it; in between, [Turn.Do] and [Turn.View] run functions in it,
+// [Turn.Commit] writes what they changed, and [Turn.Context] carries it, so
+// that Engine.Do, View, Regenerate, Destroy and DestroyOwner with that
+// context (or one derived from it) run inline. A Turn belongs to one
+// goroutine at a time.
+//
+// Other goroutines may hold contexts derived from the Turn's (a request
+// context handed to an errgroup): their inline calls are guests, run one
+// at a time, never while another guest's fn or a [Turn.Do] or
+// [Turn.View] of the owner runs (a guest waits for that within
+// Config.LockTimeout). While the owner runs fn, calls with the Turn's
+// context count as made from inside that fn, on its goroutine, and run
+// inline at once.
 //
 // Always call End, in a defer. As a safety net, a Turn that becomes
 // unreachable without End is rolled back and released by a cleanup of the
@@ -380,18 +485,49 @@ type Turn struct {
 	e       *Engine
 	h       *held
 	ctx     context.Context
+	depth   int             // Do and View calls of the owner in progress
 	cleanup runtime.Cleanup // the safety net; End stops it
 }
 
 // held is what a Turn owns, apart from the Turn itself, so that the
-// cleanup of an abandoned Turn can release it.
+// cleanup of an abandoned Turn can release it. It is also the Turn's
+// context: its Value carries the held under heldKey.
 type held struct {
+	context.Context // the actor turn's, or for a lazy turn the caller's
+
 	e        *Engine
 	st       *sessionState
 	t        *actor.Turn[string, *sessionState] // nil for a lazy or borrowed turn
+	shared   bool                               // a View's turn (BeginView)
 	borrowed bool                               // the caller's context already held the turn
 	lender   lender                             // the turn a borrowed turn runs in
 	ended    atomic.Bool
+
+	// slot is taken by whoever runs fn in the turn: the owner (Turn.Do,
+	// Turn.View, Commit, End) and each guest; capacity 1.
+	slot   chan struct{}
+	inside atomic.Bool // the owner runs fn: its context counts as inside
+}
+
+// heldKey carries a held Turn's held in its context.
+type heldKey struct{}
+
+// insideKey marks the context of fn run by a guest of a held turn: calls
+// with it are nested in that fn and run inline at once.
+type insideKey struct{}
+
+// Value returns h for heldKey, h for insideKey while the owner runs fn,
+// and defers to the parent context otherwise.
+func (h *held) Value(key any) any {
+	switch key {
+	case heldKey{}:
+		return h
+	case insideKey{}:
+		if h.inside.Load() {
+			return h
+		}
+	}
+	return h.Context.Value(key)
 }
 
 // dead reports whether the turn is over: ended, or borrowed from a turn
@@ -400,9 +536,39 @@ func (h *held) dead() bool {
 	return h.ended.Load() || h.borrowed && !h.lender.alive()
 }
 
-// lazyKey carries the held of a lazy turn in its context: the turn token of
-// a session that does not exist yet.
-type lazyKey struct{}
+// enterGuest waits until no fn runs in h, within ctx and LockTimeout.
+func (h *held) enterGuest(ctx context.Context) error {
+	select {
+	case h.slot <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(h.e.cfg.LockTimeout)
+	defer timer.Stop()
+	select {
+	case h.slot <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return opError("acquire", h.st.id, ctx.Err())
+	case <-timer.C:
+		return h.e.timedOut(h.st.id)
+	}
+}
+
+// enterOwner takes the slot for the owner, waiting for a guest's fn.
+func (h *held) enterOwner() {
+	h.slot <- struct{}{}
+	h.inside.Store(true)
+}
+
+// leaveOwner lets the guests in again.
+func (h *held) leaveOwner() {
+	h.inside.Store(false)
+	<-h.slot
+}
+
+// leave lets the next one in, after enterGuest.
+func (h *held) leave() { <-h.slot }
 
 // Begin takes the turn of session id, waiting and failing as [Engine.Do]
 // does. With a ctx that already carries the turn of id, the Turn borrows
@@ -411,17 +577,31 @@ type lazyKey struct{}
 // once that turn's fn has returned (or its Turn was ended), Do and Commit
 // return [ErrTurnEnded].
 func (e *Engine) Begin(ctx context.Context, id string) (*Turn, error) {
+	return e.begin(ctx, id, false)
+}
+
+// BeginView is [Engine.Begin] for a shared turn, as [Engine.View] takes:
+// the Turn runs [Turn.View] calls, together with other shared turns of the
+// session; its [Turn.Do] returns ErrReadOnly, and End writes nothing but
+// the refreshed expiry of a session that was only read.
+func (e *Engine) BeginView(ctx context.Context, id string) (*Turn, error) {
+	return e.begin(ctx, id, true)
+}
+
+func (e *Engine) begin(ctx context.Context, id string, shared bool) (*Turn, error) {
 	if e.closed() {
 		return nil, ErrClosed
 	}
-	st, t, l, err := e.acquire(ctx, id)
+	st, t, l, err := e.acquire(ctx, id, shared)
 	if err != nil {
 		return nil, err
 	}
 	if t == nil {
-		return e.newTurn(&held{e: e, st: st, borrowed: true, lender: l}, ctx), nil
+		l.leaveGuest()
+		return e.newTurn(&held{Context: ctx, e: e, st: st, borrowed: true, lender: l, shared: shared || l.shared()}, ctx), nil
 	}
-	return e.newTurn(&held{e: e, st: st, t: t}, t), nil
+	h := &held{Context: t, e: e, st: st, t: t, shared: shared}
+	return e.newTurn(h, h), nil
 }
 
 // BeginLazy returns a turn on no session yet: the session reads as empty,
@@ -431,13 +611,13 @@ func (e *Engine) BeginLazy(ctx context.Context) (*Turn, error) {
 	if e.closed() {
 		return nil, ErrClosed
 	}
-	h := &held{e: e, st: newSessionState(e, "", map[string]any{})}
-	ctx = context.WithValue(ctx, lazyKey{}, h)
-	h.st.ctx = ctx
-	return e.newTurn(h, ctx), nil
+	h := &held{Context: ctx, e: e, st: newSessionState(e, "", map[string]any{})}
+	h.st.ctx = h
+	return e.newTurn(h, h), nil
 }
 
 func (e *Engine) newTurn(h *held, ctx context.Context) *Turn {
+	h.slot = make(chan struct{}, 1)
 	t := &Turn{e: e, h: h, ctx: ctx}
 	if !h.borrowed {
 		t.cleanup = runtime.AddCleanup(t, abandon, h)
@@ -451,6 +631,10 @@ func abandon(h *held) {
 		return
 	}
 	h.e.cfg.Logger.Warn("engine: Turn dropped without End; changes rolled back", "session", redact(h.st.id))
+	if h.shared {
+		h.t.Release()
+		return
+	}
 	h.st.rollback(0)
 	h.e.finish(h.st, h.t)
 }
@@ -458,27 +642,78 @@ func abandon(h *held) {
 // Context returns the context that carries the turn.
 func (t *Turn) Context() context.Context { return t.ctx }
 
-// Session returns the session the turn is on, valid until End.
-func (t *Turn) Session() *Session { return &t.h.st.sess }
+// Session returns the session the turn is on, valid until End. For a
+// shared turn it is read-only, as in [Turn.View].
+func (t *Turn) Session() *Session {
+	if t.h.shared {
+		return &Session{st: t.h.st, view: true}
+	}
+	return &t.h.st.sess
+}
 
 // ID returns the session's current ID: "" for a lazy turn whose session
-// was not created, and after Destroy.
+// was not created, and after Destroy (also one that a guest made, see
+// [Turn]: outside fn, ID waits for a guest's fn in progress).
 func (t *Turn) ID() string {
+	defer t.enter()()
 	if t.h.st.gone {
 		return ""
 	}
 	return t.h.st.id
 }
 
+// Shared reports whether the turn is shared (see [Engine.BeginView]).
+func (t *Turn) Shared() bool { return t.h.shared }
+
 // Do runs fn inline in the turn. If fn returns an error or panics, its
 // changes are rolled back (and the panic goes on); the other changes of the
 // turn stay, to be written by Commit or End. After End (for a borrowed
-// turn: once the turn it borrowed ended) it returns [ErrTurnEnded].
+// turn: once the turn it borrowed ended) it returns [ErrTurnEnded]; in a
+// shared turn, [ErrReadOnly].
 func (t *Turn) Do(fn func(ctx context.Context, s *Session) error) error {
+	h := t.h
+	if h.dead() {
+		return ErrTurnEnded
+	}
+	if h.shared {
+		return readOnly(h.st.id, "Do in a shared turn")
+	}
+	defer t.enter()()
+	return t.e.run(t.ctx, h.st, fn)
+}
+
+// View runs fn inline in the turn, as [Engine.View] would: fn sees the
+// turn's changes so far, and a change fn makes is not applied and makes
+// View return ErrReadOnly. After End (for a borrowed turn: once the turn
+// it borrowed ended) it returns [ErrTurnEnded].
+func (t *Turn) View(fn func(ctx context.Context, s *Session) error) error {
 	if t.h.dead() {
 		return ErrTurnEnded
 	}
-	return t.e.run(t.ctx, t.h.st, fn)
+	defer t.enter()()
+	return t.e.runView(t.ctx, t.h.st, fn)
+}
+
+// enter takes the turn's slot for the owner's outermost call, and returns
+// what lets it go.
+func (t *Turn) enter() func() {
+	h := t.h
+	if h.borrowed {
+		return func() {}
+	}
+	t.depth++
+	if t.depth > 1 {
+		return t.unnest
+	}
+	h.enterOwner()
+	return t.leave
+}
+
+func (t *Turn) unnest() { t.depth-- }
+
+func (t *Turn) leave() {
+	t.depth--
+	t.h.leaveOwner()
 }
 
 // Commit makes the turn's changes so far durable, as the end of an
@@ -487,28 +722,41 @@ func (t *Turn) Do(fn func(ctx context.Context, s *Session) error) error {
 // first Set happened), and keeps the turn held. The changes it committed
 // can no longer be rolled back. If a value does not encode or the write
 // fails, the changes are rolled back and Commit returns the error; the turn
-// stays held. A borrowed turn (see [Engine.Begin]) commits nothing: its
-// owner does. After End (for a borrowed turn: once the turn it borrowed
+// stays held. A borrowed turn (see [Engine.Begin]) and a shared one commit
+// nothing. After End (for a borrowed turn: once the turn it borrowed
 // ended), Commit returns [ErrTurnEnded].
 func (t *Turn) Commit() error {
 	h := t.h
 	if h.dead() {
 		return ErrTurnEnded
 	}
-	if h.borrowed {
+	if h.borrowed || h.shared {
 		return nil
 	}
+	defer t.enter()()
 	return t.e.commit(h.st, h.t)
 }
 
 // End commits the turn's changes, as Commit does, and releases the turn.
 // If the commit fails the changes are rolled back and End returns the
-// error; the turn is released either way. Calling End again does nothing.
+// error; the turn is released either way. It waits for a guest's fn in
+// progress. Calling End again does nothing.
 func (t *Turn) End() error {
 	h := t.h
-	if h.ended.Swap(true) || h.borrowed {
+	if h.borrowed {
+		h.ended.Store(true)
+		return nil
+	}
+	if t.depth == 0 {
+		h.enterOwner()
+		defer h.leaveOwner()
+	}
+	if h.ended.Swap(true) {
 		return nil
 	}
 	t.cleanup.Stop()
+	if h.shared {
+		return t.e.endShared(h.st, h.t)
+	}
 	return t.e.end(h.st, h.t, nil)
 }

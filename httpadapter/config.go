@@ -82,6 +82,16 @@ type Config struct {
 	// Locking chooses between Implicit (the default) and Explicit locking.
 	Locking Locking
 
+	// ReadOnly marks the requests that only read their session (nil, the
+	// default: none). In Implicit mode such a request takes a shared turn
+	// at its first View, held until the handler returns, so that the
+	// read-only requests of one session run together; a Do, Regenerate or
+	// Destroy in it returns engine.ErrReadOnly, and it never creates a
+	// session. A request it does not mark takes the exclusive turn at its
+	// first View or Do, as it may write later. Explicit mode ignores it:
+	// there a View takes the shared turn for its own duration.
+	ReadOnly func(*http.Request) bool
+
 	// ErrorHandler answers a request whose session failed in a way that the
 	// handler could not see: committing the session before the response
 	// started (Implicit mode) failed. It writes to the ResponseWriter the

@@ -95,6 +95,29 @@
 // are committed, as in Explicit mode; fn's own changes are rolled back if
 // fn returns an error or panics.
 //
+// Engine calls a handler makes with the request's own context
+// (r.Context(), or a context derived from it) are re-entrant with the turn
+// the request holds, in both modes: Do, View, Regenerate, Destroy and
+// DestroyOwner on the request's session run inline instead of waiting for
+// themselves. DestroyOwner ("log out everywhere") from a handler destroys
+// the request's own session too, and the request goes on as after
+// Destroy: its cookie is expired, and a later Set creates a new session.
+// Goroutines that share the request's context (an errgroup) enter the held
+// turn one at a time.
+//
+// # Read-only requests
+//
+// View runs fn in a shared turn: the read-only requests of one session run
+// together instead of one after the other. In Explicit mode View takes the
+// shared turn for its own duration. In Implicit mode, Config.ReadOnly says
+// which requests only read (AJAX reads, pages that only show the session):
+// they take a shared turn held until the handler returns, a Do in them
+// returns engine.ErrReadOnly, and they never create a session. Do not mark
+// a request that writes, even rarely: one that shows a flash message
+// (engine.Pop deletes it), a logout by GET, an OAuth callback, the first
+// visit that creates a CSRF token. Unmarked requests take the exclusive
+// turn at their first View or Do, as they may write later.
+//
 // In Implicit mode a handler that hijacks the connection or streams for a
 // long time holds its session's turn until it returns: use Explicit mode
 // for such handlers (two Middleware with different Locking may share an
@@ -102,7 +125,7 @@
 //
 // # Concurrency
 //
-// New, Middleware, Do, Regenerate, Destroy and Error are safe to use from many
+// New, Middleware, Do, View, Regenerate, Destroy and Error are safe to use from many
 // requests at once. Within one request they belong to the handler's
 // goroutine, as the http.ResponseWriter does: do not call them from two
 // goroutines at a time. Called after the handler returned (from a
@@ -114,7 +137,9 @@
 //
 // Do returns fn's error unchanged, or an engine error: one matching
 // engine.ErrLockTimeout if the turn did not come within the engine's
-// LockTimeout, engine.ErrClosed after the engine closed, the request
+// LockTimeout, engine.ErrReadOnly in a read-only request (and from a View
+// whose fn changed the session), engine.ErrDeadlock for a wait that would
+// close a cycle of turns, engine.ErrClosed after the engine closed, the request
 // context's error if the client went away, or a store error. Hand the
 // ones you do not handle to Error, which answers with Config.ErrorHandler
 // (by default 503 with Retry-After for lock timeouts and a closed engine,

@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -129,6 +130,7 @@ func (a *Adapter) Stats() Stats {
 
 func (a *Adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	s := &requestState{a: a, parent: r.Context(), rw: w}
+	s.readOnly = a.cfg.Locking == Implicit && a.cfg.ReadOnly != nil && a.cfg.ReadOnly(r)
 	r = r.WithContext(s)
 	s.req = r
 	var ww http.ResponseWriter = (*writer)(s)
@@ -157,10 +159,14 @@ type requestState struct {
 	rw     http.ResponseWriter // the wrapped writer
 	req    *http.Request       // the request as the handler got it
 
-	turn  *engine.Turn // the turn held (Implicit: from the first Do on; Explicit: inside Do)
-	lazy  bool         // turn began without a session; a Set in it creates one
-	depth int          // Do calls in progress
-	dead  bool         // the held turn's session was destroyed: end the turn when depth is back to 0
+	turn *engine.Turn // the turn held (Implicit: from the first Do or View on; Explicit: inside them)
+	lazy bool         // turn began without a session; a Set in it creates one
+	// carried mirrors turn for other goroutines: the request's context
+	// carries the turn, so that engine calls with it run inline.
+	carried  atomic.Pointer[engine.Turn]
+	readOnly bool // Implicit mode, and Config.ReadOnly marked the request
+	depth    int  // Do calls in progress
+	dead     bool // the held turn's session was destroyed: end the turn when depth is back to 0
 
 	parsed    bool          // the cookie has been read (the session was touched)
 	cookies   cookieIDs     // the IDs in the request's session cookies, from the next one on
@@ -184,7 +190,9 @@ type requestState struct {
 type stateKey struct{}
 
 // Deadline, Done, Err and Value make requestState the request's context: the
-// parent context with the state under stateKey.
+// parent context with the state under stateKey and, while the request
+// holds a turn, the turn (so that engine calls with the request's context
+// are re-entrant with it).
 func (s *requestState) Deadline() (time.Time, bool) { return s.parent.Deadline() }
 func (s *requestState) Done() <-chan struct{}       { return s.parent.Done() }
 func (s *requestState) Err() error                  { return s.parent.Err() }
@@ -192,7 +200,30 @@ func (s *requestState) Value(key any) any {
 	if key == (stateKey{}) {
 		return s
 	}
+	if t := s.carried.Load(); t != nil {
+		return t.Context().Value(key)
+	}
 	return s.parent.Value(key)
+}
+
+// base is the request's context without the turn: the context the turn
+// itself is taken with, whose values must not lead back to the turn.
+type base requestState
+
+func (b *base) Deadline() (time.Time, bool) { return b.parent.Deadline() }
+func (b *base) Done() <-chan struct{}       { return b.parent.Done() }
+func (b *base) Err() error                  { return b.parent.Err() }
+func (b *base) Value(key any) any {
+	if key == (stateKey{}) {
+		return (*requestState)(b)
+	}
+	return b.parent.Value(key)
+}
+
+// setTurn makes t the request's held turn (nil: none).
+func (s *requestState) setTurn(t *engine.Turn) {
+	s.turn = t
+	s.carried.Store(t)
 }
 
 // stateOf returns the state Middleware put in r's context, if any: the
@@ -293,6 +324,18 @@ func (s *requestState) current() string {
 // panics, its changes are rolled back and the error (or panic) goes on to
 // the caller.
 //
+// Calls to the engine with the request's context (r.Context(), or one
+// derived from it) while the request holds its turn are re-entrant with
+// it: Do, View, Regenerate, Destroy and DestroyOwner on the request's own
+// session run inline instead of waiting for themselves. Goroutines that
+// share the request's context enter the turn one at a time (while the
+// handler is not inside Do or View). After DestroyOwner destroyed the
+// request's own session, the request goes on as after Destroy: the cookie
+// is expired and a later Set creates a new session.
+//
+// In a request that Config.ReadOnly marked (Implicit mode), Do returns
+// engine.ErrReadOnly.
+//
 // Do returns what fn returns, or an error matching engine.ErrLockTimeout
 // (the turn did not come in time), engine.ErrClosed, the request
 // context's error, or an error committing the session (Explicit mode;
@@ -309,8 +352,47 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 	if err != nil {
 		return err
 	}
+	if s.readOnly {
+		return fmt.Errorf("%w: Do in a request marked read-only", engine.ErrReadOnly)
+	}
+	return s.run(r, false, fn)
+}
+
+// View runs fn in a shared turn of the request's session, as
+// engine.Engine.View does: fn may only read, and a change it makes is not
+// applied and makes View return engine.ErrReadOnly. A View never creates a
+// session: on a request without one, fn sees an empty session.
+//
+// In Explicit mode View takes the shared turn for its own duration, so
+// that Views of one session's requests run together. In Implicit mode the
+// first View (or Do) of a request takes the turn and keeps it until the
+// handler returns: a shared turn if Config.ReadOnly marked the request,
+// the exclusive turn otherwise (the request may write later). A View
+// inside a Do, or inside the turn an Implicit request holds, runs inline
+// and sees the changes made so far. View returns what fn returns, and the
+// errors Do returns.
+func View(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) error {
+	s, err := from(r)
+	if err != nil {
+		return err
+	}
+	return s.run(r, true, fn)
+}
+
+// run is Do (view false) and View: it takes the request's turn if none is
+// held, runs fn in it and lets the turn go as the locking mode says.
+func (s *requestState) run(r *http.Request, view bool, fn func(ctx context.Context, s *engine.Session) error) (err error) {
+	if s.turn != nil && s.depth == 0 && s.gone() {
+		// The session was destroyed under the held turn (DestroyOwner
+		// with the request's context): go on as after Destroy.
+		s.destroyed = true
+		if err := s.endTurn(); err != nil {
+			return err
+		}
+	}
 	if s.turn == nil {
-		if err := s.begin(r.Context()); err != nil {
+		shared := view && (s.readOnly || s.a.cfg.Locking == Explicit)
+		if err := s.begin(shared); err != nil {
 			return err
 		}
 	}
@@ -322,29 +404,49 @@ func Do(r *http.Request, fn func(ctx context.Context, s *engine.Session) error) 
 			return
 		}
 		switch {
-		case s.a.cfg.Locking == Explicit || s.dead:
+		case s.a.cfg.Locking == Explicit || s.dead || s.gone():
 			if eerr := s.endTurn(); err == nil {
 				err = eerr
 			}
-		case s.lazy && err == nil:
+		case s.lazy && err == nil && !view:
 			// Implicit: a session this Do created is stored now, so that
 			// a failure to create it is this Do's error.
 			err = s.commit()
 		}
 	}()
-	// If fn fails after its Set created the session in a lazy turn, the
-	// engine undoes the creation with fn's other changes.
-	return s.turn.Do(fn)
+	// fn gets the request's context as the caller holds it: its values
+	// stay, and it carries the turn. If fn fails after its Set created the
+	// session in a lazy turn, the engine undoes the creation with fn's
+	// other changes.
+	ctx := r.Context()
+	inner := func(_ context.Context, sess *engine.Session) error { return fn(ctx, sess) }
+	if view {
+		return s.turn.View(inner)
+	}
+	return s.turn.Do(inner)
 }
 
-// begin takes the turn of the request's session, or a lazy turn if it has
-// none.
-func (s *requestState) begin(ctx context.Context) error {
+// gone reports whether the session of the held turn was destroyed.
+func (s *requestState) gone() bool {
+	return !s.lazy && s.turn.ID() == ""
+}
+
+// begin takes the turn of the request's session (shared if asked), or a
+// lazy turn if it has none.
+func (s *requestState) begin(shared bool) error {
 	eng := s.a.eng
+	ctx := (*base)(s)
 	found, err := s.onLive(func(id string) error {
-		t, err := eng.Begin(ctx, id)
+		var t *engine.Turn
+		var err error
+		if shared {
+			t, err = eng.BeginView(ctx, id)
+		} else {
+			t, err = eng.Begin(ctx, id)
+		}
 		if err == nil {
-			s.turn, s.lazy, s.used = t, false, true
+			s.setTurn(t)
+			s.lazy, s.used = false, true
 		}
 		return err
 	})
@@ -355,7 +457,8 @@ func (s *requestState) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.turn, s.lazy = t, true
+	s.setTurn(t)
+	s.lazy = true
 	return nil
 }
 
@@ -372,7 +475,11 @@ func (s *requestState) commit() error {
 // endTurn commits and releases the held turn and records the session's ID.
 func (s *requestState) endTurn() error {
 	t := s.turn
-	s.turn, s.dead = nil, false
+	if s.gone() {
+		s.destroyed = true
+	}
+	s.setTurn(nil)
+	s.dead = false
 	id := t.ID() // read before End: afterwards the state is another turn's
 	s.idle = t.Session().IdleTimeout()
 	err := t.End()
@@ -404,6 +511,9 @@ func Regenerate(r *http.Request) error {
 	s, err := from(r)
 	if err != nil {
 		return err
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: Regenerate in a request marked read-only", engine.ErrReadOnly)
 	}
 	if s.current() == "" {
 		return nil
@@ -439,6 +549,9 @@ func Destroy(r *http.Request) error {
 	s, err := from(r)
 	if err != nil {
 		return err
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: Destroy in a request marked read-only", engine.ErrReadOnly)
 	}
 	s.destroyed = true
 	id := s.current()

@@ -31,9 +31,10 @@ const (
 // locking, on the same engine and cookie, so that its slow part runs
 // outside the session's turn. Every request passes through
 // http.CrossOriginProtection, which refuses cross-origin POSTs (forms and
-// fetch() from other sites) with 403. where is where the sessions are, as
-// openEngine says it, for the command /session shows.
-func newHandler(eng *engine.Engine, work time.Duration, where string) http.Handler {
+// fetch() from other sites) with 403. With obs, /metrics and /admin/
+// are served too (observe.go). where is where the sessions are, as
+// openBackend says it, for the command /session shows.
+func newHandler(eng *engine.Engine, work time.Duration, obs *observability, where string) http.Handler {
 	implicit := httpadapter.Middleware(eng, httpadapter.Config{ErrorHandler: failed})
 	explicit := httpadapter.Middleware(eng, httpadapter.Config{Locking: httpadapter.Explicit, ErrorHandler: failed})
 
@@ -49,6 +50,9 @@ func newHandler(eng *engine.Engine, work time.Duration, where string) http.Handl
 	mux.Handle("GET /slow", explicit(slow(work, "Explicit")))
 	mux.Handle("GET /slow-implicit", implicit(slow(work, "Implicit")))
 	mux.Handle("GET /debug/vars", debugVars(eng))
+	if obs != nil {
+		obs.mount(mux, eng, implicit) // /metrics and the dashboard at /admin/
+	}
 	return http.NewCrossOriginProtection().Handler(mux)
 }
 
@@ -211,11 +215,14 @@ func sessionPage(where string) http.Handler {
 }
 
 // showCommand is the lockstep command that shows the record of key in the
-// store at where (a directory, or redis://ADDR).
+// store at where (a directory, redis://ADDR, or postgres://HOST/DB, to
+// which the operator adds the credentials the page does not show).
 func showCommand(where, key string) string {
 	store := "-dir " + shellQuote(where)
 	if addr, ok := strings.CutPrefix(where, "redis://"); ok {
 		store = "-redis " + shellQuote(addr)
+	} else if strings.HasPrefix(where, "postgres://") {
+		store = "-postgres " + shellQuote(where)
 	}
 	return "lockstep " + store + " show " + key
 }

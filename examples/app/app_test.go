@@ -33,13 +33,18 @@ func serveApp(t *testing.T) (*httptest.Server, *engine.Engine) {
 // returns the session directory.
 func serveAppWork(t *testing.T, work time.Duration) (*httptest.Server, *engine.Engine, string) {
 	t.Helper()
-	dir := t.TempDir()
-	eng, err := engine.Open(dir, engine.Config{IdleTimeout: idleTimeout, SweepInterval: -1})
+	obs, err := newObservability()
 	require.NoError(t, err)
-	srv := httptest.NewServer(newHandler(eng, work, dir))
+	cfg, err := obs.wire(engine.Config{IdleTimeout: idleTimeout, SweepInterval: -1})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	eng, err := engine.Open(dir, cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(newHandler(eng, work, obs, dir))
 	t.Cleanup(func() {
 		srv.Close()
 		assert.NoError(t, eng.Close())
+		assert.NoError(t, obs.Close())
 	})
 	return srv, eng, dir
 }
@@ -279,6 +284,7 @@ func TestShowCommand(t *testing.T) {
 		{"/tmp/lockstep-example", "lockstep -dir /tmp/lockstep-example show KEY"},
 		{"/tmp/my sessions/it's", `lockstep -dir '/tmp/my sessions/it'\''s' show KEY`},
 		{"redis://127.0.0.1:6379", "lockstep -redis 127.0.0.1:6379 show KEY"},
+		{"postgres://127.0.0.1/postgres", "lockstep -postgres postgres://127.0.0.1/postgres show KEY"},
 	} {
 		assert.Equal(t, tc.want, showCommand(tc.where, "KEY"), "where %q", tc.where)
 	}

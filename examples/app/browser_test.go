@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"image/png"
 	"net/http"
@@ -30,15 +29,11 @@ const requireBrowserEnv = "LOCKSTEP_REQUIRE_BROWSER"
 // browserTimeout bounds the whole browser test, browser start included.
 const browserTimeout = 60 * time.Second
 
-// updateScreenshots makes TestBrowser write its screenshots to docs/
-// (otherwise to a temporary directory):
-//
-//	go -C examples test -run TestBrowser ./app -args -update-screenshots
-var updateScreenshots = flag.Bool("update-screenshots", false, "write the browser test's screenshots to docs/")
-
 // screenshot takes a PNG of the whole page in tab, checks that it decodes
-// to the viewport's width, and writes it to name in docs/ with
-// -update-screenshots, else to a temporary directory.
+// to the viewport's width, and writes it to name in the -screenshots
+// directory, else in a temporary one. docs/example-app*.png come from
+//
+//	go -C examples test -run 'TestBrowser$' ./app -args -screenshots ../../docs
 func screenshot(t *testing.T, tab context.Context, name string) {
 	t.Helper()
 	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(screenshotWidth, 600)))
@@ -47,9 +42,9 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(b))
 	require.NoError(t, err, "screenshot %s", name)
 	assert.Equal(t, screenshotWidth, cfg.Width, "screenshot %s: width", name)
-	dir := t.TempDir()
-	if *updateScreenshots {
-		dir = filepath.Join("..", "..", "docs")
+	dir := *screenshotDir
+	if dir == "" {
+		dir = t.TempDir()
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
 }

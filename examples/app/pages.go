@@ -64,6 +64,7 @@ var homePage = template.Must(template.Must(template.New("home").Parse(layout)).P
 <p><form method=post action=/logout><button id=logout class=plain>Log out</button></form>
 <form method=post action=/logout-everywhere><button id=logout-everywhere class=plain>Log out everywhere</button></form>
 <form method=post action=/password><button id=password class=plain>I changed my password</button></form></p>
+<p class=mute>The <a href=/admin/>dashboard</a> lists the stored sessions, and revokes them.</p>
 {{else}}<p><form method=post action=/login><input id=name name=user placeholder=name required maxlength=64>
 <button id=login>Log in</button></form></p>
 <p class=mute>Logging in gives the session a new ID, and makes you its owner.</p>
