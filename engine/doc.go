@@ -54,8 +54,8 @@
 // the store's request to let go); its next turn locks and loads it again.
 // Regenerate then fails rather than hand out a new ID while the old one can
 // still be served. Engine.Stats counts turns, waits, lock timeouts,
-// hand-overs, commits and more; docs/architecture.md shows how to publish
-// them with expvar or as Prometheus text.
+// hand-overs, commits and more; docs/operations.md shows how to publish
+// them with expvar or as OpenTelemetry metrics.
 //
 // Values keep their Go types across passivation and restarts: they are
 // encoded by Config.Codec, encoding/gob by default ([GobCodec]; see

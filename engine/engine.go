@@ -13,14 +13,9 @@ import (
 )
 
 // Engine runs the sessions of one store: each active session is an actor
-// that owns its values and its store lock, and serves turns one at a time.
-// All methods are safe for concurrent use. Shutdown or Close releases
-// everything.
-//
-// The Engine's code is split by phase: this file holds the Engine and its
-// goroutines; turn.go the turns (Do, Begin, Turn, commit); lifecycle.go the
-// session's life (Create, Regenerate, Destroy, expiry); activation.go the
-// loading and saving of resident sessions.
+// that owns its values and its store lock, and serves turns one at a time
+// (Views of a session together). All methods are safe for concurrent use.
+// Shutdown or Close releases everything.
 type Engine struct {
 	cfg       Config
 	store     persist.Store

@@ -10,7 +10,7 @@ import (
 // Stats is a snapshot of an Engine's activity: how many sessions are
 // resident now, and counters that only grow from Open (or New). A counter
 // is read on its own, so fields of one snapshot may be a few events apart.
-// docs/architecture.md shows how to publish them (expvar, Prometheus).
+// docs/operations.md shows how to publish them (expvar, OpenTelemetry).
 type Stats struct {
 	// Active is the number of sessions resident in memory now (with the
 	// file store, each also holds its lock file open).
