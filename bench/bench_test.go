@@ -84,6 +84,9 @@ func TestSmoke(t *testing.T) {
 
 	var out strings.Builder
 	Report(&out, rs)
+	if !strings.HasPrefix(out.String(), "### Summary\n") {
+		t.Errorf("report does not start with the summary:\n%s", out.String())
+	}
 	for _, wl := range workloads {
 		if !strings.Contains(out.String(), "### "+wl.name+"\n") {
 			t.Errorf("report has no table for %s", wl.name)
@@ -155,8 +158,8 @@ func TestChartMarksTargets(t *testing.T) {
 // a system that did not run (Redis without a redis-server) is not measured.
 func TestTargetsSecondRound(t *testing.T) {
 	rs := &Results{}
-	rs.Add("do-write", "lockstep", "serial", 4000, "ns/op")
-	rs.Add("do-write", "lockstep-memory", "serial", 1000, "ns/op")
+	rs.Add("commit", "lockstep", "above-memory", 3000, "ns/op")
+	rs.Add("commit", "lockstep", "vs-floor", 1.2, "x")
 	rs.Add("commit-sync", "lockstep-sync", "vs-floor", 1.6, "x")
 	rs.Add("contended-5x30", "lockstep", "vs-memory", -0.003, "x")
 	rs.Add("http-write", "lockstep", "many-sessions", 9000, "req/s")
@@ -170,7 +173,7 @@ func TestTargetsSecondRound(t *testing.T) {
 		what          string
 		met, measured bool
 	}{
-		{"commit (OnCommit), vs the same Do on lockstep-memory", true, true},
+		{"commit (OnCommit) above lockstep-memory's, vs a bare stat + open + pwrite + close alongside", true, true},
 		{"commit, OnCommitSync, vs a bare pwrite + fdatasync alongside", false, true},
 		{"5 x 30, file store: floor ratio added to lockstep-memory's", true, true},
 		{"HTTP writes, many sessions, file store, vs gorilla-filesystem", false, true},
@@ -190,8 +193,62 @@ func TestTargetsSecondRound(t *testing.T) {
 	}
 	var out strings.Builder
 	WriteTargets(&out, Targets(rs))
-	if !strings.Contains(out.String(), "| not measured |") {
-		t.Errorf("targets table has no \"not measured\" row:\n%s", out.String())
+	if strings.Contains(out.String(), "Redis store") || !strings.Contains(out.String(), "more targets need workloads") {
+		t.Errorf("targets table: got\n%s\nwant the measured targets only, and a count of the others", out.String())
+	}
+}
+
+// TestSummary checks the summary on made-up results: a workload and
+// systems known only by registration get a row, peers that lose updates
+// are not the best peer, floors are not peers, and targets count in the
+// rows of the workloads they were evaluated from.
+func TestSummary(t *testing.T) {
+	saved := workloads
+	t.Cleanup(func() { workloads = saved })
+	workloads = append(slices.Clone(workloads), workload{"made-up", []string{"lockstep-x", "peer-a", "peer-b", "bare-floor"}, nil})
+
+	rs := &Results{}
+	rs.Add("made-up", "lockstep-x", "rate", 900, "req/s")
+	rs.Add("made-up", "peer-a", "rate", 300, "req/s")
+	rs.Add("made-up", "peer-b", "rate", 2000, "req/s")
+	rs.Add("made-up", "bare-floor", "rate", 1800, "req/s")
+	rs.Add("lost-updates", "peer-b", "lost", 7, "count")
+	rs.Add("do-read", "lockstep", "serial", 100, "ns/op")
+	rs.Add("do-read", "mutex-map", "serial", 20, "ns/op")
+	rs.Add("do-read", "scs-memstore", "serial", 2500, "ns/op")
+
+	ts := Targets(rs)
+	rows := map[string]summaryRow{}
+	for _, r := range Summary(rs, ts) {
+		rows[r.workload] = r
+	}
+	if len(rows) != 2 {
+		t.Fatalf("got rows %v, want do-read and made-up", rows)
+	}
+	r := rows["made-up"]
+	if r.lockstep.system != "lockstep-x" || r.peer.system != "peer-a" || r.floor.system != "bare-floor" {
+		t.Errorf("made-up: got lockstep %q, peer %q, floor %q; want lockstep-x, peer-a, bare-floor", r.lockstep.system, r.peer.system, r.floor.system)
+	}
+	if len(r.lossy) != 1 || r.lossy[0].system != "peer-b" {
+		t.Errorf("made-up: got lossy %v, want peer-b", r.lossy)
+	}
+	if got, want := r.verdict(), "ahead 3x"; got != want {
+		t.Errorf("made-up verdict: got %q, want %q", got, want)
+	}
+	if got := r.floorCost; got != 2 {
+		t.Errorf("made-up cost over the floor: got %v, want 2", got)
+	}
+	r = rows["do-read"]
+	if got, want := r.verdict(), "no peer keeps every update; 2 targets met"; got != want {
+		t.Errorf("do-read verdict: got %q, want %q (scs-memstore loses updates; the targets against mutex-map and scs)", got, want)
+	}
+
+	var out strings.Builder
+	WriteSummary(&out, Summary(rs, ts))
+	for _, want := range []string{"| made-up ", "peer-a 300 req/s", "(losing updates: peer-b 2000 req/s)", "mutex-map 20 ns (5x)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary has no %q:\n%s", want, out.String())
+		}
 	}
 }
 
@@ -329,6 +386,29 @@ func BenchmarkDo(b *testing.B) {
 					})
 				})
 			})
+		}
+	}
+}
+
+// TestReportOnly checks the report of a run of one workload (-only
+// do-read): a summary row and targets for it alone, no target that was not
+// measured, and its table.
+func TestReportOnly(t *testing.T) {
+	rs := &Results{}
+	rs.Add("do-read", "lockstep", "serial", 100, "ns/op")
+	rs.Add("do-read", "lockstep", "serial-allocs", 1, "allocs/op")
+	rs.Add("do-read", "mutex-map", "serial", 20, "ns/op")
+	var out strings.Builder
+	Report(&out, rs)
+	got := out.String()
+	for _, want := range []string{"### Summary\n", "| do-read ", "### Targets\n", "| same, allocations ", "### do-read\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report has no %q:\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{"not measured", "| do-write ", "vs scs-memstore", "### do-write"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("report has %q, want only what was measured:\n%s", unwanted, got)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 // Command bench runs lockstep's side-by-side benchmark suite: the same
 // workloads against lockstep and the session systems it replaces, in one run
-// on one machine, printed as Markdown tables and, on request, written as JSON
-// and as two SVG charts: the systems side by side, and lockstep against its
-// targets (docs/benchmarks.md).
+// on one machine, printed as Markdown: a summary (one row per workload:
+// lockstep, the best peer that keeps every update, the floor, the verdict),
+// the targets that were measured, then one table per workload. On request
+// it writes the results as JSON and two SVG charts: the systems side by
+// side, and lockstep against its targets (docs/benchmarks.md).
 //
 //	go -C bench run .              # full run, several minutes
 //	go -C bench run . -quick       # about 2 minutes on 2 cores
@@ -111,12 +113,15 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// Report prints every workload's table and the targets table.
+// Report prints the summary and the targets that were measured, then
+// every workload's table.
 func Report(w io.Writer, rs *Results) {
+	ts := Targets(rs)
+	WriteSummary(w, Summary(rs, ts))
+	WriteTargets(w, ts)
 	for _, wl := range workloads {
 		rs.WriteTable(w, wl.name)
 	}
-	WriteTargets(w, Targets(rs))
 }
 
 // machine describes where the suite ran, for the report's header.

@@ -24,8 +24,17 @@ type Result struct {
 // Results collects the results of a run in the order they were recorded.
 // It is safe for concurrent use.
 type Results struct {
-	mu   sync.Mutex
-	list []Result
+	mu    sync.Mutex
+	list  []Result
+	trace func(workload, system string) // called by Lookup; nil for none
+}
+
+// traceLookups makes Lookup call f with the workload and system of every
+// lookup, until it is called again with nil.
+func (rs *Results) traceLookups(f func(workload, system string)) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.trace = f
 }
 
 // Add records one result.
@@ -46,6 +55,9 @@ func (rs *Results) All() []Result {
 func (rs *Results) Lookup(workload, system, metric string) (float64, bool) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	if rs.trace != nil {
+		rs.trace(workload, system)
+	}
 	for _, r := range rs.list {
 		if r.Workload == workload && r.System == system && r.Metric == metric {
 			return r.Value, true

@@ -73,6 +73,12 @@ var mainSystems = []string{
 	"gorilla-filesystem", "cherrypy-style-1ms", "cherrypy-style-100ms",
 }
 
+// workloads are the suite's workloads, in the order they run and are
+// printed. A workload added here gets its table and its summary row (by
+// the metric headlines names for it, else the first metric it records); a
+// system added to a workload's list is a peer in the summary unless its
+// name starts with "lockstep" (lockstep's) or "bare-", or floorSystems
+// lists it (a floor).
 var workloads = []workload{
 	{"do-read", mainSystems, runDo(false)},
 	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames, []string{"redis-set"}, postgresNames, []string{"pg-update", "pg-update-prepared"}), runDo(true)},
@@ -83,6 +89,7 @@ var workloads = []workload{
 	{"handover", slices.Concat([]string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, redisNames, []string{"lockstep-postgres"}), runHandover},
 	{"memory-per-session", []string{"lockstep-memory", "lockstep", "mutex-map", "scs-memstore"}, runMemory},
 	{"activation", activationSystems, runActivation},
+	{"commit", onCommitSystems, runCommit},
 	{"commit-sync", commitSystems, runCommitSync},
 	{"view-read", viewReadSystems, runView},
 	{"ajax-burst", ajaxSystems, runAjaxBurst},

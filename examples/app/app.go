@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"expvar"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/httpadapter"
+	"github.com/lockstep-go/lockstep/persist"
 )
 
 // Session keys of the application.
@@ -29,10 +32,11 @@ const (
 // outside the session's turn. Every request passes through
 // http.CrossOriginProtection, which refuses cross-origin POSTs (forms and
 // fetch() from other sites) with 403. With obs, /metrics and /admin/
-// are served too (observe.go).
-func newHandler(eng *engine.Engine, work time.Duration, obs *observability) http.Handler {
-	implicit := httpadapter.Middleware(eng, httpadapter.Config{})
-	explicit := httpadapter.Middleware(eng, httpadapter.Config{Locking: httpadapter.Explicit})
+// are served too (observe.go). where is where the sessions are, as
+// openBackend says it, for the command /session shows.
+func newHandler(eng *engine.Engine, work time.Duration, obs *observability, where string) http.Handler {
+	implicit := httpadapter.Middleware(eng, httpadapter.Config{ErrorHandler: failed})
+	explicit := httpadapter.Middleware(eng, httpadapter.Config{Locking: httpadapter.Explicit, ErrorHandler: failed})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", implicit(http.HandlerFunc(home)))
@@ -42,9 +46,9 @@ func newHandler(eng *engine.Engine, work time.Duration, obs *observability) http
 	mux.Handle("POST /password", implicit(passwordChanged(eng)))
 	mux.Handle("GET /visits", implicit(http.HandlerFunc(visits)))
 	mux.Handle("POST /visits", implicit(http.HandlerFunc(visits)))
-	mux.Handle("GET /session", implicit(http.HandlerFunc(sessionPage)))
-	mux.Handle("GET /slow", explicit(slow(work)))
-	mux.Handle("GET /slow-implicit", implicit(slow(work)))
+	mux.Handle("GET /session", implicit(sessionPage(where)))
+	mux.Handle("GET /slow", explicit(slow(work, "Explicit")))
+	mux.Handle("GET /slow-implicit", implicit(slow(work, "Implicit")))
 	mux.Handle("GET /debug/vars", debugVars(eng))
 	if obs != nil {
 		obs.mount(mux, eng, implicit) // /metrics and the dashboard at /admin/
@@ -98,7 +102,7 @@ func visits(w http.ResponseWriter, r *http.Request) {
 func login(w http.ResponseWriter, r *http.Request) {
 	user := r.FormValue("user")
 	if user == "" || len(user) > 64 {
-		http.Error(w, "a name of 1 to 64 bytes, please", http.StatusBadRequest)
+		renderError(w, http.StatusBadRequest, "A name of 1 to 64 bytes, please.")
 		return
 	}
 	// A new ID at login: an ID planted or seen before it is now worthless.
@@ -179,40 +183,72 @@ func destroyAll(eng *engine.Engine, r *http.Request) (string, error) {
 	return user, err
 }
 
-// sessionPage shows the values of this session. It only reads: a visitor
+// sessionPage shows the values of this session, its key in the store and
+// the command that shows the stored record. It only reads: a visitor
 // without a session gets none.
-func sessionPage(w http.ResponseWriter, r *http.Request) {
-	type value struct{ Key, Type, Value string }
-	var data struct {
-		ID, Owner string
-		Values    []value
-	}
-	err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
-		if id := s.ID(); len(id) > 6 {
-			data.ID = id[:6] + "…" // enough to tell sessions apart, too little to steal one
+func sessionPage(where string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		type value struct{ Key, Type, Value string }
+		var data struct {
+			ID, Owner, Key, Show string
+			Values               []value
 		}
-		data.Owner = s.Owner()
-		for _, k := range s.Keys() {
-			v, _ := s.Get(k)
-			data.Values = append(data.Values, value{k, fmt.Sprintf("%T", v), fmt.Sprintf("%v", v)})
+		err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+			if id := s.ID(); len(id) > 6 {
+				data.ID = id[:6] + "…" // enough to tell sessions apart, too little to steal one
+				data.Key = persist.Key(id)
+			}
+			data.Owner = s.Owner()
+			for _, k := range s.Keys() {
+				v, _ := s.Get(k)
+				data.Values = append(data.Values, value{k, fmt.Sprintf("%T", v), fmt.Sprintf("%v", v)})
+			}
+			return nil
+		})
+		if err != nil {
+			httpadapter.Error(w, r, err)
+			return
 		}
-		return nil
+		data.Show = showCommand(where, data.Key)
+		render(w, sessionValuesPage, data)
 	})
-	if err != nil {
-		httpadapter.Error(w, r, err)
-		return
+}
+
+// showCommand is the lockstep command that shows the record of key in the
+// store at where (a directory, redis://ADDR, or postgres://HOST/DB, to
+// which the operator adds the credentials the page does not show).
+func showCommand(where, key string) string {
+	store := "-dir " + shellQuote(where)
+	if addr, ok := strings.CutPrefix(where, "redis://"); ok {
+		store = "-redis " + shellQuote(addr)
+	} else if strings.HasPrefix(where, "postgres://") {
+		store = "-postgres " + shellQuote(where)
 	}
-	render(w, sessionValuesPage, data)
+	return "lockstep " + store + " show " + key
+}
+
+// shellQuote quotes s for a POSIX shell if it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // slow reads the session, works (outside Do) and records that it ran.
 // Behind Explicit locking, requests of one session overlap during the
-// work; behind Implicit locking they take turns.
-func slow(work time.Duration) http.Handler {
+// work; behind Implicit locking they take turns. It answers a page, or with
+// the query ?json the timings that the page draws: when the request's
+// turn began (its first Do ran), when its work began and ended, in ms
+// after the request arrived.
+func slow(work time.Duration, mode string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ms := func() float64 { return float64(time.Since(start).Microseconds()) / 1e3 }
 		var user string
+		var turn float64
 		err := httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
+			turn = ms()
 			user, _ = engine.Get[string](s, keyUser)
 			return nil
 		})
@@ -220,11 +256,13 @@ func slow(work time.Duration) http.Handler {
 			httpadapter.Error(w, r, err)
 			return
 		}
+		began := ms()
 		select { // the slow part: a remote call, a report...
 		case <-time.After(work):
 		case <-r.Context().Done():
 			return
 		}
+		worked := ms()
 		var runs int
 		err = httpadapter.Do(r, func(ctx context.Context, s *engine.Session) error {
 			runs, _ = engine.Get[int](s, keySlow)
@@ -236,7 +274,16 @@ func slow(work time.Duration) http.Handler {
 			httpadapter.Error(w, r, err)
 			return
 		}
-		fmt.Fprintf(w, "slow run %d for %q took %v (work %v)\n", runs, user, time.Since(start).Round(time.Millisecond), work)
+		if r.URL.Query().Has("json") {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{"mode": mode, "runs": runs, "turn": turn, "work": began, "worked": worked})
+			return
+		}
+		render(w, slowPage, struct {
+			Mode, User string
+			Runs       int
+			Took, Work time.Duration
+		}{mode, user, runs, time.Since(start).Round(time.Millisecond), work})
 	})
 }
 
@@ -254,6 +301,26 @@ func debugVars(eng *engine.Engine) http.Handler {
 		})
 		fmt.Fprintf(w, "\n}\n")
 	})
+}
+
+// failed answers a request whose session failed: 503 if it timed out
+// waiting for its turn, 500 otherwise, on a page with the way back.
+func failed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, engine.ErrLockTimeout) {
+		renderError(w, http.StatusServiceUnavailable, "The session is busy with another request; try again.")
+		return
+	}
+	slog.Error("app: session", "path", r.URL.Path, "err", err)
+	renderError(w, http.StatusInternalServerError, "Something went wrong on the server.")
+}
+
+// renderError answers status with msg on a page.
+func renderError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := errorPage.Execute(w, msg); err != nil {
+		slog.Warn("app: render", "page", errorPage.Name(), "err", err)
+	}
 }
 
 // render writes the page; an error here is the connection's, and is logged.

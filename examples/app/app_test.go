@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,25 +18,35 @@ import (
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/httpadapter"
 	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/persist"
 )
 
 // serveApp serves the application over a fresh session directory until the
-// test ends.
+// test ends, its slow pages working 1 ms.
 func serveApp(t *testing.T) (*httptest.Server, *engine.Engine) {
+	t.Helper()
+	srv, eng, _ := serveAppWork(t, time.Millisecond)
+	return srv, eng
+}
+
+// serveAppWork is serveApp with slow pages that work for work; it also
+// returns the session directory.
+func serveAppWork(t *testing.T, work time.Duration) (*httptest.Server, *engine.Engine, string) {
 	t.Helper()
 	obs, err := newObservability()
 	require.NoError(t, err)
 	cfg, err := obs.wire(engine.Config{IdleTimeout: idleTimeout, SweepInterval: -1})
 	require.NoError(t, err)
-	eng, err := engine.Open(t.TempDir(), cfg)
+	dir := t.TempDir()
+	eng, err := engine.Open(dir, cfg)
 	require.NoError(t, err)
-	srv := httptest.NewServer(newHandler(eng, time.Millisecond, obs))
+	srv := httptest.NewServer(newHandler(eng, work, obs, dir))
 	t.Cleanup(func() {
 		srv.Close()
 		assert.NoError(t, eng.Close())
 		assert.NoError(t, obs.Close())
 	})
-	return srv, eng
+	return srv, eng, dir
 }
 
 // client is one browser: a cookie jar that does not follow redirects.
@@ -110,7 +121,7 @@ func visitsOf(t *testing.T, body string) int {
 }
 
 func TestApp(t *testing.T) {
-	srv, _ := serveApp(t)
+	srv, _, dir := serveAppWork(t, time.Millisecond)
 	c := newClient(t, srv)
 
 	assert.Contains(t, c.get("/session"), "No session")
@@ -138,9 +149,22 @@ func TestApp(t *testing.T) {
 	assert.Contains(t, values, "<td>visits<td><code>int</code><td>5")
 	assert.Contains(t, values, "<code>"+c.cookie()[:6]+"…</code>")
 	assert.NotContains(t, values, c.cookie(), "the page shows the whole session ID")
+	key := persist.Key(c.cookie())
+	assert.Contains(t, values, "<pre id=key>"+key+"</pre>")
+	assert.Contains(t, values, "<pre id=show class=cmd>lockstep -dir "+dir+" show "+key+"</pre>")
 
-	assert.Contains(t, c.get("/slow"), `slow run 1 for "ann"`)
-	assert.Contains(t, c.get("/slow-implicit"), `slow run 2 for "ann"`)
+	assert.Contains(t, c.get("/slow"), `<b>Explicit</b> locking: slow run 1 for <b>ann</b>`)
+	assert.Contains(t, c.get("/slow-implicit"), `<b>Implicit</b> locking: slow run 2 for <b>ann</b>`)
+	var timings struct {
+		Mode               string
+		Runs               int
+		Turn, Work, Worked float64
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.get("/slow-implicit?json")), &timings))
+	assert.Equal(t, "Implicit", timings.Mode)
+	assert.Equal(t, 3, timings.Runs)
+	assert.True(t, 0 <= timings.Turn && timings.Turn <= timings.Work && timings.Work+1 <= timings.Worked,
+		"timings: got turn %v, work %v, worked %v; want them in order, the work 1 ms or more", timings.Turn, timings.Work, timings.Worked)
 
 	var vars map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(c.get("/debug/vars")), &vars))
@@ -237,4 +261,31 @@ func TestPasswordChanged(t *testing.T) {
 	assert.Contains(t, page, "<b id=user>ann</b>")
 	assert.Contains(t, page, "Password changed: your other sessions are logged out.")
 	assert.NotContains(t, ann2.get("/"), "id=user", "the other browser is still logged in")
+}
+
+// A refused login answers a page with the way back; so does a lock
+// timeout, with 503.
+func TestErrorPages(t *testing.T) {
+	srv, _ := serveApp(t)
+	c := newClient(t, srv)
+	code, body := c.do(http.MethodPost, "/login", url.Values{"user": {""}})
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, body, `<p id=error>A name of 1 to 64 bytes, please.</p>`)
+	assert.Contains(t, body, `<a href=/>Back home</a>`)
+
+	rec := httptest.NewRecorder()
+	failed(rec, httptest.NewRequest(http.MethodGet, "/", nil), fmt.Errorf("waiting: %w", engine.ErrLockTimeout))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "The session is busy")
+}
+
+func TestShowCommand(t *testing.T) {
+	for _, tc := range []struct{ where, want string }{
+		{"/tmp/lockstep-example", "lockstep -dir /tmp/lockstep-example show KEY"},
+		{"/tmp/my sessions/it's", `lockstep -dir '/tmp/my sessions/it'\''s' show KEY`},
+		{"redis://127.0.0.1:6379", "lockstep -redis 127.0.0.1:6379 show KEY"},
+		{"postgres://127.0.0.1/postgres", "lockstep -postgres postgres://127.0.0.1/postgres show KEY"},
+	} {
+		assert.Equal(t, tc.want, showCommand(tc.where, "KEY"), "where %q", tc.where)
+	}
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/httpadapter"
+	"github.com/lockstep-go/lockstep/persist"
 )
 
 // requireBrowserEnv, set to 1, makes a missing browser a failure (CI).
@@ -24,6 +28,29 @@ const requireBrowserEnv = "LOCKSTEP_REQUIRE_BROWSER"
 
 // browserTimeout bounds the whole browser test, browser start included.
 const browserTimeout = 60 * time.Second
+
+// screenshot takes a PNG of the whole page in tab, checks that it decodes
+// to the viewport's width, and writes it to name in the -screenshots
+// directory, else in a temporary one. docs/example-app*.png come from
+//
+//	go -C examples test -run 'TestBrowser$' ./app -args -screenshots ../../docs
+func screenshot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(screenshotWidth, 600)))
+	b, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	require.NoError(t, err, "screenshot %s", name)
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	require.NoError(t, err, "screenshot %s", name)
+	assert.Equal(t, screenshotWidth, cfg.Width, "screenshot %s: width", name)
+	dir := *screenshotDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+}
+
+// screenshotWidth is the width of the screenshots, in CSS pixels.
+const screenshotWidth = 900
 
 // startBrowser starts a headless Chromium with a fresh profile, stopped when
 // the test ends, and returns its first tab. Without chromium in PATH it
@@ -62,10 +89,12 @@ func startBrowser(t *testing.T) context.Context {
 
 // TestBrowser drives the application from a real browser, as its users
 // meet it: login, flash, concurrent fetch() calls, the cookie as stored,
-// and a cross-origin form.
+// the locking modes side by side, and a cross-origin form. It takes
+// screenshots of the home page and of /slow.
 func TestBrowser(t *testing.T) {
 	tab := startBrowser(t)
-	srv, eng := serveApp(t)
+	const work = 300 * time.Millisecond
+	srv, eng, _ := serveAppWork(t, work)
 
 	text := func(sel string) string {
 		t.Helper()
@@ -124,6 +153,23 @@ func TestBrowser(t *testing.T) {
 	assert.Equal(t, want, answers, "the counter values the 20 fetch() calls answered")
 	assert.Equal(t, before+20, serverVisits(t, eng, id), "the counter in the session")
 	assert.Equal(t, fmt.Sprint(before+20), text("#visits"))
+	screenshot(t, tab, "example-app.png")
+
+	// /slow runs two requests at once in each mode and draws them: the
+	// Explicit pair overlaps, the Implicit pair takes turns.
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(srv.URL+"/slow")))
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitReady("body[data-compared=yes]")))
+	ends, err := chromedp.Run(tab, chromedp.Evaluate[[]float64](
+		`["explicit-b", "implicit-b"].map(id => parseFloat(document.querySelector("#" + id + " em").textContent))`))
+	require.NoError(t, err)
+	require.Len(t, ends, 2)
+	assert.Less(t, ends[0], 2*work.Seconds(), "the second Explicit request ended after %v s, want before two periods of work", ends[0])
+	assert.GreaterOrEqual(t, ends[1], 2*work.Seconds(), "the second Implicit request ended after %v s, want after two periods of work", ends[1])
+	screenshot(t, tab, "example-app-slow.png")
+
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(srv.URL+"/session")))
+	assert.Contains(t, text("#show"), "show "+persist.Key(id))
+	screenshot(t, tab, "example-app-session.png")
 
 	// A form on another origin (same site: another port of 127.0.0.1, so
 	// SameSite=Lax sends the cookie) posts to /logout: refused.

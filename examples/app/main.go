@@ -11,14 +11,18 @@
 //     is shown exactly once, however many requests race for it;
 //   - cross-origin protection on every form and fetch (Go's
 //     http.CrossOriginProtection);
-//   - /session, the values of this session;
+//   - /session, the values of this session, its key in the store, and the
+//     lockstep command that shows the stored record;
 //   - /debug/vars, the engine's counters with expvar;
 //   - /metrics, the engine's OpenTelemetry metrics in Prometheus's text
 //     format, and /admin/, the dashboard (package dashboard) for a
 //     logged-in user, where sessions are listed and revoked; every
 //     session's creation, regeneration, destruction and expiry is logged;
-//   - /slow and /slow-implicit, which show what the locking modes do to
-//     concurrent requests of one session.
+//   - /slow and /slow-implicit, slow requests with Explicit and Implicit
+//     locking, whose page runs two of each at once and draws them side by
+//     side: the Explicit pair overlaps, the Implicit pair takes turns.
+//
+// TestBrowser takes the screenshots docs/example-app*.png.
 //
 // Run it from the examples module:
 //
@@ -89,7 +93,7 @@ func run(addr, dir, redisAddr, pgDSN string, work time.Duration) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newHandler(eng, work, obs),
+		Handler:           newHandler(eng, work, obs, where),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}

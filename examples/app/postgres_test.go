@@ -25,7 +25,7 @@ func TestTwoHostsOverPostgres(t *testing.T) {
 		eng, where, closeAll, err := openBackend(context.Background(), "", "", pg.DSN(), nil)
 		require.NoError(t, err)
 		assert.Equal(t, "postgres://127.0.0.1/postgres", where)
-		srv := httptest.NewServer(newHandler(eng, time.Millisecond, nil))
+		srv := httptest.NewServer(newHandler(eng, time.Millisecond, nil, where))
 		t.Cleanup(func() {
 			srv.Close()
 			assert.NoError(t, closeAll())

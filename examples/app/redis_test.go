@@ -25,7 +25,7 @@ func TestTwoHostsOverRedis(t *testing.T) {
 		eng, where, closeAll, err := openEngine("", r.Addr, nil)
 		require.NoError(t, err)
 		assert.Equal(t, "redis://"+r.Addr, where)
-		srv := httptest.NewServer(newHandler(eng, time.Millisecond, nil))
+		srv := httptest.NewServer(newHandler(eng, time.Millisecond, nil, where))
 		t.Cleanup(func() {
 			srv.Close()
 			assert.NoError(t, closeAll())
