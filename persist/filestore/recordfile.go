@@ -18,7 +18,8 @@ type storeFile interface {
 	io.WriterAt
 	io.ReaderAt
 	Stat() (fs.FileInfo, error)
-	Datasync() error // fdatasync(2) where there is one, else fsync
+	SameFile(fi fs.FileInfo) (bool, error) // whether the file is the one fi describes
+	Datasync() error                       // fdatasync(2) where there is one, else fsync
 	Close() error
 	Name() string
 }
@@ -27,6 +28,8 @@ type storeFile interface {
 type osFile struct{ *os.File }
 
 func (f osFile) Datasync() error { return datasync(f.File) }
+
+func (f osFile) SameFile(fi fs.FileInfo) (bool, error) { return sameFile(f.File, fi) }
 
 func createTemp(dir, pattern string) (storeFile, error) {
 	f, err := os.CreateTemp(dir, pattern)
@@ -124,7 +127,7 @@ func oversized(need uint64, s int) bool {
 // store's back), so that the caller writes a new file.
 //
 // The file opened must be the one whose layout the lock knows (the same
-// file, by fstat): otherwise someone replaced the record after check found
+// file, by inode): otherwise someone replaced the record after check found
 // the lock valid (the lock was lost in between, or the file was replaced
 // behind the store's back), and a write at the remembered offsets would
 // land in a record this holder has not seen. Then the layout is forgotten
@@ -158,8 +161,8 @@ func (l *dirLock) writeSlot(rec persist.Record, sync bool) (done bool, err error
 	if err != nil {
 		return true, fmt.Errorf("filestore: write %s: %w", name, err)
 	}
-	fi, err := f.Stat()
-	if err == nil && !os.SameFile(fi, l.rfi) {
+	same, err := f.SameFile(l.rfi)
+	if err == nil && !same {
 		err = fmt.Errorf("record replaced behind its holder's back: %w", persist.ErrLockLost)
 	}
 	if err != nil {
