@@ -376,18 +376,38 @@ func (r *Runtime[K, V]) releaseHold(a *actor[K, V], hold int64) {
 			}
 		}
 	}
+	if hold == stateReader && r.hooks.sharedSlow != nil {
+		r.hooks.sharedSlow()
+	}
 	a.mu.Lock()
-	if hold == stateReader {
-		// stateSlow is set and stays so under a.mu: no turn is taken
-		// lock-free meanwhile, and the last reader out owns the actor.
-		if s := a.state.Add(-stateReader); s&stateHolders != 0 {
-			a.mu.Unlock()
-			return
-		}
-		a.state.Add(stateExclusive)
+	if hold == stateReader && !r.lastReaderOut(a) {
+		a.mu.Unlock()
+		return
+	}
+	if hold == stateReader && r.hooks.sharedOwner != nil {
+		r.hooks.sharedOwner()
 	}
 	r.releaseLocked(a)
 	a.mu.Unlock()
+}
+
+// lastReaderOut lets go of one shared turn on a and reports whether it
+// was the last: its hold then became the exclusive one, in the same
+// compare-and-swap, so that the caller owns a. stateSlow, seen set before
+// a.mu was locked, may have been cleared since (the waiter that set it gave
+// up): lock-free turns may come and go meanwhile, and a free word would let
+// one in beside the owner. a.mu must be held.
+func (r *Runtime[K, V]) lastReaderOut(a *actor[K, V]) bool {
+	for {
+		s := a.state.Load()
+		next, last := s-stateReader, s&stateHolders == stateReader
+		if last {
+			next += stateExclusive
+		}
+		if a.state.CompareAndSwap(s, next) {
+			return last
+		}
+	}
 }
 
 // releaseLocked is release for a caller that holds a.mu and owns a
