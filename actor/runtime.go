@@ -148,6 +148,7 @@ type testHooks struct {
 	beforeStore func() // create, before it stores its new actor
 	lostStore   func() // create, after another actor was found stored
 
-	sharedSlow  func() // releaseHold of a shared turn, before it locks a.mu
-	sharedOwner func() // releaseHold, once the last shared turn out owns the actor
+	sharedSlow  func()          // releaseHold of a shared turn, before it locks a.mu
+	sharedOwner func()          // releaseHold, once the last shared turn out owns the actor
+	granted     func(w *ticket) // wait, once w was granted, before the wait is unpublished
 }
