@@ -506,7 +506,9 @@ type heldKey struct{}
 type insideKey struct{}
 
 // Value returns h for heldKey, h for insideKey while the owner runs fn,
-// and defers to the parent context otherwise.
+// and defers to the parent context otherwise. Once the turn has ended it
+// skips the actor turn (which End still holds while it commits): a call
+// with the context must not find that turn and run inline in it.
 func (h *held) Value(key any) any {
 	switch key {
 	case heldKey{}:
@@ -515,6 +517,9 @@ func (h *held) Value(key any) any {
 		if h.inside.Load() {
 			return h
 		}
+	}
+	if h.t != nil && h.ended.Load() {
+		return h.t.Context.Value(key)
 	}
 	return h.Context.Value(key)
 }
@@ -544,10 +549,13 @@ func (h *held) enterGuest(ctx context.Context) error {
 	}
 }
 
-// enterOwner takes the slot for the owner, waiting for a guest's fn.
-func (h *held) enterOwner() {
+// enterOwner takes the slot for the owner, waiting for a guest's fn. With
+// fn, the owner is about to run fn (Turn.Do, Turn.View): calls with the
+// Turn's context then count as nested in it. Commit, End and ID run no fn:
+// a call meanwhile comes from another goroutine, a guest that must wait.
+func (h *held) enterOwner(fn bool) {
 	h.slot <- struct{}{}
-	h.inside.Store(true)
+	h.inside.Store(fn)
 }
 
 // leaveOwner lets the guests in again.
@@ -644,7 +652,7 @@ func (t *Turn) Session() *Session {
 // was not created, and after Destroy (also one that a guest made, see
 // [Turn]: outside fn, ID waits for a guest's fn in progress).
 func (t *Turn) ID() string {
-	defer t.enter()()
+	defer t.enter(false)()
 	if t.h.st.gone {
 		return ""
 	}
@@ -667,7 +675,7 @@ func (t *Turn) Do(fn func(ctx context.Context, s *Session) error) error {
 	if h.shared {
 		return readOnly(h.st.id, "Do in a shared turn")
 	}
-	defer t.enter()()
+	defer t.enter(true)()
 	return t.e.run(t.ctx, h.st, fn)
 }
 
@@ -679,13 +687,13 @@ func (t *Turn) View(fn func(ctx context.Context, s *Session) error) error {
 	if t.h.dead() {
 		return ErrTurnEnded
 	}
-	defer t.enter()()
+	defer t.enter(true)()
 	return t.e.runView(t.ctx, t.h.st, fn)
 }
 
-// enter takes the turn's slot for the owner's outermost call, and returns
-// what lets it go.
-func (t *Turn) enter() func() {
+// enter takes the turn's slot for the owner's outermost call, which runs
+// fn if fn is set (see held.enterOwner), and returns what lets it go.
+func (t *Turn) enter(fn bool) func() {
 	h := t.h
 	if h.borrowed {
 		return func() {}
@@ -694,7 +702,7 @@ func (t *Turn) enter() func() {
 	if t.depth > 1 {
 		return t.unnest
 	}
-	h.enterOwner()
+	h.enterOwner(fn)
 	return t.leave
 }
 
@@ -722,7 +730,7 @@ func (t *Turn) Commit() error {
 	if h.borrowed || h.shared {
 		return nil
 	}
-	defer t.enter()()
+	defer t.enter(false)()
 	return t.e.commit(h.st, h.t)
 }
 
@@ -737,7 +745,7 @@ func (t *Turn) End() error {
 		return nil
 	}
 	if t.depth == 0 {
-		h.enterOwner()
+		h.enterOwner(false)
 		defer h.leaveOwner()
 	}
 	if h.ended.Swap(true) {
