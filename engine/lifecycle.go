@@ -215,6 +215,7 @@ func (e *Engine) destroy(ctx context.Context, st *sessionState) error {
 	st.gone = true
 	st.truncate(0)
 	st.values = map[string]any{}
+	e.destroyed.add(persist.Key(st.id))
 	return nil
 }
 

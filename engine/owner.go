@@ -199,6 +199,9 @@ func (e *Engine) destroyOwnedKey(ctx context.Context, ins persist.Inspector, key
 	if err != nil && !errors.Is(err, persist.ErrNotFound) {
 		return fail(err)
 	}
+	if destroyed {
+		e.destroyed.add(key)
+	}
 	return destroyed, nil
 }
 
