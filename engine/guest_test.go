@@ -91,3 +91,20 @@ func TestGuestWaitsForOwnerCommit(t *testing.T) {
 		})
 	}
 }
+
+// After End a Turn no longer reads its session, which the next turn owns:
+// ID returns "".
+func TestTurnIDAfterEnd(t *testing.T) {
+	e := newEngine(t, nil, engine.Config{})
+	id := mustCreate(t, e)
+	turn, err := e.Begin(context.Background(), id)
+	require.NoError(t, err)
+	require.NoError(t, turn.End())
+	moved := make(chan error, 1)
+	go func() {
+		_, err := e.Regenerate(context.Background(), id) // the next turn changes the ID
+		moved <- err
+	}()
+	assert.Empty(t, turn.ID(), "got an ID after End, want none")
+	require.NoError(t, <-moved)
+}

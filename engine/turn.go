@@ -649,11 +649,16 @@ func (t *Turn) Session() *Session {
 }
 
 // ID returns the session's current ID: "" for a lazy turn whose session
-// was not created, and after Destroy (also one that a guest made, see
-// [Turn]: outside fn, ID waits for a guest's fn in progress).
+// was not created, after Destroy (also one that a guest made, see [Turn]:
+// outside fn, ID waits for a guest's fn in progress), and after End (for a
+// borrowed turn: once the turn it borrowed ended), when the session
+// belongs to other turns.
 func (t *Turn) ID() string {
+	if t.h.dead() {
+		return ""
+	}
 	defer t.enter(false)()
-	if t.h.st.gone {
+	if t.h.dead() || t.h.st.gone {
 		return ""
 	}
 	return t.h.st.id
