@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -107,4 +108,48 @@ func TestTurnIDAfterEnd(t *testing.T) {
 	}()
 	assert.Empty(t, turn.ID(), "got an ID after End, want none")
 	require.NoError(t, <-moved)
+}
+
+// A guest waiting for another guest's fn in a held Turn gets ErrClosed as
+// soon as Shutdown begins, as every call waiting for a turn does.
+func TestGuestWaitingGetsErrClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEngine(t, nil, engine.Config{LockTimeout: time.Hour})
+		id := mustCreate(t, e)
+		turn, err := e.Begin(context.Background(), id)
+		require.NoError(t, err)
+		inside, leave := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() { // a guest whose fn holds the turn
+			first <- e.Do(turn.Context(), id, func(context.Context, *engine.Session) error {
+				close(inside)
+				<-leave
+				return nil
+			})
+		}()
+		<-inside
+		second := make(chan error, 1)
+		go func() {
+			second <- e.Do(turn.Context(), id, func(context.Context, *engine.Session) error { return nil })
+		}()
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		shut := make(chan error, 1)
+		go func() { shut <- e.Shutdown(ctx) }()
+		synctest.Wait()
+		select {
+		case err := <-second:
+			assert.ErrorIs(t, err, engine.ErrClosed)
+		default:
+			t.Error("got a guest still waiting after Shutdown began, want ErrClosed at once")
+		}
+		close(leave)
+		require.NoError(t, <-first)
+		require.NoError(t, turn.End())
+		require.NoError(t, <-shut)
+		if t.Failed() {
+			<-second
+		}
+	})
 }

@@ -530,7 +530,8 @@ func (h *held) dead() bool {
 	return h.ended.Load() || h.borrowed && !h.lender.alive()
 }
 
-// enterGuest waits until no fn runs in h, within ctx and LockTimeout.
+// enterGuest waits until no fn runs in h, within ctx and LockTimeout, and
+// until Shutdown begins (ErrClosed), as every wait for a turn does.
 func (h *held) enterGuest(ctx context.Context) error {
 	select {
 	case h.slot <- struct{}{}:
@@ -546,6 +547,8 @@ func (h *held) enterGuest(ctx context.Context) error {
 		return opError("acquire", h.st.id, ctx.Err())
 	case <-timer.C:
 		return h.e.timedOut(h.st.id)
+	case <-h.e.stop:
+		return ErrClosed
 	}
 }
 
