@@ -15,7 +15,7 @@ const contendedBase = "lockstep-memory"
 
 // contendedPaired are the systems whose contended-5x30 rounds alternate
 // with rounds of contendedBase, for the targets that compare the two.
-var contendedPaired = []string{"lockstep", "lockstep-onpassivate", "lockstep-redis"}
+var contendedPaired = []string{"lockstep", "lockstep-onpassivate", "lockstep-redis", "lockstep-postgres"}
 
 // runContended is CherryPy's own concurrency test: a first request sets the
 // counter to 1, then Clients clients send Requests requests each to one

@@ -3,11 +3,33 @@ module github.com/lockstep-go/lockstep/bench
 go 1.26.0
 
 require (
+	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gorilla/sessions v1.4.0
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/lockstep-go/lockstep v0.3.0
+	github.com/lockstep-go/lockstep/otel v0.3.0
+	github.com/lockstep-go/lockstep/persist/pgstore v0.3.0
+	go.opentelemetry.io/otel/sdk/metric v1.47.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.49.0
+)
+
+require (
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
 
 require (
@@ -29,5 +51,7 @@ require (
 // RELEASING.md for how those versions are bumped.
 replace (
 	github.com/lockstep-go/lockstep => ..
+	github.com/lockstep-go/lockstep/otel => ../otel
+	github.com/lockstep-go/lockstep/persist/pgstore => ../persist/pgstore
 	github.com/lockstep-go/lockstep/persist/redisstore => ../persist/redisstore
 )

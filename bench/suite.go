@@ -75,17 +75,18 @@ var mainSystems = []string{
 
 var workloads = []workload{
 	{"do-read", mainSystems, runDo(false)},
-	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames, []string{"redis-set"}), runDo(true)},
-	{"http-read", slices.Concat(mainSystems, redisNames), runHTTP("/read")},
-	{"http-write", slices.Concat(mainSystems, redisNames, redisWaitNames), runHTTP("/write")},
-	{"contended-5x30", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames), runContended},
-	{"lost-updates", slices.Concat(mainSystems, redisNames), runLostUpdates},
-	{"handover", slices.Concat([]string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, redisNames), runHandover},
+	{"do-write", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames, []string{"redis-set"}, postgresNames, []string{"pg-update", "pg-update-prepared"}), runDo(true)},
+	{"http-read", slices.Concat(mainSystems, redisNames, postgresNames), runHTTP("/read")},
+	{"http-write", slices.Concat(mainSystems, redisNames, redisWaitNames, postgresNames), runHTTP("/write")},
+	{"contended-5x30", slices.Concat(mainSystems, []string{"lockstep-onpassivate"}, redisNames, redisWaitNames, postgresNames), runContended},
+	{"lost-updates", slices.Concat(mainSystems, redisNames, postgresNames), runLostUpdates},
+	{"handover", slices.Concat([]string{"lockstep", "cherrypy-style-1ms", "cherrypy-style-100ms", "poll-10ms"}, redisNames, []string{"lockstep-postgres"}), runHandover},
 	{"memory-per-session", []string{"lockstep-memory", "lockstep", "mutex-map", "scs-memstore"}, runMemory},
 	{"activation", activationSystems, runActivation},
 	{"commit-sync", commitSystems, runCommitSync},
 	{"view-read", viewReadSystems, runView},
 	{"ajax-burst", ajaxSystems, runAjaxBurst},
+	{"do-observer", observerNames, runDoObserver},
 }
 
 // systemByName returns the system called name, or nil.
@@ -112,7 +113,7 @@ func peerSystems() []System {
 }
 
 func allSystems() []System {
-	return slices.Concat(lockstepSystems(), peerSystems(), redisSystems(), viewSystems())
+	return slices.Concat(lockstepSystems(), peerSystems(), redisSystems(), viewSystems(), observerSystems(), postgresSystems())
 }
 
 // env is what workloads share during a run.
@@ -193,6 +194,9 @@ func Run(ctx context.Context, p Params, log io.Writer) (*Results, error) {
 	e := &env{p: p, rs: &Results{}, log: log}
 	if needsRedis(p) {
 		defer startRedis(log)()
+	}
+	if needsPostgres(p) {
+		defer startPostgres(log)()
 	}
 	var errs []error
 	for _, wl := range workloads {

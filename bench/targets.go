@@ -29,6 +29,7 @@ func Targets(rs *Results) []Target {
 	ts.firstRound(rs)
 	ts.writePath(rs)
 	ts.redis(rs)
+	ts.postgres(rs)
 	return ts
 }
 

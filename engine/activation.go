@@ -12,7 +12,7 @@ import (
 // activate loads session id for its actor, taking the store's lock. It is
 // the actor runtime's Activate hook; ctx is bounded by LockTimeout.
 func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error) {
-	st := newSessionState(e, id, nil)
+	st, start := newSessionState(e, id, nil), time.Now()
 	lock, err := e.lock(ctx, id, func() {
 		st.wanted.Store(true)
 		e.rt.Retire(id)
@@ -40,7 +40,7 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 	}
 	now := e.cfg.Now()
 	if rec.Expired(now) {
-		return nil, e.deleteExpired(lock, id)
+		return nil, e.deleteExpired(lock, id, rec.Owner)
 	}
 	meta, values, err := decodeData(e.cfg.Codec, rec.Data)
 	if err != nil {
@@ -50,7 +50,7 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 	}
 	meta.owner = rec.Owner
 	if l := meta.lifetime(&e.cfg); l > 0 && !now.Before(rec.Created.Add(l)) {
-		return nil, e.deleteExpired(lock, id)
+		return nil, e.deleteExpired(lock, id, rec.Owner)
 	}
 	st.values = values
 	st.meta = meta
@@ -61,14 +61,17 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 	st.used = now
 	st.stored = true
 	e.count.activations.Add(1)
+	e.observeLoad(ctx, st, lock, start)
 	return st, nil
 }
 
-// deleteExpired deletes the expired session id, whose lock is held, and
-// returns ErrNotFound naming it.
-func (e *Engine) deleteExpired(lock persist.Lock, id string) error {
+// deleteExpired deletes the expired session id of owner, whose lock is
+// held, reports it and returns ErrNotFound naming it.
+func (e *Engine) deleteExpired(lock persist.Lock, id, owner string) error {
 	if err := lock.Delete(); err != nil {
 		e.cfg.Logger.Error("engine: delete expired session", "session", redact(id), "err", err)
+	} else {
+		e.emitID(SessionExpired, id, owner)
 	}
 	e.count.expired.Add(1)
 	return notFound(id)

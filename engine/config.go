@@ -90,6 +90,19 @@ type Config struct {
 
 	// Now is the engine's clock. Nil means time.Now.
 	Now func() time.Time
+
+	// OnEvent receives the sessions' lifecycle events (see [Event]) after
+	// they happened, on a goroutine of the engine's own, outside any turn,
+	// one at a time and in order per session. It must not block for long:
+	// events wait for it in a queue of 4096, past which they are dropped,
+	// counted in Stats.EventsDropped and logged; turns never wait for it.
+	// It may call the engine. Shutdown delivers the events queued before
+	// it, within its ctx. Nil (the default) reports nothing.
+	OnEvent func(Event)
+
+	// Observer receives timings of the engine's work (see [Observer]).
+	// Nil (the default) costs one pointer check per turn.
+	Observer *Observer
 }
 
 // Durability says when a session's changes are written to the store.

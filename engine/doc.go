@@ -54,8 +54,8 @@
 // the store's request to let go); its next turn locks and loads it again.
 // Regenerate then fails rather than hand out a new ID while the old one can
 // still be served. Engine.Stats counts turns, waits, lock timeouts,
-// hand-overs, commits and more; docs/architecture.md shows how to publish
-// them with expvar or as Prometheus text.
+// hand-overs, commits and more; docs/operations.md shows how to publish
+// them with expvar or as OpenTelemetry metrics.
 //
 // Values keep their Go types across passivation and restarts: they are
 // encoded by Config.Codec, encoding/gob by default ([GobCodec]; see
@@ -82,6 +82,15 @@
 // and [Turn.End]. A Turn's context carries it: engine calls with a context
 // derived from it run inline, and other goroutines' calls with it run one
 // at a time.
+//
+// To watch the engine: Config.OnEvent receives each session's creation,
+// regeneration, destruction and expiry ([Event], named by store key, never
+// by ID) after the fact, on a goroutine of the engine's own, in order per
+// session; Config.Observer ([Observer]) receives timings (turn waits and
+// why, turns, commits per store, hand-overs, residency, failures) with the
+// turn's ctx. The module github.com/lockstep-go/lockstep/otel turns both
+// into OpenTelemetry metrics and spans, and package dashboard serves them,
+// with the stored sessions, as a page to mount.
 //
 // Every method of Engine is safe for concurrent use; a Session is valid only
 // inside the fn it was passed to (or until Turn.End), on that goroutine.

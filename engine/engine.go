@@ -13,14 +13,9 @@ import (
 )
 
 // Engine runs the sessions of one store: each active session is an actor
-// that owns its values and its store lock, and serves turns one at a time.
-// All methods are safe for concurrent use. Shutdown or Close releases
-// everything.
-//
-// The Engine's code is split by phase: this file holds the Engine and its
-// goroutines; turn.go the turns (Do, Begin, Turn, commit); lifecycle.go the
-// session's life (Create, Regenerate, Destroy, expiry); activation.go the
-// loading and saving of resident sessions.
+// that owns its values and its store lock, and serves turns one at a time
+// (Views of a session together). All methods are safe for concurrent use.
+// Shutdown or Close releases everything.
 type Engine struct {
 	cfg       Config
 	store     persist.Store
@@ -41,6 +36,10 @@ type Engine struct {
 	count     counters
 	views     sync.Pool    // of *Session, for View: a View allocates none
 	destroyed destroyedLog // the sessions destroyed last (see DestroyedSince)
+
+	events    *events   // nil without Config.OnEvent
+	obs       *Observer // Config.Observer
+	storeName string    // StoreName
 }
 
 // Open returns an Engine that stores sessions as files under dir, creating
@@ -94,11 +93,12 @@ func launch(store persist.Store, cfg Config) (*Engine, error) {
 	}
 	e.tomb = &sessionState{e: e, gone: true}
 	e.views.New = func() any { return new(Session) }
+	e.obs, e.storeName = cfg.Observer, storeName(store)
 	e.closing, e.stopClosing = context.WithCancelCause(context.Background())
 	var err error
 	e.rt, err = actor.New(actor.Config[string, *sessionState]{
 		Activate:       e.activate,
-		Passivate:      e.passivate,
+		Passivate:      e.passivateHook(),
 		PassivateAfter: cfg.PassivateAfter,
 		MaxResident:    cfg.MaxResident,
 		Timeout:        cfg.LockTimeout,
@@ -109,6 +109,7 @@ func launch(store persist.Store, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.events = startEvents(cfg.OnEvent)
 	if cfg.SweepInterval > 0 {
 		go e.sweeper()
 	} else {
@@ -149,6 +150,7 @@ func (e *Engine) lock(ctx context.Context, id string, wanted func()) (persist.Lo
 	if w, ok := l.(persist.HandOverReporter); ok && w.Waited() {
 		e.count.handOversTaken.Add(1)
 		e.count.handOverWait.Add(int64(time.Since(start)))
+		e.observeHandOver(ctx, time.Since(start))
 	}
 	return l, nil
 }
@@ -162,6 +164,7 @@ func (e *Engine) Sweep(ctx context.Context) (persist.SweepReport, error) {
 	}
 	rep, err := e.store.Sweep(ctx, e.cfg.Now()) // the store's errors say what failed
 	e.count.swept(rep)
+	e.emitSwept(rep)
 	return rep, err
 }
 
@@ -176,6 +179,7 @@ func (e *Engine) sweeper() {
 		case <-ticker.C:
 			rep, err := e.store.Sweep(e.closing, e.cfg.Now())
 			e.count.swept(rep)
+			e.emitSwept(rep)
 			if err != nil && e.closing.Err() == nil {
 				e.cfg.Logger.Error("engine: sweep", "err", err)
 			}
@@ -217,6 +221,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.stopClosing(ErrClosed)
 		<-e.sweeperDone
 		errs := []error{e.rt.Shutdown(ctx)}
+		errs = append(errs, e.stopEvents(ctx, errs[0]))
 		if e.ownsStore {
 			errs = append(errs, e.store.Close())
 		}

@@ -163,3 +163,27 @@ func ExampleEngine_Stats() {
 	// # TYPE lockstep_wait_seconds_total counter
 	// lockstep_wait_seconds_total 0
 }
+
+// An application that marks users offline when their sessions end: the
+// callback runs after the fact, outside any turn, and must be quick.
+func ExampleConfig_onEvent() {
+	ended := make(chan string, 10)
+	eng, err := engine.New(persist.NewMemory(), engine.Config{OnEvent: func(ev engine.Event) {
+		if ev.Kind == engine.SessionDestroyed || ev.Kind == engine.SessionExpired {
+			ended <- ev.Owner
+		}
+	}})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	id, _ := eng.Create(ctx)
+	_ = eng.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
+		s.SetOwner("ann")
+		return nil
+	})
+	_ = eng.Destroy(ctx, id)
+	_ = eng.Close() // delivers the events queued before it
+	fmt.Println("offline:", <-ended)
+	// Output: offline: ann
+}

@@ -47,6 +47,7 @@ func (e *Engine) lockErr(ctx context.Context, op, id string, err error) error {
 	case errors.Is(err, ErrClosed):
 		return ErrClosed
 	case errors.Is(context.Cause(ctx), ErrLockTimeout):
+		e.observeTimeout(ctx, e.cfg.LockTimeout)
 		return e.timedOut(id)
 	}
 	return opError(op, id, err)
@@ -80,7 +81,7 @@ func (e *Engine) regenerate(ctx context.Context, st *sessionState) (string, erro
 		e.lost(st)
 		return "", opError("regenerate", st.id, persist.ErrLockLost)
 	}
-	newID := newID()
+	newID, fresh := newID(), !st.stored // fresh: a lazy session stored by this move
 	t, lock, err := e.move(ctx, st, newID, true)
 	if err != nil {
 		return "", err
@@ -99,6 +100,11 @@ func (e *Engine) regenerate(ctx context.Context, st *sessionState) (string, erro
 		t.Retire()
 		t.Release()
 		return "", opError("regenerate", st.id, err)
+	}
+	if fresh {
+		e.emitID(SessionCreated, newID, st.meta.owner)
+	} else {
+		e.emit(SessionRegenerated, persist.Key(st.id), persist.Key(newID), st.meta.owner)
 	}
 	st.id, st.lock = newID, lock
 	st.truncate(0)
@@ -138,6 +144,7 @@ func (e *Engine) move(ctx context.Context, st *sessionState, id string, write bo
 		lock.Delete()
 		return nil, nil, e.acquireErr(id, err)
 	}
+	e.observeNew(ctx)
 	return t, lock, nil
 }
 
@@ -216,6 +223,9 @@ func (e *Engine) destroy(ctx context.Context, st *sessionState) error {
 	st.truncate(0)
 	st.values = map[string]any{}
 	e.destroyed.add(persist.Key(st.id))
+	if st.stored {
+		e.emitID(SessionDestroyed, st.id, st.meta.owner)
+	}
 	return nil
 }
 
@@ -227,6 +237,7 @@ func (e *Engine) deleteAgain(ctx context.Context, id string) error {
 	lock, err := e.lock(lctx, id, nil)
 	if err != nil {
 		if errors.Is(context.Cause(lctx), ErrLockTimeout) {
+			e.observeTimeout(lctx, e.cfg.LockTimeout)
 			return e.timedOut(id)
 		}
 		return err
@@ -246,6 +257,8 @@ func (e *Engine) expire(st *sessionState) bool {
 	}
 	if err != nil {
 		e.cfg.Logger.Error("engine: delete expired session", "session", redact(st.id), "err", err)
+	} else if st.stored {
+		e.emitID(SessionExpired, st.id, st.meta.owner)
 	}
 	st.gone = true
 	e.count.expired.Add(1)

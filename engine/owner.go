@@ -201,6 +201,7 @@ func (e *Engine) destroyOwnedKey(ctx context.Context, ins persist.Inspector, key
 	}
 	if destroyed {
 		e.destroyed.add(key)
+		e.emit(SessionDestroyed, key, "", owner)
 	}
 	return destroyed, nil
 }

@@ -56,6 +56,7 @@ type sessionState struct {
 	extra []*actor.Turn[string, *sessionState]
 	ctx   context.Context // the current outermost turn's context
 	err   error           // a deferred error (lazy creation), returned at commit
+	ob    *observed       // for Config.Observer; nil without one
 
 	sess Session
 }

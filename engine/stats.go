@@ -10,7 +10,7 @@ import (
 // Stats is a snapshot of an Engine's activity: how many sessions are
 // resident now, and counters that only grow from Open (or New). A counter
 // is read on its own, so fields of one snapshot may be a few events apart.
-// docs/architecture.md shows how to publish them (expvar, Prometheus).
+// docs/operations.md shows how to publish them (expvar, OpenTelemetry).
 type Stats struct {
 	// Active is the number of sessions resident in memory now (with the
 	// file store, each also holds its lock file open).
@@ -80,6 +80,10 @@ type Stats struct {
 	// Swept is the sum of those sweeps' reports: expired sessions, orphaned
 	// lock files and temp files removed, and entries skipped as busy.
 	Swept persist.SweepReport
+
+	// EventsDropped counts the lifecycle events that Config.OnEvent was
+	// too slow to take: its queue was full.
+	EventsDropped uint64
 }
 
 // counters are the Engine's own counters; the actor runtime keeps those of
@@ -135,6 +139,7 @@ func (e *Engine) Stats() Stats {
 			TempFiles:   int(c.sweptTemp.Load()),
 			Busy:        int(c.sweptBusy.Load()),
 		},
+		EventsDropped: e.eventsDropped(),
 	}
 }
 

@@ -71,6 +71,7 @@ func (e *Engine) acquire(ctx context.Context, id string, shared bool) (*sessionS
 		}
 		return st, nil, l, nil
 	}
+	start := e.waitStart()
 	for {
 		var t *actor.Turn[string, *sessionState]
 		var nested bool
@@ -81,7 +82,7 @@ func (e *Engine) acquire(ctx context.Context, id string, shared bool) (*sessionS
 			t, nested, err = e.rt.Acquire(ctx, id)
 		}
 		if err != nil {
-			return nil, nil, lender{}, e.acquireErr(id, err)
+			return nil, nil, lender{}, e.waitFailed(ctx, start, e.acquireErr(id, err))
 		}
 		st := *t.State()
 		if nested { // ctx carries a turn of id's actor, which moved on
@@ -114,6 +115,7 @@ func (e *Engine) acquire(ctx context.Context, id string, shared bool) (*sessionS
 		}
 		err = e.start(st, t)
 		if err == nil {
+			e.observeWait(ctx, st, t, start)
 			return st, t, lender{}, nil
 		}
 		e.finish(st, t)
@@ -273,6 +275,7 @@ func (e *Engine) end(st *sessionState, t *actor.Turn[string, *sessionState], err
 	if cerr := e.commit(st, t); cerr != nil && err == nil {
 		err = cerr
 	}
+	e.observeTurn(st, err)
 	e.finish(st, t)
 	return err
 }
@@ -387,13 +390,20 @@ func (e *Engine) saveTo(st *sessionState, lock persist.Lock, exact, shed bool) e
 	}
 	rec := persist.Record{Created: st.created, Expires: expires, Owner: st.meta.owner, Data: data}
 	write := func() error { return lock.Save(rec, e.cfg.Durability == OnCommitSync) }
+	start, first := e.waitStart(), !st.stored
 	if shed {
 		err = e.withFiles(write)
 	} else {
 		err = write()
 	}
+	if e.obs != nil {
+		e.observeCommit(st, start, len(data), err)
+	}
 	if err != nil {
 		return err
+	}
+	if first && lock == st.lock {
+		e.emitID(SessionCreated, st.id, st.meta.owner)
 	}
 	st.setExpires(rec.Expires, &e.cfg)
 	st.savedMeta = st.meta
@@ -408,6 +418,7 @@ func (e *Engine) lost(st *sessionState) {
 	if !st.lost {
 		st.lost = true
 		e.count.locksLost.Add(1)
+		e.observeLost()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lockstep-go/lockstep/actor"
 )
@@ -26,6 +27,7 @@ import (
 // A View refreshes the session's expiry as a Do that only reads does. It
 // returns the errors Do returns, and fn's error unchanged.
 func (e *Engine) View(ctx context.Context, id string, fn func(ctx context.Context, s *Session) error) error {
+	start := e.waitStart()
 	st, t, l, err := e.acquire(ctx, id, true)
 	if err != nil {
 		return err
@@ -34,6 +36,10 @@ func (e *Engine) View(ctx context.Context, id string, fn func(ctx context.Contex
 		ctx, leave := l.enter(ctx)
 		defer leave()
 		return e.runView(ctx, st, fn)
+	}
+	var granted time.Time
+	if e.obs != nil {
+		granted = e.observeShared(t, start)
 	}
 	released := false
 	defer func() {
@@ -45,6 +51,9 @@ func (e *Engine) View(ctx context.Context, id string, fn func(ctx context.Contex
 	released = true
 	if cerr := e.endShared(st, t); cerr != nil && err == nil {
 		err = cerr
+	}
+	if e.obs != nil {
+		e.observeSharedEnd(t, granted, err)
 	}
 	return err
 }

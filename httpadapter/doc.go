@@ -162,4 +162,42 @@
 // configuration that comes from outside the program. The engine's own
 // Config is checked by engine.Open and engine.New (durations that would
 // overflow the clock and the cookie's Max-Age are refused there).
+//
+// # With chi, echo and gin
+//
+// The middleware is a plain func(http.Handler) http.Handler, and Do takes
+// the *http.Request that went through it. chi: r.Use(mw). echo (v4):
+// e.Use(echo.WrapMiddleware(mw)), then httpadapter.Do(c.Request(), fn).
+// gin's handlers write to c.Writer, not to the writer the middleware passes
+// on, so the cookie would miss the response: swap the writer.
+//
+//	func lockstepGin(mw func(http.Handler) http.Handler) gin.HandlerFunc {
+//		return func(c *gin.Context) {
+//			mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//				c.Request = r                                        // carries the session
+//				c.Writer = ginWriter{ResponseWriter: c.Writer, w: w} // the cookie goes out with the header
+//				c.Next()
+//			})).ServeHTTP(c.Writer, c.Request)
+//		}
+//	}
+//
+//	// ginWriter writes through the middleware's writer w, which writes to
+//	// gin's own writer underneath: that one still answers Status, Size
+//	// and Written.
+//	type ginWriter struct {
+//		gin.ResponseWriter
+//		w http.ResponseWriter
+//	}
+//
+//	func (g ginWriter) Header() http.Header               { return g.w.Header() }
+//	func (g ginWriter) WriteHeader(code int)              { g.w.WriteHeader(code) }
+//	func (g ginWriter) Write(b []byte) (int, error)       { return g.w.Write(b) }
+//	func (g ginWriter) WriteString(s string) (int, error) { return io.WriteString(g.w, s) }
+//	func (g ginWriter) Flush()                            { http.NewResponseController(g.w).Flush() }
+//	func (g ginWriter) Unwrap() http.ResponseWriter       { return g.w }
+//	func (g ginWriter) WriteHeaderNow() {
+//		if !g.Written() {
+//			g.w.WriteHeader(g.Status())
+//		}
+//	}
 package httpadapter

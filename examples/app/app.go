@@ -28,8 +28,9 @@ const (
 // locking, on the same engine and cookie, so that its slow part runs
 // outside the session's turn. Every request passes through
 // http.CrossOriginProtection, which refuses cross-origin POSTs (forms and
-// fetch() from other sites) with 403.
-func newHandler(eng *engine.Engine, work time.Duration) http.Handler {
+// fetch() from other sites) with 403. With obs, /metrics and /admin/
+// are served too (observe.go).
+func newHandler(eng *engine.Engine, work time.Duration, obs *observability) http.Handler {
 	implicit := httpadapter.Middleware(eng, httpadapter.Config{})
 	explicit := httpadapter.Middleware(eng, httpadapter.Config{Locking: httpadapter.Explicit})
 
@@ -45,6 +46,9 @@ func newHandler(eng *engine.Engine, work time.Duration) http.Handler {
 	mux.Handle("GET /slow", explicit(slow(work)))
 	mux.Handle("GET /slow-implicit", implicit(slow(work)))
 	mux.Handle("GET /debug/vars", debugVars(eng))
+	if obs != nil {
+		obs.mount(mux, eng, implicit) // /metrics and the dashboard at /admin/
+	}
 	return http.NewCrossOriginProtection().Handler(mux)
 }
 

@@ -23,12 +23,17 @@ import (
 // test ends.
 func serveApp(t *testing.T) (*httptest.Server, *engine.Engine) {
 	t.Helper()
-	eng, err := engine.Open(t.TempDir(), engine.Config{IdleTimeout: idleTimeout, SweepInterval: -1})
+	obs, err := newObservability()
 	require.NoError(t, err)
-	srv := httptest.NewServer(newHandler(eng, time.Millisecond))
+	cfg, err := obs.wire(engine.Config{IdleTimeout: idleTimeout, SweepInterval: -1})
+	require.NoError(t, err)
+	eng, err := engine.Open(t.TempDir(), cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(newHandler(eng, time.Millisecond, obs))
 	t.Cleanup(func() {
 		srv.Close()
 		assert.NoError(t, eng.Close())
+		assert.NoError(t, obs.Close())
 	})
 	return srv, eng
 }

@@ -13,6 +13,10 @@
 //     http.CrossOriginProtection);
 //   - /session, the values of this session;
 //   - /debug/vars, the engine's counters with expvar;
+//   - /metrics, the engine's OpenTelemetry metrics in Prometheus's text
+//     format, and /admin/, the dashboard (package dashboard) for a
+//     logged-in user, where sessions are listed and revoked; every
+//     session's creation, regeneration, destruction and expiry is logged;
 //   - /slow and /slow-implicit, which show what the locking modes do to
 //     concurrent requests of one session.
 //
@@ -22,7 +26,8 @@
 //
 // Then open http://127.0.0.1:8080/. Sessions are files in -dir (by default
 // lockstep-example in the system's temporary directory), or, with
-// -redis ADDR, records on that Redis server (persist/redisstore): start
+// -redis ADDR, records on that Redis server (persist/redisstore), or, with
+// -postgres DSN, rows in that PostgreSQL database (persist/pgstore): start
 // several instances on other ports and they share the sessions, as hosts
 // behind a load balancer would. The server stops cleanly on SIGINT or
 // SIGTERM, saving the sessions in memory.
@@ -53,8 +58,9 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "lockstep-example"), "directory of the session files")
 	redisAddr := flag.String("redis", "", "Redis address (host:port); sessions go there instead of -dir")
 	work := flag.Duration("work", 2*time.Second, "how long the slow pages work")
+	pgDSN := flag.String("postgres", "", "PostgreSQL connection string; sessions go there instead of -dir")
 	flag.Parse()
-	if err := run(*addr, *dir, *redisAddr, *work); err != nil {
+	if err := run(*addr, *dir, *redisAddr, *pgDSN, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "app:", err)
 		os.Exit(1)
 	}
@@ -63,11 +69,16 @@ func main() {
 // idleTimeout is how long a session lives unused, and its cookie's Max-Age.
 const idleTimeout = 30 * time.Minute
 
-func run(addr, dir, redisAddr string, work time.Duration) error {
+func run(addr, dir, redisAddr, pgDSN string, work time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	eng, where, closeEngine, err := openEngine(dir, redisAddr)
+	obs, err := newObservability()
+	if err != nil {
+		return err
+	}
+	defer obs.Close()
+	eng, where, closeEngine, err := openBackend(ctx, dir, redisAddr, pgDSN, obs)
 	if err != nil {
 		return err
 	}
@@ -78,7 +89,7 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newHandler(eng, work),
+		Handler:           newHandler(eng, work, obs),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -104,12 +115,26 @@ func run(addr, dir, redisAddr string, work time.Duration) error {
 	return err
 }
 
+// engineConfig returns the application's engine configuration, wired to
+// obs when it is not nil.
+func engineConfig(obs *observability) (engine.Config, error) {
+	cfg := engine.Config{IdleTimeout: idleTimeout}
+	if obs == nil {
+		return cfg, nil
+	}
+	return obs.wire(cfg)
+}
+
 // openEngine returns the application's engine: over the session files in
 // dir, or over the Redis server at redisAddr if it is not empty. It also
 // says where the sessions are, and returns the function that closes the
-// engine (saving what is in memory) and then what it runs on.
-func openEngine(dir, redisAddr string) (eng *engine.Engine, where string, closeAll func() error, err error) {
-	cfg := engine.Config{IdleTimeout: idleTimeout}
+// engine (saving what is in memory) and then what it runs on. With obs, the
+// engine reports to it.
+func openEngine(dir, redisAddr string, obs *observability) (eng *engine.Engine, where string, closeAll func() error, err error) {
+	cfg, err := engineConfig(obs)
+	if err != nil {
+		return nil, "", nil, err
+	}
 	if redisAddr == "" {
 		eng, err = engine.Open(dir, cfg)
 		if err != nil {

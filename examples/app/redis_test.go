@@ -22,10 +22,10 @@ func TestTwoHostsOverRedis(t *testing.T) {
 	var hosts [2]*client
 	var first *client
 	for i := range hosts {
-		eng, where, closeAll, err := openEngine("", r.Addr)
+		eng, where, closeAll, err := openEngine("", r.Addr, nil)
 		require.NoError(t, err)
 		assert.Equal(t, "redis://"+r.Addr, where)
-		srv := httptest.NewServer(newHandler(eng, time.Millisecond))
+		srv := httptest.NewServer(newHandler(eng, time.Millisecond, nil))
 		t.Cleanup(func() {
 			srv.Close()
 			assert.NoError(t, closeAll())

@@ -4,5 +4,5 @@ package cli
 // its usage text. A new kind of store is one more file with a function
 // that returns its Backend, listed here.
 func Backends() []Backend {
-	return []Backend{Dir(), Redis()}
+	return []Backend{Dir(), Redis(), Postgres()}
 }

@@ -439,12 +439,14 @@ func TestStoreFlags(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"ls"}, "which store? give -dir DIR or -redis ADDR"},
+		{[]string{"ls"}, "which store? give -dir DIR, -redis ADDR or -postgres DSN"},
 		{[]string{"-dir", dir, "-redis", "localhost:6379", "ls"}, "-dir and -redis: give one store"},
 		{[]string{"-dir", dir, "-prefix", "x:", "ls"}, "-prefix goes with -redis, not -dir"},
 		{[]string{"-dir", "", "ls"}, "-dir DIR is empty"},
 		{[]string{"-redis", "", "ls"}, "-redis ADDR is empty"},
 		{[]string{"-redis", "nohost", "ls"}, `-redis: "nohost" is not host:port`},
+		{[]string{"-dir", dir, "-table", "t", "ls"}, "-table goes with -postgres, not -dir"},
+		{[]string{"-postgres", "", "ls"}, "-postgres DSN is empty"},
 	} {
 		var out, errb bytes.Buffer
 		code := cli.Main(t.Context(), "lockstep", tt.args, &out, &errb, cli.Backends()...)
