@@ -6,41 +6,60 @@ import (
 )
 
 // The wait-for graph. A goroutine about to wait for actor X while its
-// context holds turns of actors A1..An adds X to the waits of each Ai
-// (publishWait) and takes it back when the wait ends. An edge Ai -> X thus
-// says "a holder of Ai waits for X". The wait closes a cycle if X reaches
-// one of A1..An along those edges (closesCycle). Every actor's waits are
-// guarded by its own mutex, and a waiter publishes before it walks: of two
-// waits that close one cycle at the same time, the later walk sees the
-// earlier publication. Nothing here runs unless a turn has to wait.
+// context holds turns of actors A1..An adds an edge to X, with its ticket,
+// to the waits of each Ai (publishWait) and takes it back when the wait
+// ends. An edge Ai -> X thus says "a holder of Ai waits for X", for as
+// long as its ticket is not granted: a waiter that got its turn waits no
+// more, even before its goroutine runs again to take the edge back. The
+// wait closes a cycle if X reaches one of A1..An along those edges
+// (closesCycle). Every actor's waits are guarded by its own mutex, and a
+// waiter publishes before it walks: of two waits that close one cycle at
+// the same time, the later walk sees the earlier publication. Nothing here
+// runs unless a turn has to wait.
+
+// waitEdge is one published wait: a holder of the actor whose waits hold
+// the edge waits for to, with ticket w.
+type waitEdge struct {
+	to any
+	w  *ticket
+}
 
 // waitNode is an actor seen by the wait-for graph, whatever the runtime's
 // type parameters: turns held through one context may belong to several
 // runtimes.
 type waitNode interface {
-	addWait(x any)
-	removeWait(x any)
+	addWait(x any, w *ticket)
+	removeWait(w *ticket)
 	waitsFor() []any
 }
 
-func (a *actor[K, V]) addWait(x any) {
+func (a *actor[K, V]) addWait(x any, w *ticket) {
 	a.mu.Lock()
-	a.waits = append(a.waits, x)
+	a.waits = append(a.waits, waitEdge{x, w})
 	a.mu.Unlock()
 }
 
-func (a *actor[K, V]) removeWait(x any) {
+func (a *actor[K, V]) removeWait(w *ticket) {
 	a.mu.Lock()
-	if i := slices.Index(a.waits, x); i >= 0 {
+	if i := slices.IndexFunc(a.waits, func(e waitEdge) bool { return e.w == w }); i >= 0 {
 		a.waits = slices.Delete(a.waits, i, i+1)
 	}
 	a.mu.Unlock()
 }
 
+// waitsFor returns what the holders of a wait for. A granted ticket is
+// looked at under a.mu, while its edge is in a.waits: it cannot be reused
+// for another wait meanwhile.
 func (a *actor[K, V]) waitsFor() []any {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return slices.Clone(a.waits)
+	var to []any
+	for _, e := range a.waits {
+		if !e.w.granted.Load() {
+			to = append(to, e.to)
+		}
+	}
+	return to
 }
 
 // heldBy returns the actors of the live turns that ctx carries, outermost
@@ -59,15 +78,15 @@ func heldBy(ctx context.Context) []waitNode {
 	return held
 }
 
-func publishWait(held []waitNode, x any) {
+func publishWait(held []waitNode, x any, w *ticket) {
 	for _, n := range held {
-		n.addWait(x)
+		n.addWait(x, w)
 	}
 }
 
-func unpublishWait(held []waitNode, x any) {
+func unpublishWait(held []waitNode, w *ticket) {
 	for _, n := range held {
-		n.removeWait(x)
+		n.removeWait(w)
 	}
 }
 

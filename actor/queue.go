@@ -36,7 +36,7 @@ type actor[K comparable, V any] struct {
 	retire  bool       // passivate as soon as the current turns end
 	queued  bool       // in rt.retireQ
 	waiters []*ticket  // FIFO of goroutines waiting for the turn
-	waits   []any      // actors that goroutines holding a turn of this one wait for (see deadlock.go)
+	waits   []waitEdge // waits of goroutines that hold a turn of this actor (see deadlock.go)
 
 	// Guarded by rt.lruMu.
 	prev, next *actor[K, V]
@@ -51,7 +51,7 @@ type actor[K comparable, V any] struct {
 type ticket struct {
 	ready   chan struct{} // capacity 1, so that granting never blocks
 	shared  bool          // a shared turn was asked for
-	granted bool          // guarded by the actor's mu
+	granted atomic.Bool   // set under the actor's mu; read lock-free by the wait-for graph
 	hold    int64         // what was granted: stateExclusive or stateReader
 	timer   *time.Timer   // nil until a wait needs a timeout
 }
@@ -179,7 +179,8 @@ func (r *Runtime[K, V]) acquire(ctx context.Context, key K, shared bool) (t *Tur
 			return r.begin(ctx, a, deadline, shared, shared && hold == stateExclusive)
 		}
 		w := r.tickets.Get().(*ticket)
-		w.granted, w.shared, w.hold = false, shared, 0
+		w.granted.Store(false)
+		w.shared, w.hold = shared, 0
 		a.waiters = append(a.waiters, w)
 		a.mu.Unlock()
 
@@ -254,8 +255,8 @@ func (r *Runtime[K, V]) addLive() error {
 // cycle (see deadlock.go).
 func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *ticket, deadline time.Time) (int64, error) {
 	if held := heldBy(ctx); len(held) > 0 {
-		publishWait(held, a)
-		defer unpublishWait(held, a)
+		publishWait(held, a, w)
+		defer unpublishWait(held, w)
 		if closesCycle(a, held) {
 			r.deadlocks.Add(1)
 			return 0, r.giveUp(a, w, ErrDeadlock)
@@ -274,6 +275,9 @@ func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *ticket, dea
 	var cause error
 	select {
 	case <-w.ready:
+		if r.hooks.granted != nil {
+			r.hooks.granted(w)
+		}
 		return w.hold, nil
 	case <-ctx.Done():
 		cause = ctx.Err()
@@ -289,7 +293,7 @@ func (r *Runtime[K, V]) wait(ctx context.Context, a *actor[K, V], w *ticket, dea
 // meanwhile, and returns cause.
 func (r *Runtime[K, V]) giveUp(a *actor[K, V], w *ticket, cause error) error {
 	a.mu.Lock()
-	if w.granted {
+	if w.granted.Load() {
 		// The turn arrived as we gave up: pass it on.
 		a.mu.Unlock()
 		<-w.ready
@@ -376,18 +380,38 @@ func (r *Runtime[K, V]) releaseHold(a *actor[K, V], hold int64) {
 			}
 		}
 	}
+	if hold == stateReader && r.hooks.sharedSlow != nil {
+		r.hooks.sharedSlow()
+	}
 	a.mu.Lock()
-	if hold == stateReader {
-		// stateSlow is set and stays so under a.mu: no turn is taken
-		// lock-free meanwhile, and the last reader out owns the actor.
-		if s := a.state.Add(-stateReader); s&stateHolders != 0 {
-			a.mu.Unlock()
-			return
-		}
-		a.state.Add(stateExclusive)
+	if hold == stateReader && !r.lastReaderOut(a) {
+		a.mu.Unlock()
+		return
+	}
+	if hold == stateReader && r.hooks.sharedOwner != nil {
+		r.hooks.sharedOwner()
 	}
 	r.releaseLocked(a)
 	a.mu.Unlock()
+}
+
+// lastReaderOut lets go of one shared turn on a and reports whether it
+// was the last: its hold then became the exclusive one, in the same
+// compare-and-swap, so that the caller owns a. stateSlow, seen set before
+// a.mu was locked, may have been cleared since (the waiter that set it gave
+// up): lock-free turns may come and go meanwhile, and a free word would let
+// one in beside the owner. a.mu must be held.
+func (r *Runtime[K, V]) lastReaderOut(a *actor[K, V]) bool {
+	for {
+		s := a.state.Load()
+		next, last := s-stateReader, s&stateHolders == stateReader
+		if last {
+			next += stateExclusive
+		}
+		if a.state.CompareAndSwap(s, next) {
+			return last
+		}
+	}
 }
 
 // releaseLocked is release for a caller that holds a.mu and owns a
@@ -410,7 +434,7 @@ func (r *Runtime[K, V]) handOff(a *actor[K, V]) {
 	if len(a.waiters) > 0 && (!a.waiters[0].shared || !a.loaded) {
 		w := a.popWaiter()
 		w.hold = stateExclusive
-		w.granted = true
+		w.granted.Store(true)
 		w.ready <- struct{}{}
 		return
 	}
@@ -434,7 +458,7 @@ func (r *Runtime[K, V]) admitShared(a *actor[K, V]) {
 		w := a.popWaiter()
 		a.state.Add(stateReader)
 		w.hold = stateReader
-		w.granted = true
+		w.granted.Store(true)
 		w.ready <- struct{}{}
 	}
 }

@@ -147,4 +147,8 @@ func (r *Runtime[K, V]) now() int64 { return int64(time.Since(r.epoch)) }
 type testHooks struct {
 	beforeStore func() // create, before it stores its new actor
 	lostStore   func() // create, after another actor was found stored
+
+	sharedSlow  func()          // releaseHold of a shared turn, before it locks a.mu
+	sharedOwner func()          // releaseHold, once the last shared turn out owns the actor
+	granted     func(w *ticket) // wait, once w was granted, before the wait is unpublished
 }

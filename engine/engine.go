@@ -33,8 +33,9 @@ type Engine struct {
 	shutdownBegun atomic.Bool   // the first Shutdown has begun
 	shutdownDone  chan struct{} // closed when the first Shutdown has finished
 
-	count counters
-	views sync.Pool // of *Session, for View: a View allocates none
+	count     counters
+	views     sync.Pool    // of *Session, for View: a View allocates none
+	destroyed destroyedLog // the sessions destroyed last (see DestroyedSince)
 
 	events    *events   // nil without Config.OnEvent
 	obs       *Observer // Config.Observer

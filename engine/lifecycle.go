@@ -222,6 +222,7 @@ func (e *Engine) destroy(ctx context.Context, st *sessionState) error {
 	st.gone = true
 	st.truncate(0)
 	st.values = map[string]any{}
+	e.destroyed.add(persist.Key(st.id))
 	if st.stored {
 		e.emitID(SessionDestroyed, st.id, st.meta.owner)
 	}

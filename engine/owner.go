@@ -200,6 +200,7 @@ func (e *Engine) destroyOwnedKey(ctx context.Context, ins persist.Inspector, key
 		return fail(err)
 	}
 	if destroyed {
+		e.destroyed.add(key)
 		e.emit(SessionDestroyed, key, "", owner)
 	}
 	return destroyed, nil

@@ -517,7 +517,9 @@ type heldKey struct{}
 type insideKey struct{}
 
 // Value returns h for heldKey, h for insideKey while the owner runs fn,
-// and defers to the parent context otherwise.
+// and defers to the parent context otherwise. Once the turn has ended it
+// skips the actor turn (which End still holds while it commits): a call
+// with the context must not find that turn and run inline in it.
 func (h *held) Value(key any) any {
 	switch key {
 	case heldKey{}:
@@ -526,6 +528,9 @@ func (h *held) Value(key any) any {
 		if h.inside.Load() {
 			return h
 		}
+	}
+	if h.t != nil && h.ended.Load() {
+		return h.t.Context.Value(key)
 	}
 	return h.Context.Value(key)
 }
@@ -536,7 +541,8 @@ func (h *held) dead() bool {
 	return h.ended.Load() || h.borrowed && !h.lender.alive()
 }
 
-// enterGuest waits until no fn runs in h, within ctx and LockTimeout.
+// enterGuest waits until no fn runs in h, within ctx and LockTimeout, and
+// until Shutdown begins (ErrClosed), as every wait for a turn does.
 func (h *held) enterGuest(ctx context.Context) error {
 	select {
 	case h.slot <- struct{}{}:
@@ -552,13 +558,18 @@ func (h *held) enterGuest(ctx context.Context) error {
 		return opError("acquire", h.st.id, ctx.Err())
 	case <-timer.C:
 		return h.e.timedOut(h.st.id)
+	case <-h.e.stop:
+		return ErrClosed
 	}
 }
 
-// enterOwner takes the slot for the owner, waiting for a guest's fn.
-func (h *held) enterOwner() {
+// enterOwner takes the slot for the owner, waiting for a guest's fn. With
+// fn, the owner is about to run fn (Turn.Do, Turn.View): calls with the
+// Turn's context then count as nested in it. Commit, End and ID run no fn:
+// a call meanwhile comes from another goroutine, a guest that must wait.
+func (h *held) enterOwner(fn bool) {
 	h.slot <- struct{}{}
-	h.inside.Store(true)
+	h.inside.Store(fn)
 }
 
 // leaveOwner lets the guests in again.
@@ -652,11 +663,16 @@ func (t *Turn) Session() *Session {
 }
 
 // ID returns the session's current ID: "" for a lazy turn whose session
-// was not created, and after Destroy (also one that a guest made, see
-// [Turn]: outside fn, ID waits for a guest's fn in progress).
+// was not created, after Destroy (also one that a guest made, see [Turn]:
+// outside fn, ID waits for a guest's fn in progress), and after End (for a
+// borrowed turn: once the turn it borrowed ended), when the session
+// belongs to other turns.
 func (t *Turn) ID() string {
-	defer t.enter()()
-	if t.h.st.gone {
+	if t.h.dead() {
+		return ""
+	}
+	defer t.enter(false)()
+	if t.h.dead() || t.h.st.gone {
 		return ""
 	}
 	return t.h.st.id
@@ -678,7 +694,7 @@ func (t *Turn) Do(fn func(ctx context.Context, s *Session) error) error {
 	if h.shared {
 		return readOnly(h.st.id, "Do in a shared turn")
 	}
-	defer t.enter()()
+	defer t.enter(true)()
 	return t.e.run(t.ctx, h.st, fn)
 }
 
@@ -690,13 +706,13 @@ func (t *Turn) View(fn func(ctx context.Context, s *Session) error) error {
 	if t.h.dead() {
 		return ErrTurnEnded
 	}
-	defer t.enter()()
+	defer t.enter(true)()
 	return t.e.runView(t.ctx, t.h.st, fn)
 }
 
-// enter takes the turn's slot for the owner's outermost call, and returns
-// what lets it go.
-func (t *Turn) enter() func() {
+// enter takes the turn's slot for the owner's outermost call, which runs
+// fn if fn is set (see held.enterOwner), and returns what lets it go.
+func (t *Turn) enter(fn bool) func() {
 	h := t.h
 	if h.borrowed {
 		return func() {}
@@ -705,7 +721,7 @@ func (t *Turn) enter() func() {
 	if t.depth > 1 {
 		return t.unnest
 	}
-	h.enterOwner()
+	h.enterOwner(fn)
 	return t.leave
 }
 
@@ -733,7 +749,7 @@ func (t *Turn) Commit() error {
 	if h.borrowed || h.shared {
 		return nil
 	}
-	defer t.enter()()
+	defer t.enter(false)()
 	return t.e.commit(h.st, h.t)
 }
 
@@ -748,7 +764,7 @@ func (t *Turn) End() error {
 		return nil
 	}
 	if t.depth == 0 {
-		h.enterOwner()
+		h.enterOwner(false)
 		defer h.leaveOwner()
 	}
 	if h.ended.Swap(true) {

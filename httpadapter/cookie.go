@@ -126,6 +126,7 @@ func (s *requestState) errNotSaved() error {
 // setCookie sets, refreshes or expires the session cookie in the header
 // about to be written, if the request touched the session.
 func (s *requestState) setCookie() {
+	s.noteDestroyed()
 	if !s.parsed { // the session was never touched
 		return
 	}

@@ -102,6 +102,10 @@
 // themselves. DestroyOwner ("log out everywhere") from a handler destroys
 // the request's own session too, and the request goes on as after
 // Destroy: its cookie is expired, and a later Set creates a new session.
+// That holds also while the request holds no turn (Explicit mode outside
+// Do, or before the first Do): DestroyOwner then destroys the session in a
+// turn of its own, and the adapter learns of it from the engine
+// (Engine.DestroyedSince) before it writes the cookie or takes a turn.
 // Goroutines that share the request's context (an errgroup) enter the held
 // turn one at a time.
 //

@@ -129,7 +129,7 @@ func (a *Adapter) Stats() Stats {
 }
 
 func (a *Adapter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	s := &requestState{a: a, parent: r.Context(), rw: w}
+	s := &requestState{a: a, parent: r.Context(), rw: w, mark: a.eng.Destroyed()}
 	s.readOnly = a.cfg.Locking == Implicit && a.cfg.ReadOnly != nil && a.cfg.ReadOnly(r)
 	r = r.WithContext(s)
 	s.req = r
@@ -174,6 +174,7 @@ type requestState struct {
 	id        string        // the session's ID while no turn is held ("" for none)
 	used      bool          // a turn on an existing session was taken: refresh the cookie
 	destroyed bool          // Destroy ran: expire the cookie
+	mark      uint64        // the engine's count of destroyed sessions when the request began
 	idle      time.Duration // the session's idle timeout when its last turn ended; 0 if unknown
 
 	wroteHeader bool   // the response header is written (or the connection hijacked)
@@ -330,8 +331,9 @@ func (s *requestState) current() string {
 // session run inline instead of waiting for themselves. Goroutines that
 // share the request's context enter the turn one at a time (while the
 // handler is not inside Do or View). After DestroyOwner destroyed the
-// request's own session, the request goes on as after Destroy: the cookie
-// is expired and a later Set creates a new session.
+// request's own session, with its turn or (outside Do) without, the
+// request goes on as after Destroy: the cookie is expired and a later Set
+// creates a new session.
 //
 // In a request that Config.ReadOnly marked (Implicit mode), Do returns
 // engine.ErrReadOnly.
@@ -391,6 +393,7 @@ func (s *requestState) run(r *http.Request, view bool, fn func(ctx context.Conte
 		}
 	}
 	if s.turn == nil {
+		s.noteDestroyed()
 		shared := view && (s.readOnly || s.a.cfg.Locking == Explicit)
 		if err := s.begin(shared); err != nil {
 			return err
@@ -424,6 +427,31 @@ func (s *requestState) run(r *http.Request, view bool, fn func(ctx context.Conte
 		return s.turn.View(inner)
 	}
 	return s.turn.Do(inner)
+}
+
+// noteDestroyed makes the request go on as after Destroy if the engine
+// destroyed its session while the request held no turn (DestroyOwner with
+// the request's context, outside Do): the cookie is expired, and a later
+// Do starts a new session. Unless the engine destroyed some session since
+// the request began, it costs one atomic load.
+func (s *requestState) noteDestroyed() {
+	eng := s.a.eng
+	if s.turn != nil || s.destroyed || eng.Destroyed() == s.mark {
+		return
+	}
+	id := s.id
+	if !s.parsed { // the handler did not touch the session: only look
+		c := newCookieIDs(s.req.Header)
+		id = c.next(s.a.cfg.CookieName)
+	}
+	if id == "" {
+		return
+	}
+	if gone, _ := eng.DestroyedSince(id, s.mark); !gone {
+		return
+	}
+	s.load() // the ID it takes is id
+	s.destroyed, s.id = true, ""
 }
 
 // gone reports whether the session of the held turn was destroyed.

@@ -312,3 +312,61 @@ func TestViewModes(t *testing.T) {
 		}
 	})
 }
+
+// DestroyOwner with the request's context while the request holds no turn
+// (Explicit mode outside Do, or before the first Do) destroys the request's
+// own session in a turn of its own; the request then goes on as after
+// Destroy all the same: the cookie is expired, and a later Do starts a new
+// session.
+func TestDestroyOwnerOutsideTurn(t *testing.T) {
+	cases := []struct {
+		mode    httpadapter.Locking
+		doFirst bool
+	}{
+		{httpadapter.Explicit, true},
+		{httpadapter.Explicit, false},
+		{httpadapter.Implicit, false},
+	}
+	for _, c := range cases {
+		for _, later := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v do first %v later Do %v", c.mode, c.doFirst, later), func(t *testing.T) {
+				eng := newEngine(t, engine.Config{LockTimeout: time.Hour})
+				own, cookie := create(t, eng, 1)
+				require.NoError(t, eng.Do(context.Background(), own, func(_ context.Context, s *engine.Session) error {
+					s.SetOwner("alice")
+					return nil
+				}))
+				h := httpadapter.Middleware(eng, httpadapter.Config{Locking: c.mode})(
+					http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if c.doFirst {
+							require.NoError(t, httpadapter.Do(r, func(_ context.Context, s *engine.Session) error {
+								counter(s)
+								return nil
+							}))
+						}
+						n, err := eng.DestroyOwner(r.Context(), "alice")
+						require.NoError(t, err)
+						assert.Equal(t, 1, n, "got sessions destroyed, want the request's own")
+						if later {
+							require.NoError(t, httpadapter.Do(r, func(_ context.Context, s *engine.Session) error {
+								assert.Zero(t, s.Len(), "got a session with values after DestroyOwner, want a fresh one")
+								s.Set(counterKey, 7)
+								return nil
+							}))
+						}
+						w.Write([]byte("ok"))
+					}))
+				res := serve(t, h, "/", cookie)
+				require.Equal(t, "ok", res.body)
+				require.NotNil(t, res.cookie, "got no cookie, want it expired or replaced")
+				if later {
+					assert.NotEqual(t, own, res.cookie.Value, "got the destroyed ID back in the cookie")
+					assert.Positive(t, res.cookie.MaxAge)
+					assert.Equal(t, 7, counterOf(t, eng, httpadapter.DefaultCookieName+"="+res.cookie.Value))
+				} else {
+					assert.Negative(t, res.cookie.MaxAge, "got a live cookie, want it expired")
+				}
+			})
+		}
+	}
+}
