@@ -99,24 +99,27 @@ func TestIdleHandOver(t *testing.T) {
 
 func TestKilledHolderIsTakenOverAfterItsLease(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		table := tableFor(t)
-		id := createSession(t, tg, table)
-		c := child(t, tg, table, "hold", id, "LOCKSTEP_LEASE=500ms")
-		enginekit.KilledHolderIsTakenOver(t, c, func() *engine.Engine {
-			return tg.engine(t, pgstore.Config{Table: table}, engine.Config{LockTimeout: 10 * time.Second})
-		}, id)
+		enginekit.KilledHolderIsTakenOver(t, holderChild(t, tg, "hold"))
 	})
 }
 
 func TestPausedHolderCannotOverwriteWhenItResumes(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		table := tableFor(t)
-		id := createSession(t, tg, table)
-		c := child(t, tg, table, "stall", id, "LOCKSTEP_LEASE=500ms")
-		enginekit.PausedHolderCannotOverwrite(t, c, func() *engine.Engine {
-			return tg.engine(t, pgstore.Config{Table: table}, engine.Config{LockTimeout: 10 * time.Second})
-		}, id)
+		enginekit.PausedHolderCannotOverwrite(t, holderChild(t, tg, "stall"))
 	})
+}
+
+// holderChild starts a child in role (of enginekit.RunHolderRole) with a
+// lease of 500ms on a session in a table of the test's own, and returns
+// it with a func that makes an engine on that table.
+func holderChild(t *testing.T, tg target, role string) enginekit.Holder {
+	t.Helper()
+	table := tableFor(t)
+	id := createSession(t, tg, table)
+	c := child(t, tg, table, role, id, "LOCKSTEP_LEASE=500ms")
+	return enginekit.Holder{Child: c, ID: id, NewEngine: func() *engine.Engine {
+		return tg.engine(t, pgstore.Config{Table: table}, engine.Config{LockTimeout: 10 * time.Second})
+	}}
 }
 
 func TestRegenerateAndDestroyAcrossEngines(t *testing.T) {

@@ -99,19 +99,22 @@ func TestProcessesIncrementWithoutLoss(t *testing.T) {
 }
 
 func TestKilledHolderIsTakenOverAfterItsLease(t *testing.T) {
-	srv := startRedis(t)
-	id := createSession(t, srv)
-	c := child(t, srv, "hold", id, "LOCKSTEP_LEASE=500ms")
-	enginekit.KilledHolderIsTakenOver(t, c, func() *engine.Engine {
-		return newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 10 * time.Second})
-	}, id)
+	enginekit.KilledHolderIsTakenOver(t, holderChild(t, "hold"))
 }
 
 func TestPausedHolderCannotOverwriteWhenItResumes(t *testing.T) {
+	enginekit.PausedHolderCannotOverwrite(t, holderChild(t, "stall"))
+}
+
+// holderChild starts a child in role (of enginekit.RunHolderRole) with a
+// lease of 500ms on a session of a Redis of the test's own, and returns it
+// with a func that makes an engine on that Redis.
+func holderChild(t *testing.T, role string) enginekit.Holder {
+	t.Helper()
 	srv := startRedis(t)
 	id := createSession(t, srv)
-	c := child(t, srv, "stall", id, "LOCKSTEP_LEASE=500ms")
-	enginekit.PausedHolderCannotOverwrite(t, c, func() *engine.Engine {
+	c := child(t, srv, role, id, "LOCKSTEP_LEASE=500ms")
+	return enginekit.Holder{Child: c, ID: id, NewEngine: func() *engine.Engine {
 		return newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 10 * time.Second})
-	}, id)
+	}}
 }

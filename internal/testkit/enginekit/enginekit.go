@@ -111,17 +111,25 @@ func RunHolderRole(ctx context.Context, eng *engine.Engine, id, role string) (co
 	return 0, true
 }
 
-// KilledHolderIsTakenOver checks that the session id, held by c (a child
-// in role "hold" of RunHolderRole, with a short lease), is taken over once
-// c is killed (kill -9: no release, no hand-over) and its lease runs out:
-// an engine that newEngine returns then reads the holder's last commit.
-func KilledHolderIsTakenOver(t testing.TB, c *testkit.Child, newEngine func() *engine.Engine, id string) {
+// Holder is a child process that holds a session, for the checks of a
+// holder's death or pause.
+type Holder struct {
+	Child     *testkit.Child        // in a role of RunHolderRole, with a short lease
+	NewEngine func() *engine.Engine // makes an engine of the test's that takes the session over
+	ID        string                // the session
+}
+
+// KilledHolderIsTakenOver checks that the session of h (its child in role
+// "hold") is taken over once the child is killed (kill -9: no release, no
+// hand-over) and its lease runs out: an engine that h.NewEngine returns
+// then reads the holder's last commit.
+func KilledHolderIsTakenOver(t testing.TB, h Holder) {
 	t.Helper()
-	require.Equal(t, "held", c.Line(t))
-	require.NoError(t, c.Kill())
-	_ = c.Wait()
+	require.Equal(t, "held", h.Child.Line(t))
+	require.NoError(t, h.Child.Kill())
+	_ = h.Child.Wait()
 
 	// The request to hand over goes unanswered; the lease runs out.
-	e := newEngine()
-	assert.Equal(t, 7, Counter(t, e, id), "the dead holder's last commit")
+	e := h.NewEngine()
+	assert.Equal(t, 7, Counter(t, e, h.ID), "the dead holder's last commit")
 }
