@@ -18,27 +18,6 @@ type sessionMeta struct {
 	ownLifetime time.Duration // asked for with SetLifetime; 0 for the engine's
 }
 
-// idleTimeout returns the session's idle timeout under cfg: the one it
-// asked for, at most cfg.MaxIdleTimeout, or cfg.IdleTimeout.
-func (m *sessionMeta) idleTimeout(cfg *Config) time.Duration {
-	if m.ownIdle > 0 {
-		return min(m.ownIdle, cfg.MaxIdleTimeout)
-	}
-	return cfg.IdleTimeout
-}
-
-// lifetime returns the session's lifetime under cfg (0 for none): the one
-// it asked for, at most cfg.MaxLifetime if that is set, or cfg.Lifetime.
-func (m *sessionMeta) lifetime(cfg *Config) time.Duration {
-	switch {
-	case m.ownLifetime <= 0:
-		return cfg.Lifetime
-	case cfg.MaxLifetime > 0:
-		return min(m.ownLifetime, cfg.MaxLifetime)
-	}
-	return m.ownLifetime
-}
-
 // SetIdleTimeout gives the session an idle timeout of its own, in place of
 // Config.IdleTimeout: it expires d after its last turn. A "remember me"
 // login sets a long one. d is capped at Config.MaxIdleTimeout (which is
