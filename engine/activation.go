@@ -65,18 +65,6 @@ func (e *Engine) activate(ctx context.Context, id string) (*sessionState, error)
 	return st, nil
 }
 
-// deleteExpired deletes the expired session id of owner, whose lock is
-// held, reports it and returns ErrNotFound naming it.
-func (e *Engine) deleteExpired(lock persist.Lock, id, owner string) error {
-	if err := lock.Delete(); err != nil {
-		e.cfg.Logger.Error("engine: delete expired session", "session", redact(id), "err", err)
-	} else {
-		e.emitID(SessionExpired, id, owner)
-	}
-	e.count.expired.Add(1)
-	return notFound(id)
-}
-
 // logCorrupt logs a record that was moved aside. The error is returned as
 // well: callers treat ErrNotFound as "no session" and move on, and a corrupt
 // file needs an operator's attention.
@@ -135,11 +123,4 @@ func (e *Engine) passivate(id string, st *sessionState) error {
 		}
 	}
 	return err
-}
-
-// touchStep is how far a session's stored expiry must be from its deadline
-// (behind it after reads, or ahead of it by the slack of a resident
-// session's writes) before passivation writes it although nothing changed.
-func (e *Engine) touchStep() time.Duration {
-	return max(time.Second, e.cfg.IdleTimeout/64)
 }

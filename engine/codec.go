@@ -200,23 +200,6 @@ func decodeValues(data []byte) (map[string]any, error) {
 	return values, nil
 }
 
-// encodeData returns the stored form of st's values and limits: the
-// envelope, then the codec's bytes. The default codec writes straight
-// after the envelope; another codec's bytes are copied there.
-func (e *Engine) encodeData(st *sessionState) ([]byte, error) {
-	c := e.cfg.Codec
-	if c == nil {
-		return encodeValues(appendEnvelope(make([]byte, 0, 64), &st.meta), st.values)
-	}
-	vals, err := e.encodeCustom(c, st.values)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, 0, envelopeMax+len(vals))
-	buf = appendEnvelope(buf, &st.meta)
-	return append(buf, vals...), nil
-}
-
 // checkChanges checks that the values set in st's journal from mark on
 // encode, writing nothing, so that the Do that stored a value the codec
 // cannot encode fails with it, whatever the Durability and however late
@@ -274,45 +257,4 @@ func (e *Engine) encodeCustom(c Codec, values map[string]any) ([]byte, error) {
 		}, true)
 	}
 	return data, nil
-}
-
-// decodeData is the inverse of encodeData with codec c (nil for gob); it
-// also reads data from before envelopes (gob alone, whatever the codec).
-func decodeData(c Codec, data []byte) (sessionMeta, map[string]any, error) {
-	m, rest, err := openEnvelope(data)
-	if err != nil {
-		return m, nil, err
-	}
-	var values map[string]any
-	switch {
-	case c == nil || len(data) > 0 && data[0] != envelopeMark:
-		values, err = decodeValues(rest)
-	default:
-		values, err = c.Decode(rest)
-		if err == nil && values == nil {
-			values = make(map[string]any)
-		}
-	}
-	return m, values, err
-}
-
-// DecodeValues decodes the Data of a stored record (persist.Record.Data)
-// into a session's values, as the engine does when it activates a session.
-// It is for tools that read stored sessions without their IDs, such as
-// cmd/lockstep's show. Values of custom types decode only in a program that
-// registered them with gob.Register, as in the program that stored them;
-// the common types that the engine registers itself (maps, []any,
-// time.Time, ...) are registered by DecodeValues too. Data written with a
-// Config.Codec of the application's needs that codec: see DecodeValuesWith.
-func DecodeValues(data []byte) (map[string]any, error) {
-	return DecodeValuesWith(nil, data)
-}
-
-// DecodeValuesWith is DecodeValues for an engine whose Config.Codec is c
-// (nil for GobCodec). The session's own limits, stored beside its values,
-// are skipped; data written before they were stored decodes too.
-func DecodeValuesWith(c Codec, data []byte) (map[string]any, error) {
-	registerGobTypes()
-	_, values, err := decodeData(c, data)
-	return values, err
 }

@@ -51,7 +51,7 @@ func (k EventKind) String() string {
 // persist.Key), never by its ID: the ID is a bearer secret, and the key is
 // what operators and the dashboard address sessions by.
 type Event struct {
-	Kind   EventKind
+	Kind   EventKind // what happened
 	Key    string    // the store key (SHA-256 of the ID), never the ID itself
 	NewKey string    // SessionRegenerated: the new session's key
 	Owner  string    // the owner at the time of the event ("" for none)

@@ -244,23 +244,3 @@ func (e *Engine) deleteAgain(ctx context.Context, id string) error {
 	}
 	return lock.Delete()
 }
-
-// expire deletes st's record because it expired, and reports whether it
-// did: false if the lock turned out lost (the record, which another
-// process may have used since, is left alone and st is dropped).
-func (e *Engine) expire(st *sessionState) bool {
-	err := st.lock.Delete()
-	st.lock = nil
-	if errors.Is(err, persist.ErrLockLost) {
-		e.lost(st)
-		return false
-	}
-	if err != nil {
-		e.cfg.Logger.Error("engine: delete expired session", "session", redact(st.id), "err", err)
-	} else if st.stored {
-		e.emitID(SessionExpired, st.id, st.meta.owner)
-	}
-	st.gone = true
-	e.count.expired.Add(1)
-	return true
-}

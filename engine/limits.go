@@ -1,12 +1,6 @@
 package engine
 
-import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"math"
-	"time"
-)
+import "time"
 
 // sessionMeta is what the engine keeps about a session beside its values:
 // who it belongs to and the limits it asked for. Changes to it are
@@ -16,27 +10,6 @@ type sessionMeta struct {
 	owner       string        // stored in persist.Record.Owner
 	ownIdle     time.Duration // asked for with SetIdleTimeout; 0 for the engine's
 	ownLifetime time.Duration // asked for with SetLifetime; 0 for the engine's
-}
-
-// idleTimeout returns the session's idle timeout under cfg: the one it
-// asked for, at most cfg.MaxIdleTimeout, or cfg.IdleTimeout.
-func (m *sessionMeta) idleTimeout(cfg *Config) time.Duration {
-	if m.ownIdle > 0 {
-		return min(m.ownIdle, cfg.MaxIdleTimeout)
-	}
-	return cfg.IdleTimeout
-}
-
-// lifetime returns the session's lifetime under cfg (0 for none): the one
-// it asked for, at most cfg.MaxLifetime if that is set, or cfg.Lifetime.
-func (m *sessionMeta) lifetime(cfg *Config) time.Duration {
-	switch {
-	case m.ownLifetime <= 0:
-		return cfg.Lifetime
-	case cfg.MaxLifetime > 0:
-		return min(m.ownLifetime, cfg.MaxLifetime)
-	}
-	return m.ownLifetime
 }
 
 // SetIdleTimeout gives the session an idle timeout of its own, in place of
@@ -96,55 +69,4 @@ func (s *Session) Expires() time.Time {
 		return time.Time{}
 	}
 	return st.deadline(&st.e.cfg)
-}
-
-// The stored form of a session's Data is an envelope around the codec's
-// bytes, so that the session's own limits travel with its values:
-//
-//	offset  size  field
-//	0       1     0x00: marks an envelope (a gob stream never starts with 0)
-//	1       1     envelope version (1)
-//	2       var   idle timeout asked for, nanoseconds (uvarint; 0 = engine's)
-//	.       var   lifetime asked for, nanoseconds (uvarint; 0 = engine's)
-//	.       n     the values, as the codec encoded them
-//
-// Data that does not start with 0x00 was written before envelopes existed:
-// it is the values alone, encoded with gob.
-const (
-	envelopeMark    = 0x00
-	envelopeVersion = 1
-	envelopeMax     = 2 + 2*binary.MaxVarintLen64 // longest header
-)
-
-var errEnvelope = errors.New("engine: malformed session data envelope")
-
-// appendEnvelope appends the envelope header carrying m's limits to buf.
-func appendEnvelope(buf []byte, m *sessionMeta) []byte {
-	buf = append(buf, envelopeMark, envelopeVersion)
-	buf = binary.AppendUvarint(buf, uint64(m.ownIdle))
-	return binary.AppendUvarint(buf, uint64(m.ownLifetime))
-}
-
-// openEnvelope returns the limits in data's envelope and the codec's bytes
-// after it. Data from before envelopes has no limits and is all values.
-func openEnvelope(data []byte) (sessionMeta, []byte, error) {
-	var m sessionMeta
-	if len(data) == 0 || data[0] != envelopeMark {
-		return m, data, nil
-	}
-	if len(data) < 2 || data[1] != envelopeVersion {
-		return m, nil, fmt.Errorf("%w: unknown version", errEnvelope)
-	}
-	rest := data[2:]
-	var d [2]time.Duration
-	for i := range d {
-		v, n := binary.Uvarint(rest)
-		if n <= 0 || v > math.MaxInt64 {
-			return m, nil, fmt.Errorf("%w: bad limit", errEnvelope)
-		}
-		d[i] = time.Duration(v)
-		rest = rest[n:]
-	}
-	m.ownIdle, m.ownLifetime = d[0], d[1]
-	return m, rest, nil
 }

@@ -239,19 +239,3 @@ func (st *sessionState) markViewed(now time.Time) {
 		}
 	}
 }
-
-// deadline returns when the session expires if it is not used again.
-func (st *sessionState) deadline(cfg *Config) time.Time {
-	d := st.lastUse().Add(st.meta.idleTimeout(cfg))
-	if l := st.meta.lifetime(cfg); l > 0 {
-		d = minTime(d, st.created.Add(l))
-	}
-	return d
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}

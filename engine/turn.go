@@ -331,25 +331,6 @@ func (e *Engine) commit(st *sessionState, t *actor.Turn[string, *sessionState]) 
 	return nil
 }
 
-// refresh writes the record of a session that a turn read without
-// changing it, because its stored expiry fell behind: so that a crash
-// cannot expire a session used within IdleTimeout. A lost lock fails the
-// turn (what it read may be stale); another failure (a full disk) is
-// logged, and tried again no sooner than touchStep later.
-func (e *Engine) refresh(st *sessionState, t *actor.Turn[string, *sessionState]) error {
-	err := e.save(st, leaving(t), true)
-	switch {
-	case err == nil:
-		e.count.refreshes.Add(1)
-		return nil
-	case st.lost:
-		return err
-	}
-	e.cfg.Logger.Warn("engine: refresh of a session's expiry", "session", redact(st.id), "err", err)
-	st.setRefreshBy(st.lastUse().Add(e.touchStep()))
-	return nil
-}
-
 // leaving reports whether the session of turn t leaves memory when t
 // ends (a hand-over was asked for): its write then stores the exact
 // deadline, and passivation need not write again.

@@ -17,7 +17,7 @@
 // process alike, and a process that dies releases its locks. Locking never
 // blocks in the kernel: a Lock that finds the session taken asks the
 // holder, through a request file in the directory that the holder's
-// fsnotify watcher sees, to hand it over (the holder's wanted callback), and
+// directory watch (inotify on Linux, fsnotify elsewhere) sees, to hand it over (the holder's wanted callback), and
 // is woken when the holder releases; without notifications it polls, from
 // 1 ms backing off (x4) to 64 ms (32 ms without a working watch), and from
 // 1 ms again after each wake-up. A holder without a working watch (inotify

@@ -39,14 +39,6 @@ func createTemp(dir, pattern string) (storeFile, error) {
 	return osFile{f}, nil
 }
 
-func openFile(name string, flag int) (storeFile, error) {
-	f, err := os.OpenFile(name, flag, 0)
-	if err != nil {
-		return nil, err
-	}
-	return osFile{f}, nil
-}
-
 // readFile reads all of f, whose size does not change while it is read:
 // record files are replaced by rename, never truncated or extended. It
 // also returns f's identity (fstat).

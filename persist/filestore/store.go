@@ -64,6 +64,7 @@ type Config struct {
 	afterFlock func(path string)                              // called after each successful flock, before the inode check
 	noWatch    bool                                           // run without the fsnotify watcher (polling only)
 	polled     func(listed bool)                              // called by the monitor after each poll; listed: it read the directory
+	watched    func(path string)                              // called by the monitor for each event of its watch
 	syncDir    func(dir string) error                         // fsync of the directory after a deletion or a rename; default: syncDir
 }
 
@@ -81,6 +82,7 @@ type Store struct {
 	afterFlock  func(path string)
 	noWatch     bool
 	polled      func(listed bool)
+	watched     func(path string)
 	syncDeletes bool
 	syncDir     func(dir string) error
 
@@ -134,6 +136,7 @@ func Open(dir string, cfg Config) (*Store, error) {
 		afterFlock:  cfg.afterFlock,
 		noWatch:     cfg.noWatch,
 		polled:      cfg.polled,
+		watched:     cfg.watched,
 		syncDeletes: cfg.SyncDeletes,
 		syncDir:     cfg.syncDir,
 		kick:        make(chan struct{}, 1),

@@ -23,14 +23,24 @@ const pollEvery = 50 * time.Millisecond
 // listing leaves the time as it was.
 const racyWindow = time.Second
 
+// dirWatch is a working watch on the Store's directory: events of its
+// entries (named by their paths) and of the directory itself (named by its
+// path), until Close. On Linux it is inotify without IN_MODIFY (see
+// inotifyMask), elsewhere fsnotify.
+type dirWatch interface {
+	events() <-chan fsnotify.Event
+	errors() <-chan error
+	Close() error
+}
+
 // monitor is the state of a Store's monitor goroutine, which owns the
 // directory watcher. Only that goroutine (and Open, before starting it)
 // touches it.
 type monitor struct {
 	d        *Store
-	w        *fsnotify.Watcher // nil: no working watch
-	ident    os.FileInfo       // the directory last seen on the path; nil if it was missing
-	degraded bool              // a Warn was logged and no Info since
+	w        dirWatch    // nil: no working watch
+	ident    os.FileInfo // the directory last seen on the path; nil if it was missing
+	degraded bool        // a Warn was logged and no Info since
 
 	listedMod time.Time // the directory's modification time before the last listing
 	listedGen uint64    // Store.holdGen before the last listing
@@ -62,13 +72,16 @@ func (m *monitor) run() {
 		var events <-chan fsnotify.Event
 		var errs <-chan error
 		if m.w != nil {
-			events, errs = m.w.Events, m.w.Errors
+			events, errs = m.w.events(), m.w.errors()
 		}
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				m.lose("watcher ended")
 				continue
+			}
+			if d.watched != nil {
+				d.watched(ev.Name)
 			}
 			if filepath.Clean(ev.Name) == filepath.Clean(d.dir) {
 				if ev.Op.Has(fsnotify.Remove) || ev.Op.Has(fsnotify.Rename) {
@@ -108,12 +121,8 @@ func (m *monitor) startWatch() error {
 	if err != nil {
 		return err
 	}
-	w, err := fsnotify.NewWatcher()
+	w, err := newDirWatch(d.dir)
 	if err != nil {
-		return err
-	}
-	if err := w.Add(d.dir); err != nil {
-		_ = w.Close()
 		return err
 	}
 	after, err := os.Stat(d.dir)

@@ -227,6 +227,7 @@ func (l *lock) Delete() error {
 	if l.version >= 0 {
 		f = fence(uint64(l.version))
 	}
+	l.markEnding()
 	return l.end("delete", deleteScript, f)
 }
 
@@ -240,6 +241,11 @@ func (l *lock) Release() error {
 	if l.released {
 		return persist.ErrReleased
 	}
+	// Before the release runs, perhaps on another goroutine: from here on
+	// the renewer leaves the lease alone (a lease that runs out now is
+	// not reported lost, and wanted is not called for it), and l's fields
+	// are written by that goroutine only.
+	l.markEnding()
 	s := l.s
 	s.relMu.Lock()
 	if s.relDone {
@@ -284,12 +290,17 @@ func (l *lock) Quarantine(cause error) error {
 	return l.quarantine(cause, true)
 }
 
+// markEnding marks l released, for its holder, and ending, for the
+// renewer. Every path that ends the lease calls it first.
+func (l *lock) markEnding() {
+	l.released = true
+	l.ending.Store(true)
+}
+
 // end runs a script that ends the lease (releaseScript or deleteScript)
 // and forgets the lock whatever happens: a lease that could not be ended
 // runs out within LeaseTTL.
 func (l *lock) end(op string, script *redis.Script, fence []byte) error {
-	l.released = true
-	l.ending.Store(true)
 	l.pre = fetched{}
 	defer l.s.forget(l)
 	ctx, args := context.Background(), l.endArgs(script, fence)
@@ -327,8 +338,7 @@ func (l *lock) endArgs(script *redis.Script, fence []byte) []any {
 // returns the *persist.CorruptError to report.
 func (l *lock) quarantine(cause error, release bool) error {
 	if release {
-		l.released = true
-		l.ending.Store(true)
+		l.markEnding()
 		defer l.s.forget(l)
 	}
 	q := l.k.quarantineKey(time.Now())
