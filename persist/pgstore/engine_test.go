@@ -77,14 +77,22 @@ func TestEnginesIncrementWithoutLoss(t *testing.T) {
 	})
 }
 
+// handOverPair returns two engines on a table of the test's own. Leases
+// (a minute) and passivation are far longer than the lock timeout: only a
+// hand-over can let the other engine in.
+func handOverPair(t *testing.T, tg target) (e1, e2 *engine.Engine, table string) {
+	t.Helper()
+	table = tableFor(t)
+	cfg := pgstore.Config{Table: table, LeaseTTL: time.Minute}
+	ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
+	return tg.engine(t, cfg, ecfg), tg.engine(t, cfg, ecfg), table
+}
+
 // An idle holder hands over when asked: with a lease of a minute, the
 // second engine gets the session only through a hand-over.
 func TestIdleHandOver(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		cfg := pgstore.Config{Table: tableFor(t), LeaseTTL: time.Minute}
-		ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
-		e1 := tg.engine(t, cfg, ecfg)
-		e2 := tg.engine(t, cfg, ecfg)
+		e1, e2, _ := handOverPair(t, tg)
 		ctx := context.Background()
 		id, err := e1.Create(ctx)
 		require.NoError(t, err)
@@ -124,10 +132,7 @@ func holderChild(t *testing.T, tg target, role string) enginekit.Holder {
 
 func TestRegenerateAndDestroyAcrossEngines(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		cfg := pgstore.Config{Table: tableFor(t), LeaseTTL: time.Minute}
-		ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
-		e1 := tg.engine(t, cfg, ecfg)
-		e2 := tg.engine(t, cfg, ecfg)
+		e1, e2, table := handOverPair(t, tg)
 		ctx := context.Background()
 		id, err := e1.Create(ctx)
 		require.NoError(t, err)
@@ -142,16 +147,13 @@ func TestRegenerateAndDestroyAcrossEngines(t *testing.T) {
 		// e1 holds the new ID; e2 destroys it.
 		require.NoError(t, e2.Destroy(ctx, newID))
 		assert.ErrorIs(t, enginekit.Incr(ctx, e1, newID), engine.ErrNotFound, "Do on the destroyed ID in the first engine")
-		assert.Zero(t, count(t, tg, cfg.Table), "rows with a record")
+		assert.Zero(t, count(t, tg, table), "rows with a record")
 	})
 }
 
 func TestDestroyOwnerAcrossEngines(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		cfg := pgstore.Config{Table: tableFor(t), LeaseTTL: time.Minute}
-		ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
-		e1 := tg.engine(t, cfg, ecfg)
-		e2 := tg.engine(t, cfg, ecfg)
+		e1, e2, table := handOverPair(t, tg)
 		ctx := context.Background()
 		var alice []string
 		for i := range 4 {
@@ -174,7 +176,7 @@ func TestDestroyOwnerAcrossEngines(t *testing.T) {
 		for _, id := range alice {
 			assert.ErrorIs(t, enginekit.Incr(ctx, e1, id), engine.ErrNotFound, "Do on a destroyed session of the owner")
 		}
-		assert.Equal(t, 1, count(t, tg, cfg.Table), "rows left: bob's")
+		assert.Equal(t, 1, count(t, tg, table), "rows left: bob's")
 	})
 }
 
