@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 )
@@ -131,31 +129,13 @@ func (lockstepPostgres) Open(dir string) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := warnLogger()
 	store, err := pgstore.New(context.Background(), pool, pgstore.Config{Table: postgresTable(dir), Logger: logger})
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	eng, err := engine.New(store, engine.Config{Logger: logger, SweepInterval: -1})
-	if err != nil {
-		_ = store.Close()
-		pool.Close()
-		return nil, err
-	}
-	return &lockstepPostgresInst{lockstepInst: &lockstepInst{eng: eng}, store: store, pool: pool}, nil
-}
-
-type lockstepPostgresInst struct {
-	*lockstepInst
-	store *pgstore.Store
-	pool  *pgxpool.Pool
-}
-
-func (i *lockstepPostgresInst) Close() error {
-	err := errors.Join(i.eng.Close(), i.store.Close())
-	i.pool.Close()
-	return err
+	return openStoreInst(store, logger, func() error { pool.Close(); return nil })
 }
 
 // scsPgxstore is alexedwards/scs with its pgx store, as scs-memstore but

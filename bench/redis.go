@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +17,6 @@ import (
 	scsredis "github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 	redigo "github.com/gomodule/redigo/redis"
-	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -113,30 +111,14 @@ func (lockstepRedis) Open(dir string) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := warnLogger()
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	store, err := redisstore.New(client, redisstore.Config{Prefix: redisPrefix(dir), Logger: logger})
 	if err != nil {
 		_ = client.Close()
 		return nil, err
 	}
-	eng, err := engine.New(store, engine.Config{Logger: logger, SweepInterval: -1})
-	if err != nil {
-		_ = store.Close()
-		_ = client.Close()
-		return nil, err
-	}
-	return &lockstepRedisInst{lockstepInst: &lockstepInst{eng: eng}, store: store, client: client}, nil
-}
-
-type lockstepRedisInst struct {
-	*lockstepInst
-	store  *redisstore.Store
-	client *redis.Client
-}
-
-func (i *lockstepRedisInst) Close() error {
-	return errors.Join(i.eng.Close(), i.store.Close(), i.client.Close())
+	return openStoreInst(store, logger, client.Close)
 }
 
 // scsRedisstore is alexedwards/scs with its own Redis store (redigo), as
