@@ -8,7 +8,7 @@ import (
 
 // Waiters is a helper for Store implementations: it keeps the callers of one
 // store that wait for a session's lock, by key, and wakes them when the lock
-// may be free (the file store and the Redis store use it alike). A woken
+// may be free (the file, Redis and PostgreSQL stores use it alike). A woken
 // caller tries the lock again; a wake-up is a hint, never a grant. A typical
 // Lock registers with Add before its first retry, waits on the channel (and
 // its own poll timer and ctx), and calls Remove when it stops waiting; the
