@@ -29,38 +29,9 @@ func runDo(write bool) func(context.Context, *env, string) error {
 			return err
 		}
 
-		var mu sync.Mutex
-		var firstErr error
-		fail := func(err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
-		serial := e.benchmark(func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := op(ctx, id); err != nil {
-					fail(err)
-					return
-				}
-			}
-		})
-		parallel := e.benchmark(func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetParallelism(4)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := op(ctx, id); err != nil {
-						fail(err)
-						return
-					}
-				}
-			})
-		})
-		if firstErr != nil {
-			return firstErr
+		serial, parallel, err := e.serialAndParallel(ctx, op, id)
+		if err != nil {
+			return err
 		}
 		for _, r := range []struct {
 			metric string
@@ -71,6 +42,43 @@ func runDo(write bool) func(context.Context, *env, string) error {
 		}
 		return nil
 	}
+}
+
+// serialAndParallel measures op on session id serially and from parallel
+// goroutines (b.RunParallel with 4 goroutines per core), with e.benchmark;
+// it returns the first error of op instead if there is one.
+func (e *env) serialAndParallel(ctx context.Context, op func(context.Context, string) error, id string) (serial, parallel testing.BenchmarkResult, err error) {
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	serial = e.benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := op(ctx, id); err != nil {
+				fail(err)
+				return
+			}
+		}
+	})
+	parallel = e.benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := op(ctx, id); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	})
+	return serial, parallel, firstErr
 }
 
 // benchmark runs f with testing.Benchmark Repeats times and returns the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 
@@ -37,7 +38,7 @@ func (l lockstepSystem) WithMaxResident(n int) System {
 func (l lockstepSystem) Open(dir string) (Instance, error) {
 	cfg := l.cfg
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.Logger = warnLogger()
 	}
 	var eng *engine.Engine
 	var err error
@@ -97,3 +98,40 @@ func (i *lockstepInst) Update(ctx context.Context, id string, fn func(Values) er
 }
 
 func (i *lockstepInst) Close() error { return i.eng.Close() }
+
+// warnLogger is the logger of the lockstep systems: warnings and errors,
+// to stderr.
+func warnLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// storeInst is lockstep over a store shared between processes. Close
+// closes the engine, then each of closers in order (the store first, then
+// what it was built on).
+type storeInst struct {
+	*lockstepInst
+	closers []func() error
+}
+
+func (i *storeInst) Close() error {
+	errs := []error{i.eng.Close()}
+	for _, c := range i.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// openStoreInst returns lockstep's engine over store, with logger and no
+// sweeper, as a storeInst that closes store and then closers. If the engine
+// cannot start, it closes them and returns the error.
+func openStoreInst(store persist.Store, logger *slog.Logger, closers ...func() error) (Instance, error) {
+	closers = append([]func() error{store.Close}, closers...)
+	eng, err := engine.New(store, engine.Config{Logger: logger, SweepInterval: -1})
+	if err != nil {
+		for _, c := range closers {
+			_ = c()
+		}
+		return nil, err
+	}
+	return &storeInst{lockstepInst: &lockstepInst{eng: eng}, closers: closers}, nil
+}

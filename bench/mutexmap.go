@@ -19,12 +19,12 @@ type mutexMap struct{}
 func (mutexMap) Name() string { return "mutex-map" }
 
 func (mutexMap) Open(string) (Instance, error) {
-	return &mutexMapInst{sessions: make(map[string]map[string]any)}, nil
+	return &mutexMapInst{sessions: make(sessionMap)}, nil
 }
 
 type mutexMapInst struct {
 	mu       sync.Mutex
-	sessions map[string]map[string]any
+	sessions sessionMap
 }
 
 func (m *mutexMapInst) Create(context.Context) (string, error) {
@@ -38,20 +38,47 @@ func (m *mutexMapInst) Create(context.Context) (string, error) {
 func (m *mutexMapInst) Read(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return errNoSession
-	}
-	if _, ok := s[counterKey]; !ok {
-		return errNoSession
-	}
-	return nil
+	return m.sessions.read(id)
 }
 
 func (m *mutexMapInst) Write(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
+	return m.sessions.write(id)
+}
+
+func (m *mutexMapInst) Update(_ context.Context, id string, fn func(Values) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessions.update(id, fn)
+}
+
+func (m *mutexMapInst) Handler(app App) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		body := m.sessions.serve(w, r, app)
+		m.mu.Unlock()
+		_, _ = w.Write([]byte(body))
+	})
+}
+
+func (m *mutexMapInst) Close() error { return nil }
+
+// sessionMap is the sessions of mutex-map and rwmutex-map, by ID. Its
+// methods are the work that those do under their lock.
+type sessionMap map[string]map[string]any
+
+// read checks that session id exists.
+func (m sessionMap) read(id string) error {
+	if _, ok := m[id][counterKey]; !ok {
+		return errNoSession
+	}
+	return nil
+}
+
+// write increments the counter of session id.
+func (m sessionMap) write(id string) error {
+	s, ok := m[id]
 	if !ok {
 		return errNoSession
 	}
@@ -60,36 +87,32 @@ func (m *mutexMapInst) Write(_ context.Context, id string) error {
 	return nil
 }
 
-func (m *mutexMapInst) Update(_ context.Context, id string, fn func(Values) error) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
+// update runs fn on session id.
+func (m sessionMap) update(id string, fn func(Values) error) error {
+	s, ok := m[id]
 	if !ok {
 		return errNoSession
 	}
 	return fn(mapValues(s))
 }
 
-func (m *mutexMapInst) Handler(app App) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.mu.Lock()
-		var s map[string]any
-		if c, err := r.Cookie(cookieName); err == nil {
-			s = m.sessions[c.Value]
-		}
-		isNew := s == nil
-		if isNew {
-			s = make(map[string]any)
-		}
-		body := app(r, mapValues(s))
-		if isNew && len(s) > 0 {
-			id := newToken()
-			m.sessions[id] = s
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true})
-		}
-		m.mu.Unlock()
-		_, _ = w.Write([]byte(body))
-	})
+// serve runs app for r on the session of r's cookie, or on a new one, which
+// it keeps (and sets the cookie of) if app stored anything in it; it
+// returns the body.
+func (m sessionMap) serve(w http.ResponseWriter, r *http.Request, app App) string {
+	var s map[string]any
+	if c, err := r.Cookie(cookieName); err == nil {
+		s = m[c.Value]
+	}
+	isNew := s == nil
+	if isNew {
+		s = make(map[string]any)
+	}
+	body := app(r, mapValues(s))
+	if isNew && len(s) > 0 {
+		id := newToken()
+		m[id] = s
+		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true})
+	}
+	return body
 }
-
-func (m *mutexMapInst) Close() error { return nil }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 )
@@ -41,17 +39,7 @@ func postgresSystems() []System {
 
 // needsPostgres reports whether a run of p includes a PostgreSQL system.
 func needsPostgres(p Params) bool {
-	for _, wl := range workloads {
-		if p.Only != nil && !slices.Contains(p.Only, wl.name) {
-			continue
-		}
-		for _, s := range wl.systems {
-			if (slices.Contains(postgresNames, s) || strings.HasPrefix(s, "pg-update")) && (p.Systems == nil || slices.Contains(p.Systems, s)) {
-				return true
-			}
-		}
-	}
-	return false
+	return p.runs(func(s string) bool { return slices.Contains(postgresNames, s) || strings.HasPrefix(s, "pg-update") })
 }
 
 // postgresDSN returns the server's connection string, or errSkip.
@@ -141,31 +129,13 @@ func (lockstepPostgres) Open(dir string) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := warnLogger()
 	store, err := pgstore.New(context.Background(), pool, pgstore.Config{Table: postgresTable(dir), Logger: logger})
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	eng, err := engine.New(store, engine.Config{Logger: logger, SweepInterval: -1})
-	if err != nil {
-		_ = store.Close()
-		pool.Close()
-		return nil, err
-	}
-	return &lockstepPostgresInst{lockstepInst: &lockstepInst{eng: eng}, store: store, pool: pool}, nil
-}
-
-type lockstepPostgresInst struct {
-	*lockstepInst
-	store *pgstore.Store
-	pool  *pgxpool.Pool
-}
-
-func (i *lockstepPostgresInst) Close() error {
-	err := errors.Join(i.eng.Close(), i.store.Close())
-	i.pool.Close()
-	return err
+	return openStoreInst(store, logger, func() error { pool.Close(); return nil })
 }
 
 // scsPgxstore is alexedwards/scs with its pgx store, as scs-memstore but
@@ -262,38 +232,10 @@ func (i *pgUpdateInst) Close() error { i.pool.Close(); return nil }
 
 // postgres adds the targets for the PostgreSQL store.
 func (ts *targetList) postgres(rs *Results) {
-	get := rs.Lookup
 	ts.writeRatio(rs, "Postgres store: a write Do vs a bare UPDATE of the same bytes (unprepared, as the store sends it)", "≤ 1.5x", "lockstep-postgres", "pg-update", 1.5)
 	x, ok1 := rs.Lookup("do-write", "lockstep-postgres", "serial")
 	y, ok2 := rs.Lookup("do-write", "pg-update-prepared", "serial")
 	*ts = append(*ts, Target{What: "Postgres store: a write Do vs a bare prepared UPDATE (for reference)", Want: "report",
 		Measured: measured(ok1 && ok2, fmt.Sprintf("%.2fx (%.1f µs vs %.1f µs)", x/y, x/1e3, y/1e3)), Met: ok1 && ok2})
-
-	med, ok := get("handover", "lockstep-postgres", "median")
-	p99, _ := get("handover", "lockstep-postgres", "p99")
-	ts.atMost("Postgres store: idle hand-over between two processes, median", "< 5 ms",
-		med, 5, ok, fmt.Sprintf("%.2f ms (p99 %.2f ms)", med, p99))
-
-	d, ok1 := get("contended-5x30", "lockstep-postgres", "vs-memory")
-	fr, _ := get("contended-5x30", "lockstep-postgres", "floor-ratio")
-	base, _ := get("contended-5x30", "lockstep-postgres", "memory-alongside")
-	final, _ := get("contended-5x30", "lockstep-postgres", "final-counter")
-	want, _ := get("contended-5x30", "lockstep-postgres", "expected-counter")
-	ts.within("Postgres store: 5 x 30, floor ratio added to lockstep-memory's", "within 0.03, counter exact",
-		d, 0.03, ok1, fmt.Sprintf("%+.4f (raw %.3fx vs %.3fx), counter %.0f of %.0f", d, fr, base, final, want))
-	if ok1 && final != want {
-		ts.fail()
-	}
-
-	lost, ok1 := get("lost-updates", "lockstep-postgres", "lost")
-	scsLost, ok2 := get("lost-updates", "scs-pgxstore", "lost")
-	n, _ := get("lost-updates", "lockstep-postgres", "requests")
-	*ts = append(*ts, Target{What: "Postgres store: lost updates, vs scs-pgxstore", Want: "0, where scs loses most",
-		Measured: measured(ok1 && ok2, fmt.Sprintf("%.0f of %.0f (scs-pgxstore %.0f)", lost, n, scsLost)),
-		Met:      ok1 && ok2 && lost == 0 && scsLost > n/2})
-
-	rd, ok1 := get("http-read", "lockstep-postgres", "one-session")
-	scsRd, ok2 := get("http-read", "scs-pgxstore", "one-session")
-	ts.atMost("Postgres store: HTTP reads, one session, vs scs-pgxstore", "faster (> 1x)",
-		scsRd/rd, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", rd/scsRd, rd, scsRd))
+	ts.sharedStore(rs, "Postgres store", "lockstep-postgres", "scs-pgxstore", 5, 0.03)
 }

@@ -1,27 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	scsredis "github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 	redigo "github.com/gomodule/redigo/redis"
-	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -44,12 +39,17 @@ func redisSystems() []System {
 
 // needsRedis reports whether a run of p includes a Redis system.
 func needsRedis(p Params) bool {
+	return p.runs(func(s string) bool { return slices.Contains(redisNames, s) || s == "redis-set" })
+}
+
+// runs reports whether a run of p includes a system that is reports true for.
+func (p Params) runs(is func(system string) bool) bool {
 	for _, wl := range workloads {
 		if p.Only != nil && !slices.Contains(p.Only, wl.name) {
 			continue
 		}
 		for _, s := range wl.systems {
-			if (slices.Contains(redisNames, s) || s == "redis-set") && (p.Systems == nil || slices.Contains(p.Systems, s)) {
+			if is(s) && (p.Systems == nil || slices.Contains(p.Systems, s)) {
 				return true
 			}
 		}
@@ -81,53 +81,24 @@ func startRedis(log io.Writer) func() {
 		fmt.Fprintln(log, "bench: no redis-server on PATH: the Redis systems are skipped")
 		return func() {}
 	}
-	var lastErr error
-	for range 5 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			lastErr = err
-			break
-		}
-		addr := l.Addr().String()
-		_ = l.Close()
-		_, port, _ := net.SplitHostPort(addr)
-		cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "",
-			"--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
-			"--dir", os.TempDir())
-		out, err := cmd.StdoutPipe()
-		if err == nil {
-			err = cmd.Start()
-		}
-		if err != nil {
-			lastErr = err
-			break
-		}
-		sc := bufio.NewScanner(out)
-		ready := false
-		for !ready && sc.Scan() {
-			ready = strings.Contains(sc.Text(), "Ready to accept connections")
-		}
-		if !ready {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			lastErr = fmt.Errorf("redis-server on %s did not start", addr)
-			continue
-		}
-		drained := make(chan struct{})
-		go func() { // owned by the returned func, which waits for it
-			defer close(drained)
-			_, _ = io.Copy(io.Discard, out)
-		}()
-		_ = os.Setenv(redisAddrEnv, addr) // for the systems and for hand-over children
-		return func() {
-			_ = os.Unsetenv(redisAddrEnv)
-			_ = cmd.Process.Kill()
-			<-drained
-			_ = cmd.Wait()
-		}
+	dir, err := os.MkdirTemp("", "lockstep-bench-redis-")
+	var srv *server
+	if err == nil {
+		srv, err = startServer(dir)
 	}
-	fmt.Fprintf(log, "bench: cannot start redis-server (%v): the Redis systems are skipped\n", lastErr)
-	return func() {}
+	if err != nil {
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+		fmt.Fprintf(log, "bench: cannot start redis-server (%v): the Redis systems are skipped\n", err)
+		return func() {}
+	}
+	_ = os.Setenv(redisAddrEnv, srv.addr) // for the systems and for hand-over children
+	return func() {
+		_ = os.Unsetenv(redisAddrEnv)
+		srv.stop()
+		_ = os.RemoveAll(dir)
+	}
 }
 
 // lockstepRedis is lockstep's engine over persist/redisstore.
@@ -140,30 +111,14 @@ func (lockstepRedis) Open(dir string) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := warnLogger()
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	store, err := redisstore.New(client, redisstore.Config{Prefix: redisPrefix(dir), Logger: logger})
 	if err != nil {
 		_ = client.Close()
 		return nil, err
 	}
-	eng, err := engine.New(store, engine.Config{Logger: logger, SweepInterval: -1})
-	if err != nil {
-		_ = store.Close()
-		_ = client.Close()
-		return nil, err
-	}
-	return &lockstepRedisInst{lockstepInst: &lockstepInst{eng: eng}, store: store, client: client}, nil
-}
-
-type lockstepRedisInst struct {
-	*lockstepInst
-	store  *redisstore.Store
-	client *redis.Client
-}
-
-func (i *lockstepRedisInst) Close() error {
-	return errors.Join(i.eng.Close(), i.store.Close(), i.client.Close())
+	return openStoreInst(store, logger, client.Close)
 }
 
 // scsRedisstore is alexedwards/scs with its own Redis store (redigo), as

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
-	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -45,43 +43,22 @@ func (lockstepRedisWait) Open(dir string) (Instance, error) {
 		primary.stop()
 		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := warnLogger()
 	client := redis.NewClient(&redis.Options{Addr: primary.addr})
-	inst := &lockstepRedisWaitInst{client: client, servers: []*server{replica, primary}}
+	closeAll := func() error {
+		err := client.Close()
+		replica.stop()
+		primary.stop()
+		return err
+	}
 	if err := awaitReplica(client); err != nil {
-		return nil, errors.Join(err, inst.Close())
+		return nil, errors.Join(err, closeAll())
 	}
-	if inst.store, err = redisstore.New(client, redisstore.Config{Prefix: redisPrefix(dir), Logger: logger, WaitReplicas: 1, WaitTimeout: time.Second}); err != nil {
-		return nil, errors.Join(err, inst.Close())
-	}
-	eng, err := engine.New(inst.store, engine.Config{Logger: logger, SweepInterval: -1})
+	store, err := redisstore.New(client, redisstore.Config{Prefix: redisPrefix(dir), Logger: logger, WaitReplicas: 1, WaitTimeout: time.Second})
 	if err != nil {
-		return nil, errors.Join(err, inst.Close())
+		return nil, errors.Join(err, closeAll())
 	}
-	inst.lockstepInst = &lockstepInst{eng: eng}
-	return inst, nil
-}
-
-type lockstepRedisWaitInst struct {
-	*lockstepInst
-	store   *redisstore.Store
-	client  *redis.Client
-	servers []*server
-}
-
-func (i *lockstepRedisWaitInst) Close() error {
-	var errs []error
-	if i.lockstepInst != nil {
-		errs = append(errs, i.eng.Close())
-	}
-	if i.store != nil {
-		errs = append(errs, i.store.Close())
-	}
-	errs = append(errs, i.client.Close())
-	for _, s := range i.servers {
-		s.stop()
-	}
-	return errors.Join(errs...)
+	return openStoreInst(store, logger, closeAll)
 }
 
 // awaitReplica waits, at most 10 seconds, until a write to the primary

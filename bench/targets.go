@@ -202,35 +202,43 @@ func (ts *targetList) writeRatio(rs *Results, what, want, a, b string, limit flo
 
 // redis adds the second round's targets for the Redis store.
 func (ts *targetList) redis(rs *Results) {
-	get := rs.Lookup
 	ts.writeRatio(rs, "Redis store: a write Do vs a bare SET of the same bytes", "≤ 1.5x", "lockstep-redis", "redis-set", 1.5)
+	ts.sharedStore(rs, "Redis store", "lockstep-redis", "scs-redisstore", 2, 0.02)
+}
 
-	med, ok := get("handover", "lockstep-redis", "median")
-	p99, _ := get("handover", "lockstep-redis", "p99")
-	ts.atMost("Redis store: idle hand-over between two processes, median", "< 2 ms",
-		med, 2, ok, fmt.Sprintf("%.2f ms (p99 %.2f ms)", med, p99))
+// sharedStore adds the targets that every store shared between processes
+// has, for lockstep's system over it (called what) and scs's (scs): an idle
+// hand-over's median below handoverMS, the floor ratio of contended-5x30
+// within d of lockstep-memory's with the counter exact, no lost updates,
+// and HTTP reads of one session faster than scs's.
+func (ts *targetList) sharedStore(rs *Results, what, system, scs string, handoverMS, d float64) {
+	get := rs.Lookup
+	med, ok := get("handover", system, "median")
+	p99, _ := get("handover", system, "p99")
+	ts.atMost(what+": idle hand-over between two processes, median", fmt.Sprintf("< %g ms", handoverMS),
+		med, handoverMS, ok, fmt.Sprintf("%.2f ms (p99 %.2f ms)", med, p99))
 
-	d, ok1 := get("contended-5x30", "lockstep-redis", "vs-memory")
-	fr, _ := get("contended-5x30", "lockstep-redis", "floor-ratio")
-	base, _ := get("contended-5x30", "lockstep-redis", "memory-alongside")
-	final, _ := get("contended-5x30", "lockstep-redis", "final-counter")
-	want, _ := get("contended-5x30", "lockstep-redis", "expected-counter")
-	ts.within("Redis store: 5 x 30, floor ratio added to lockstep-memory's", "within 0.02, counter exact",
-		d, 0.02, ok1, fmt.Sprintf("%+.4f (raw %.3fx vs %.3fx), counter %.0f of %.0f", d, fr, base, final, want))
+	vs, ok1 := get("contended-5x30", system, "vs-memory")
+	fr, _ := get("contended-5x30", system, "floor-ratio")
+	base, _ := get("contended-5x30", system, "memory-alongside")
+	final, _ := get("contended-5x30", system, "final-counter")
+	want, _ := get("contended-5x30", system, "expected-counter")
+	ts.within(what+": 5 x 30, floor ratio added to lockstep-memory's", fmt.Sprintf("within %g, counter exact", d),
+		vs, d, ok1, fmt.Sprintf("%+.4f (raw %.3fx vs %.3fx), counter %.0f of %.0f", vs, fr, base, final, want))
 	if ok1 && final != want {
 		ts.fail()
 	}
 
-	lost, ok1 := get("lost-updates", "lockstep-redis", "lost")
-	scsLost, ok2 := get("lost-updates", "scs-redisstore", "lost")
-	n, _ := get("lost-updates", "lockstep-redis", "requests")
-	*ts = append(*ts, Target{What: "Redis store: lost updates, vs scs-redisstore", Want: "0, where scs loses most",
-		Measured: measured(ok1 && ok2, fmt.Sprintf("%.0f of %.0f (scs-redisstore %.0f)", lost, n, scsLost)),
+	lost, ok1 := get("lost-updates", system, "lost")
+	scsLost, ok2 := get("lost-updates", scs, "lost")
+	n, _ := get("lost-updates", system, "requests")
+	*ts = append(*ts, Target{What: what + ": lost updates, vs " + scs, Want: "0, where scs loses most",
+		Measured: measured(ok1 && ok2, fmt.Sprintf("%.0f of %.0f (%s %.0f)", lost, n, scs, scsLost)),
 		Met:      ok1 && ok2 && lost == 0 && scsLost > n/2})
 
-	rd, ok1 := get("http-read", "lockstep-redis", "one-session")
-	scsRd, ok2 := get("http-read", "scs-redisstore", "one-session")
-	ts.atMost("Redis store: HTTP reads, one session, vs scs-redisstore", "faster (> 1x)",
+	rd, ok1 := get("http-read", system, "one-session")
+	scsRd, ok2 := get("http-read", scs, "one-session")
+	ts.atMost(what+": HTTP reads, one session, vs "+scs, "faster (> 1x)",
 		scsRd/rd, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", rd/scsRd, rd, scsRd))
 }
 

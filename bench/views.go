@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
@@ -40,12 +39,12 @@ type rwMutexMap struct{}
 func (rwMutexMap) Name() string { return "rwmutex-map" }
 
 func (rwMutexMap) Open(string) (Instance, error) {
-	return &rwMutexMapInst{sessions: make(map[string]map[string]any)}, nil
+	return &rwMutexMapInst{sessions: make(sessionMap)}, nil
 }
 
 type rwMutexMapInst struct {
 	mu       sync.RWMutex
-	sessions map[string]map[string]any
+	sessions sessionMap
 }
 
 func (m *rwMutexMapInst) Create(context.Context) (string, error) {
@@ -59,10 +58,7 @@ func (m *rwMutexMapInst) Create(context.Context) (string, error) {
 func (m *rwMutexMapInst) Read(_ context.Context, id string) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if _, ok := m.sessions[id][counterKey]; !ok {
-		return errNoSession
-	}
-	return nil
+	return m.sessions.read(id)
 }
 
 // View is Read: the read lock is what rwmutex-map shares.
@@ -71,23 +67,13 @@ func (m *rwMutexMapInst) View(ctx context.Context, id string) error { return m.R
 func (m *rwMutexMapInst) Write(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return errNoSession
-	}
-	n, _ := s[counterKey].(int)
-	s[counterKey] = n + 1
-	return nil
+	return m.sessions.write(id)
 }
 
 func (m *rwMutexMapInst) Update(_ context.Context, id string, fn func(Values) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok {
-		return errNoSession
-	}
-	return fn(mapValues(s))
+	return m.sessions.update(id, fn)
 }
 
 // Handler holds the read lock for a read-only request and the lock for
@@ -109,20 +95,7 @@ func (m *rwMutexMapInst) Handler(app App) http.Handler {
 			return
 		}
 		m.mu.Lock()
-		var s map[string]any
-		if c, err := r.Cookie(cookieName); err == nil {
-			s = m.sessions[c.Value]
-		}
-		isNew := s == nil
-		if isNew {
-			s = make(map[string]any)
-		}
-		body := app(r, mapValues(s))
-		if isNew && len(s) > 0 {
-			id := newToken()
-			m.sessions[id] = s
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true})
-		}
+		body := m.sessions.serve(w, r, app)
 		m.mu.Unlock()
 		_, _ = w.Write([]byte(body))
 	})
@@ -191,38 +164,9 @@ func runView(ctx context.Context, e *env, name string) error {
 	if err := op(ctx, id); err != nil { // make it resident
 		return err
 	}
-	var mu sync.Mutex
-	var firstErr error
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	serial := e.benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := op(ctx, id); err != nil {
-				fail(err)
-				return
-			}
-		}
-	})
-	parallel := e.benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := op(ctx, id); err != nil {
-					fail(err)
-					return
-				}
-			}
-		})
-	})
-	if firstErr != nil {
-		return firstErr
+	serial, parallel, err := e.serialAndParallel(ctx, op, id)
+	if err != nil {
+		return err
 	}
 	e.rs.Add("view-read", name, "serial", nsPerOp(serial), "ns/op")
 	e.rs.Add("view-read", name, "parallel", nsPerOp(parallel), "ns/op")

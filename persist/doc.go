@@ -18,13 +18,16 @@
 // (Quarantined) with the reason they do not decode.
 //
 // For Store implementations, Waiters keeps the callers waiting for a
-// session's lock and wakes them, and CheckTime tells which times a store
-// that encodes them as Unix nanoseconds can keep.
+// session's lock, wakes them, and runs their wait (Wait, polling as a Poll
+// says); Holders keeps the Locks that hold sessions through a store that
+// leases them, for its hand-over requests; CheckTime tells which times a
+// store that encodes them as Unix nanoseconds (UnixNano, TimeOfUnixNano)
+// can keep.
 //
 // # Concurrency
 //
-// Every method of Memory and Waiters, and every function, is safe for
-// concurrent use; the Store contract asks the same of every store. A Lock
+// Every method of Memory, Waiters and Holders, and every function, is safe
+// for concurrent use; the Store contract asks the same of every store. A Lock
 // is used by one goroutine at a time.
 //
 // # Errors

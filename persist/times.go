@@ -27,3 +27,22 @@ func CheckTime(t time.Time) error {
 	}
 	return nil
 }
+
+// UnixNano returns the code of t in a store that keeps times as Unix
+// nanoseconds: t.UnixNano(), or 0 for the zero time. For a t that CheckTime
+// rejects the result is meaningless: check first. TimeOfUnixNano decodes it.
+func UnixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// TimeOfUnixNano returns the time whose code UnixNano returned: the time of
+// n Unix nanoseconds (in the local time zone), or the zero time for 0.
+func TimeOfUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

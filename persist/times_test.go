@@ -36,24 +36,16 @@ func TestCheckTimeAcceptsExactlyWhatRoundTrips(t *testing.T) {
 				return
 			}
 			assert.NoError(t, err)
-			got := fromUnixNano(unixNano(tt.t))
+			got := persist.TimeOfUnixNano(persist.UnixNano(tt.t))
 			assert.True(t, got.Equal(tt.t), "round trip: got %v, want %v", got, tt.t)
 		})
 	}
 }
 
-// unixNano and fromUnixNano are the codes of a store that keeps times as
-// Unix nanoseconds, with 0 for the zero time.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnixNano(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
+func TestUnixNanoCodesTheZeroTimeAsZero(t *testing.T) {
+	assert.Equal(t, int64(0), persist.UnixNano(time.Time{}), "code of the zero time")
+	assert.True(t, persist.TimeOfUnixNano(0).IsZero(), "time of 0: got %v, want the zero time", persist.TimeOfUnixNano(0))
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	assert.Equal(t, at.UnixNano(), persist.UnixNano(at), "code of %v", at)
+	assert.True(t, persist.TimeOfUnixNano(at.UnixNano()).Equal(at), "time of the code of %v: got %v", at, persist.TimeOfUnixNano(at.UnixNano()))
 }

@@ -1,17 +1,21 @@
 package persist
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // Waiters is a helper for Store implementations: it keeps the callers of one
 // store that wait for a session's lock, by key, and wakes them when the lock
-// may be free (the file store and the Redis store use it alike). A woken
+// may be free (the file, Redis and PostgreSQL stores use it alike). A woken
 // caller tries the lock again; a wake-up is a hint, never a grant. A typical
 // Lock registers with Add before its first retry, waits on the channel (and
 // its own poll timer and ctx), and calls Remove when it stops waiting; the
 // code that releases a lock calls Wake.
 //
 // The zero value is ready to use; nothing in it needs closing. All methods
-// are safe for concurrent use and never block.
+// are safe for concurrent use, and all but Wait never block.
 type Waiters struct {
 	mu    sync.Mutex                 // guards byKey
 	byKey map[string][]chan struct{} // each of capacity 1
@@ -79,5 +83,62 @@ func notify(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
+	}
+}
+
+// Poll says how a waiting Lock retries when no wake-up arrives (Waiters.Wait):
+// the first retry comes Min after the first try, each next one Factor times
+// later than the one before, up to Max; a retry asks the holder to hand over
+// again once Reannounce has passed since it last asked.
+type Poll struct {
+	Min, Max   time.Duration // the first and the longest pause; Min > 0
+	Factor     int           // the growth of the pause; at least 1
+	Reannounce time.Duration // how long a request to hand over stands
+}
+
+// Wait is the wait of a Store's Lock for the session of key: it calls try
+// until try reports that the lock is taken, registered as a waiter of key
+// meanwhile. Between tries it waits for a wake-up (Wake or WakeAll of key),
+// for the next poll of p, for ctx or for done (the Store's Close). try's
+// announce is true on the first try, after a wake-up and once
+// p.Reannounce has passed since the last try that had it: then a try that
+// finds the lock taken asks its holder to hand over.
+//
+// Wait returns whether a try found the lock taken (the Lock waited), and the
+// error that ended it: try's own, ctx.Err(), or ErrClosed once done is
+// closed. The caller wraps them as it likes.
+func (w *Waiters) Wait(ctx context.Context, key string, done <-chan struct{}, p Poll,
+	try func(ctx context.Context, announce bool) (bool, error)) (waited bool, err error) {
+	wake := w.Add(key)
+	defer w.Remove(key, wake)
+
+	pause := p.Min
+	timer := time.NewTimer(pause)
+	defer timer.Stop()
+	announce := true
+	var announced time.Time
+	for {
+		ok, err := try(ctx, announce)
+		if err != nil || ok {
+			return waited, err
+		}
+		waited = true
+		if announce {
+			announced = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return waited, ctx.Err()
+		case <-done:
+			return waited, ErrClosed
+		case <-wake:
+			// The holder released (or the store's channel came back): try
+			// now, and ask again if the lock is still taken.
+			announce = true
+		case <-timer.C:
+			pause = min(time.Duration(p.Factor)*pause, p.Max)
+			timer.Reset(pause)
+			announce = time.Since(announced) >= p.Reannounce
+		}
 	}
 }

@@ -1,9 +1,14 @@
 package persist_test
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/lockstep-go/lockstep/persist"
 )
@@ -49,4 +54,79 @@ func TestWakeAllWakesEveryKey(t *testing.T) {
 	w.WakeAll()
 	assert.True(t, woken(a), "waiter of a")
 	assert.True(t, woken(b), "waiter of b")
+}
+
+// waitTry is one call of Wait's try: when it came (since Wait began) and
+// whether it asked the holder to hand over.
+type waitTry struct {
+	at       time.Duration
+	announce bool
+}
+
+func TestWaitPollsBackingOffAndAsksAgainAfterReannounce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var w persist.Waiters
+		p := persist.Poll{Min: 2 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 2, Reannounce: 25 * time.Millisecond}
+		start := time.Now()
+		var tries []waitTry
+		waited, err := w.Wait(t.Context(), "a", nil, p, func(_ context.Context, announce bool) (bool, error) {
+			tries = append(tries, waitTry{time.Since(start), announce})
+			return len(tries) == 7, nil
+		})
+		require.NoError(t, err)
+		assert.True(t, waited, "waited after six tries that found the lock taken")
+		ms := time.Millisecond
+		want := []waitTry{{0, true}, {2 * ms, false}, {6 * ms, false}, {14 * ms, false}, {30 * ms, true}, {50 * ms, false}, {70 * ms, true}}
+		assert.Equal(t, want, tries, "tries: got the first, want the second")
+	})
+}
+
+func TestWaitRetriesAndAsksAgainOnAWakeUp(t *testing.T) {
+	var w persist.Waiters
+	p := persist.Poll{Min: time.Hour, Max: time.Hour, Factor: 1, Reannounce: time.Hour}
+	var announces []bool
+	waited, err := w.Wait(t.Context(), "a", nil, p, func(_ context.Context, announce bool) (bool, error) {
+		announces = append(announces, announce)
+		if len(announces) == 1 {
+			w.Wake("b") // not its key: no retry
+			w.Wake("a")
+			return false, nil
+		}
+		return true, nil
+	})
+	require.NoError(t, err)
+	assert.True(t, waited, "waited")
+	assert.Equal(t, []bool{true, true}, announces, "announce of each try: got the first, want the second")
+}
+
+func TestWaitEndsWithTheErrorThatStopsIt(t *testing.T) {
+	p := persist.Poll{Min: time.Hour, Max: time.Hour, Factor: 1, Reannounce: time.Hour}
+	boom := errors.New("boom")
+
+	t.Run("try fails", func(t *testing.T) {
+		var w persist.Waiters
+		waited, err := w.Wait(t.Context(), "a", nil, p, func(context.Context, bool) (bool, error) { return false, boom })
+		assert.ErrorIs(t, err, boom)
+		assert.False(t, waited, "waited after a first try that failed")
+	})
+	t.Run("ctx done", func(t *testing.T) {
+		var w persist.Waiters
+		ctx, cancel := context.WithCancel(t.Context())
+		waited, err := w.Wait(ctx, "a", nil, p, func(context.Context, bool) (bool, error) {
+			cancel()
+			return false, nil
+		})
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.True(t, waited, "waited")
+	})
+	t.Run("store closed", func(t *testing.T) {
+		var w persist.Waiters
+		done := make(chan struct{})
+		waited, err := w.Wait(t.Context(), "a", done, p, func(context.Context, bool) (bool, error) {
+			close(done)
+			return false, nil
+		})
+		assert.ErrorIs(t, err, persist.ErrClosed)
+		assert.True(t, waited, "waited")
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"time"
 
 	"github.com/lockstep-go/lockstep/persist"
 )
@@ -122,8 +121,8 @@ func appendSlot(buf []byte, rec persist.Record, seq uint64) []byte {
 	start := len(buf)
 	buf = append(buf, 0, 0, 0, 0) // checksum, filled in below
 	buf = binary.BigEndian.AppendUint64(buf, seq)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNano(rec.Created)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNano(rec.Expires)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(persist.UnixNano(rec.Created)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(persist.UnixNano(rec.Expires)))
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Owner)))
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Data)))
 	buf = append(buf, rec.Owner...)
@@ -245,27 +244,9 @@ func decodeSlot(b []byte) (persist.Record, uint64, error) {
 		return persist.Record{}, 0, errChecksum
 	}
 	return persist.Record{
-		Created: fromUnixNano(int64(binary.BigEndian.Uint64(b[12:]))),
-		Expires: fromUnixNano(int64(binary.BigEndian.Uint64(b[20:]))),
+		Created: persist.TimeOfUnixNano(int64(binary.BigEndian.Uint64(b[12:]))),
+		Expires: persist.TimeOfUnixNano(int64(binary.BigEndian.Uint64(b[20:]))),
 		Owner:   string(b[slotHeaderLen : slotHeaderLen+o]),
 		Data:    b[slotHeaderLen+o : end : end],
 	}, seq, nil
-}
-
-// unixNano returns t in Unix nanoseconds, or 0 for the zero time: the code
-// of a time in the record format. For a t that persist.CheckTime rejects the
-// result is meaningless: check first.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromUnixNano returns the time of n Unix nanoseconds, or the zero time for 0.
-func fromUnixNano(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }

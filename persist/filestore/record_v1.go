@@ -48,8 +48,8 @@ func decodeV1Header(b []byte) (v1Header, error) {
 		return v1Header{}, errFlags
 	}
 	return v1Header{
-		created: fromUnixNano(int64(binary.BigEndian.Uint64(b[12:]))),
-		expires: fromUnixNano(int64(binary.BigEndian.Uint64(b[20:]))),
+		created: persist.TimeOfUnixNano(int64(binary.BigEndian.Uint64(b[12:]))),
+		expires: persist.TimeOfUnixNano(int64(binary.BigEndian.Uint64(b[20:]))),
 		dataLen: binary.BigEndian.Uint32(b[28:]),
 		crc:     binary.BigEndian.Uint32(b[32:]),
 	}, nil

@@ -223,13 +223,11 @@ func (s *Store) expireOverdue() {
 
 // heldLocks returns the locks held through s that are not being released.
 func (s *Store) heldLocks() (ls []*lock, keys, tokens []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, h := range s.held {
-		if h.l != nil && !h.l.lost.Load() && !h.l.ending.Load() {
-			ls = append(ls, h.l)
-			keys = append(keys, h.l.key)
-			tokens = append(tokens, h.l.token)
+	for _, l := range s.held.Locks() {
+		if !l.lost.Load() && !l.ending.Load() {
+			ls = append(ls, l)
+			keys = append(keys, l.key)
+			tokens = append(tokens, l.token)
 		}
 	}
 	return ls, keys, tokens
@@ -238,10 +236,7 @@ func (s *Store) heldLocks() (ls []*lock, keys, tokens []string) {
 // stillHeld reports whether l still holds its session through s and is not
 // being released.
 func (s *Store) stillHeld(l *lock) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := s.held[l.key]
-	return h != nil && h.l == l && !l.ending.Load()
+	return s.held.Holder(l.key) == l && !l.ending.Load()
 }
 
 // renewAll renews every held lease in one statement.
@@ -297,10 +292,7 @@ func (s *Store) renewAll() {
 
 // pollWants looks for hand-over requests for the sessions held through s.
 func (s *Store) pollWants() {
-	s.mu.Lock()
-	holding := len(s.held) > 0
-	s.mu.Unlock()
-	if !holding {
+	if s.held.Len() == 0 {
 		return
 	}
 	ctx, cancel := s.statement()
@@ -328,8 +320,6 @@ func (s *Store) pollWants() {
 
 // holds reports whether s holds the session of key with token.
 func (s *Store) holds(key, token string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := s.held[key]
-	return h != nil && h.l != nil && h.l.token == token
+	l := s.held.Holder(key)
+	return l != nil && l.token == token
 }

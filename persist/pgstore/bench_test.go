@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 )
@@ -70,7 +71,7 @@ func BenchmarkWriteDoVsUpdate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := incr(ctx, e, id); err != nil {
+	if err := enginekit.Incr(ctx, e, id); err != nil {
 		b.Fatal(err)
 	}
 	p := tg.pool(b)
@@ -87,7 +88,7 @@ func BenchmarkWriteDoVsUpdate(b *testing.B) {
 	var dos, updates []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if err := incr(ctx, e, id); err != nil {
+		if err := enginekit.Incr(ctx, e, id); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()

@@ -6,13 +6,12 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,7 +65,7 @@ func TestProcessesIncrementWithoutLoss(t *testing.T) {
 			handovers += k
 		}
 		e := tg.engine(t, pgstore.Config{Table: table}, engine.Config{})
-		assert.Equal(t, procs*n, counter(t, e, id), "increments")
+		assert.Equal(t, procs*n, enginekit.Counter(t, e, id), "increments")
 		t.Logf("%d increments by %d processes, %d hand-overs", procs*n, procs, handovers)
 	})
 }
@@ -74,121 +73,87 @@ func TestProcessesIncrementWithoutLoss(t *testing.T) {
 func TestEnginesIncrementWithoutLoss(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
 		cfg := pgstore.Config{Table: tableFor(t)}
-		e1 := tg.engine(t, cfg, engine.Config{})
-		e2 := tg.engine(t, cfg, engine.Config{})
-		ctx := context.Background()
-		id, err := e1.Create(ctx)
-		require.NoError(t, err)
-		const goroutines, n = 3, 15
-		var wg sync.WaitGroup
-		errs := make(chan error, 2*goroutines*n)
-		for _, e := range []*engine.Engine{e1, e2} {
-			for range goroutines {
-				wg.Go(func() {
-					for range n {
-						if err := incr(ctx, e, id); err != nil {
-							errs <- err
-						}
-					}
-				})
-			}
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-		assert.Equal(t, 2*goroutines*n, counter(t, e2, id))
+		enginekit.IncrementTogether(t, 3, 15, tg.engine(t, cfg, engine.Config{}), tg.engine(t, cfg, engine.Config{}))
 	})
+}
+
+// handOverPair returns two engines on a table of the test's own. Leases
+// (a minute) and passivation are far longer than the lock timeout: only a
+// hand-over can let the other engine in.
+func handOverPair(t *testing.T, tg target) (e1, e2 *engine.Engine, table string) {
+	t.Helper()
+	table = tableFor(t)
+	cfg := pgstore.Config{Table: table, LeaseTTL: time.Minute}
+	ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
+	return tg.engine(t, cfg, ecfg), tg.engine(t, cfg, ecfg), table
 }
 
 // An idle holder hands over when asked: with a lease of a minute, the
 // second engine gets the session only through a hand-over.
 func TestIdleHandOver(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		cfg := pgstore.Config{Table: tableFor(t), LeaseTTL: time.Minute}
-		ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
-		e1 := tg.engine(t, cfg, ecfg)
-		e2 := tg.engine(t, cfg, ecfg)
+		e1, e2, _ := handOverPair(t, tg)
 		ctx := context.Background()
 		id, err := e1.Create(ctx)
 		require.NoError(t, err)
 		for i := range 6 {
 			e := []*engine.Engine{e1, e2}[i%2]
-			require.NoError(t, incr(ctx, e, id), "Do number %d", i)
+			require.NoError(t, enginekit.Incr(ctx, e, id), "Do number %d", i)
 		}
-		assert.Equal(t, 6, counter(t, e2, id))
+		assert.Equal(t, 6, enginekit.Counter(t, e2, id))
 		assert.GreaterOrEqual(t, e1.Stats().HandOversTaken+e2.Stats().HandOversTaken, uint64(5), "hand-overs")
 	})
 }
 
 func TestKilledHolderIsTakenOverAfterItsLease(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		table := tableFor(t)
-		id := createSession(t, tg, table)
-		c := child(t, tg, table, "hold", id, "LOCKSTEP_LEASE=500ms")
-		require.Equal(t, "held", c.Line(t))
-		require.NoError(t, c.Kill()) // kill -9: no release, no hand-over
-		_ = c.Wait()
-
-		e := tg.engine(t, pgstore.Config{Table: table}, engine.Config{LockTimeout: 10 * time.Second})
-		assert.Equal(t, 7, counter(t, e, id), "the dead holder's last commit")
+		enginekit.KilledHolderIsTakenOver(t, holderChild(t, tg, "hold"))
 	})
 }
 
 func TestPausedHolderCannotOverwriteWhenItResumes(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		table := tableFor(t)
-		id := createSession(t, tg, table)
-		c := child(t, tg, table, "stall", id, "LOCKSTEP_LEASE=500ms")
-		require.Equal(t, "in turn", c.Line(t))
-		require.NoError(t, c.Signal(syscall.SIGSTOP))
-
-		// This engine gets the session once the paused holder's lease runs out.
-		e := tg.engine(t, pgstore.Config{Table: table}, engine.Config{LockTimeout: 10 * time.Second})
-		require.NoError(t, e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-			s.Set("n", 100)
-			return nil
-		}))
-
-		require.NoError(t, c.Signal(syscall.SIGCONT))
-		require.NoError(t, c.Send("go on"))
-		require.Equal(t, "lost", c.Line(t))
-		require.NoError(t, c.Wait())
-		assert.Equal(t, 100, counter(t, e, id), "the resumed holder wrote nothing")
+		enginekit.PausedHolderCannotOverwrite(t, holderChild(t, tg, "stall"))
 	})
+}
+
+// holderChild starts a child in role (of enginekit.RunHolderRole) with a
+// lease of 500ms on a session in a table of the test's own, and returns
+// it with a func that makes an engine on that table.
+func holderChild(t *testing.T, tg target, role string) enginekit.Holder {
+	t.Helper()
+	table := tableFor(t)
+	id := createSession(t, tg, table)
+	c := child(t, tg, table, role, id, "LOCKSTEP_LEASE=500ms")
+	return enginekit.Holder{Child: c, ID: id, NewEngine: func() *engine.Engine {
+		return tg.engine(t, pgstore.Config{Table: table}, engine.Config{LockTimeout: 10 * time.Second})
+	}}
 }
 
 func TestRegenerateAndDestroyAcrossEngines(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		cfg := pgstore.Config{Table: tableFor(t), LeaseTTL: time.Minute}
-		ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
-		e1 := tg.engine(t, cfg, ecfg)
-		e2 := tg.engine(t, cfg, ecfg)
+		e1, e2, table := handOverPair(t, tg)
 		ctx := context.Background()
 		id, err := e1.Create(ctx)
 		require.NoError(t, err)
-		require.NoError(t, incr(ctx, e1, id))
+		require.NoError(t, enginekit.Incr(ctx, e1, id))
 
 		// e1 holds the session; e2 regenerates it.
 		newID, err := e2.Regenerate(ctx, id)
 		require.NoError(t, err)
-		assert.ErrorIs(t, incr(ctx, e1, id), engine.ErrNotFound, "Do on the old ID in the first engine")
-		assert.Equal(t, 1, counter(t, e1, newID), "the new ID in the first engine")
+		assert.ErrorIs(t, enginekit.Incr(ctx, e1, id), engine.ErrNotFound, "Do on the old ID in the first engine")
+		assert.Equal(t, 1, enginekit.Counter(t, e1, newID), "the new ID in the first engine")
 
 		// e1 holds the new ID; e2 destroys it.
 		require.NoError(t, e2.Destroy(ctx, newID))
-		assert.ErrorIs(t, incr(ctx, e1, newID), engine.ErrNotFound, "Do on the destroyed ID in the first engine")
-		assert.Zero(t, count(t, tg, cfg.Table), "rows with a record")
+		assert.ErrorIs(t, enginekit.Incr(ctx, e1, newID), engine.ErrNotFound, "Do on the destroyed ID in the first engine")
+		assert.Zero(t, count(t, tg, table), "rows with a record")
 	})
 }
 
 func TestDestroyOwnerAcrossEngines(t *testing.T) {
 	each(t, func(t *testing.T, tg target) {
-		cfg := pgstore.Config{Table: tableFor(t), LeaseTTL: time.Minute}
-		ecfg := engine.Config{PassivateAfter: time.Hour, LockTimeout: 10 * time.Second}
-		e1 := tg.engine(t, cfg, ecfg)
-		e2 := tg.engine(t, cfg, ecfg)
+		e1, e2, table := handOverPair(t, tg)
 		ctx := context.Background()
 		var alice []string
 		for i := range 4 {
@@ -209,9 +174,9 @@ func TestDestroyOwnerAcrossEngines(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, len(alice), n, "destroyed")
 		for _, id := range alice {
-			assert.ErrorIs(t, incr(ctx, e1, id), engine.ErrNotFound, "Do on a destroyed session of the owner")
+			assert.ErrorIs(t, enginekit.Incr(ctx, e1, id), engine.ErrNotFound, "Do on a destroyed session of the owner")
 		}
-		assert.Equal(t, 1, count(t, tg, cfg.Table), "rows left: bob's")
+		assert.Equal(t, 1, count(t, tg, table), "rows left: bob's")
 	})
 }
 

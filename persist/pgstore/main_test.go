@@ -170,21 +170,3 @@ func count(t testing.TB, tg target, table string) int {
 		"SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()+" WHERE data IS NOT NULL").Scan(&n))
 	return n
 }
-
-func incr(ctx context.Context, e *engine.Engine, id string) error {
-	return e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
-		n, _ := engine.Get[int](s, "n")
-		s.Set("n", n+1)
-		return nil
-	})
-}
-
-func counter(t testing.TB, e *engine.Engine, id string) int {
-	t.Helper()
-	var n int
-	require.NoError(t, e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-		n, _ = engine.Get[int](s, "n")
-		return nil
-	}))
-	return n
-}

@@ -5,15 +5,13 @@ package pgstore_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
-	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 )
 
@@ -42,6 +40,9 @@ func runChild(role string) int {
 		return 2
 	}
 	defer eng.Close()
+	if code, ok := enginekit.RunHolderRole(ctx, eng, id, role); ok {
+		return code
+	}
 	switch role {
 	case "increment":
 		// Say so, wait for the word, then increment: the children overlap.
@@ -51,41 +52,12 @@ func runChild(role string) int {
 			return 1
 		}
 		for range n {
-			if err := incr(ctx, eng, id); err != nil {
+			if err := enginekit.Incr(ctx, eng, id); err != nil {
 				fmt.Fprintln(os.Stderr, "do:", err)
 				return 1
 			}
 		}
 		fmt.Println("handovers", eng.Stats().HandOversTaken)
-	case "hold":
-		// Take the session, say so, and keep it until killed.
-		err := eng.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
-			s.Set("n", 7)
-			return nil
-		})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "do:", err)
-			return 1
-		}
-		fmt.Println("held")
-		_, _ = io.Copy(io.Discard, os.Stdin)
-	case "stall":
-		// Change the session inside a turn that waits for a line on stdin,
-		// then report how the turn's commit went.
-		err := eng.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
-			s.Set("n", -1)
-			fmt.Println("in turn")
-			_, err := bufio.NewReader(os.Stdin).ReadString('\n')
-			return err
-		})
-		switch {
-		case errors.Is(err, persist.ErrLockLost):
-			fmt.Println("lost")
-		case err != nil:
-			fmt.Println("error:", err)
-		default:
-			fmt.Println("committed")
-		}
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", role)
 		return 2

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,7 +49,7 @@ func recovers(t *testing.T, e *engine.Engine, id string) {
 	t.Helper()
 	var last error
 	ok := assert.Eventually(t, func() bool {
-		last = incr(context.Background(), e, id)
+		last = enginekit.Incr(context.Background(), e, id)
 		return last == nil
 	}, 30*time.Second, 50*time.Millisecond)
 	require.True(t, ok, "Do after the server came back: last error %v", last)
@@ -60,21 +61,8 @@ func TestServerRestart(t *testing.T) {
 	pg, tgs := ownServer(t)
 	for _, tg := range tgs {
 		t.Run(tg.name, func(t *testing.T) {
-			cfg := serverCfg
-			cfg.Table = tableFor(t)
-			e := tg.engine(t, cfg, engine.Config{PassivateAfter: time.Hour, LockTimeout: 5 * time.Second})
-			ctx := context.Background()
-			id, err := e.Create(ctx)
-			require.NoError(t, err)
-			require.NoError(t, incr(ctx, e, id))
-
-			pg.Stop()
-			err = bounded(t, 15*time.Second, "Do with the server down", func() error { return incr(ctx, e, id) })
-			assert.Error(t, err, "Do with the server down")
-
-			pg.Restart(t)
-			recovers(t, e, id)
-			assert.Equal(t, 2, counter(t, e, id), "the increments before and after the restart")
+			n := outage(t, tg, "down", pg.Stop, func() { pg.Restart(t) })
+			assert.Equal(t, 2, n, "the increments before and after the restart")
 		})
 	}
 }
@@ -83,22 +71,33 @@ func TestStatementTimeoutWithServerPaused(t *testing.T) {
 	pg, tgs := ownServer(t)
 	for _, tg := range tgs {
 		t.Run(tg.name, func(t *testing.T) {
-			cfg := serverCfg
-			cfg.Table = tableFor(t)
-			e := tg.engine(t, cfg, engine.Config{PassivateAfter: time.Hour, LockTimeout: 5 * time.Second})
-			ctx := context.Background()
-			id, err := e.Create(ctx)
-			require.NoError(t, err)
-			require.NoError(t, incr(ctx, e, id))
-
-			require.NoError(t, pg.Pause())
-			err = bounded(t, 15*time.Second, "Do with the server paused", func() error { return incr(ctx, e, id) })
-			require.NoError(t, pg.Resume())
-			assert.Error(t, err, "Do with the server paused")
-
-			recovers(t, e, id)
-			n := counter(t, e, id)
+			n := outage(t, tg, "paused",
+				func() { require.NoError(t, pg.Pause()) },
+				func() { require.NoError(t, pg.Resume()) })
 			assert.True(t, n == 2 || n == 3, "increments: got %d, want 2 (or 3 if the paused server committed the timed-out write)", n)
 		})
 	}
+}
+
+// outage has an engine on tg increment a session, takes the server out
+// with down, checks that a Do fails (within 15 seconds) while it is out (as
+// what says), brings it back with up, and returns the counter once a Do
+// succeeds again.
+func outage(t *testing.T, tg target, what string, down, up func()) int {
+	t.Helper()
+	cfg := serverCfg
+	cfg.Table = tableFor(t)
+	e := tg.engine(t, cfg, engine.Config{PassivateAfter: time.Hour, LockTimeout: 5 * time.Second})
+	ctx := context.Background()
+	id, err := e.Create(ctx)
+	require.NoError(t, err)
+	require.NoError(t, enginekit.Incr(ctx, e, id))
+
+	down()
+	err = bounded(t, 15*time.Second, "Do with the server "+what, func() error { return enginekit.Incr(ctx, e, id) })
+	up()
+	assert.Error(t, err, "Do with the server %s", what)
+
+	recovers(t, e, id)
+	return enginekit.Counter(t, e, id)
 }

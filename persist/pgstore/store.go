@@ -28,14 +28,10 @@ const (
 // milliseconds and renewed every third of their length.
 const minLeaseTTL = 30 * time.Millisecond
 
-// Polling of a waiting Lock when no wake-up arrives: the first retry comes
-// after minPoll, each next one after twice as long, up to maxPoll; the
-// request to hand over is repeated every reannounceEvery.
-const (
-	minPoll         = 2 * time.Millisecond
-	maxPoll         = 250 * time.Millisecond
-	reannounceEvery = 250 * time.Millisecond
-)
+// poll is how a waiting Lock polls when no wake-up arrives: the first retry
+// comes after 2ms, each next one after twice as long, up to 250ms; the
+// request to hand over is repeated every 250ms.
+var poll = persist.Poll{Min: 2 * time.Millisecond, Max: 250 * time.Millisecond, Factor: 2, Reannounce: 250 * time.Millisecond}
 
 // wantPoll is how often a holder looks for hand-over requests in the table
 // while notifications do not reach it (behind PgBouncer in transaction
@@ -96,17 +92,9 @@ type Store struct {
 	closed atomic.Bool
 	once   sync.Once
 
-	mu   sync.Mutex          // guards held
-	held map[string]*holding // by key: sessions held (or being locked) through this Store
+	held persist.Holders[*lock] // by key: sessions held (or being locked) through this Store
 
 	waiters persist.Waiters // by key: Locks of this Store waiting
-}
-
-// holding is a session held, or being locked, through a Store.
-type holding struct {
-	l      *lock // nil while the lease is being taken
-	takers int   // Locks of this Store running the take statement for it
-	wanted bool  // asked for while being taken: pass it on once held
 }
 
 var _ persist.Store = (*Store)(nil)
@@ -157,7 +145,6 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		log:     cfg.Logger,
 		epoch:   time.Now(),
 		done:    make(chan struct{}),
-		held:    make(map[string]*holding),
 	}
 	if err := s.create(ctx); err != nil {
 		return nil, err
@@ -232,67 +219,31 @@ func (s *Store) lock(ctx context.Context, key string, wanted func()) (persist.Lo
 		return nil, persist.ErrClosed
 	}
 	l := &lock{s: s, key: key, token: newToken(), wanted: wanted, version: -1}
-	wake := s.waiters.Add(key)
-	defer s.waiters.Remove(key, wake)
-
-	backoff := minPoll
-	timer := time.NewTimer(backoff)
-	defer timer.Stop()
-	announce := true
-	var announced time.Time
-	for {
-		ok, err := l.take(ctx, announce)
-		if err != nil {
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			return nil, fmt.Errorf("pgstore: lock session %s: %w", key, err)
+	waited, err := s.waiters.Wait(ctx, key, s.done, poll, l.take)
+	l.waited = waited
+	switch {
+	case errors.Is(err, persist.ErrClosed):
+		return nil, err
+	case err != nil:
+		if ctx.Err() != nil {
+			err = ctx.Err()
 		}
-		if ok {
-			return l, nil
-		}
-		l.waited = true
-		if announce {
-			announced = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("pgstore: lock session %s: %w", key, ctx.Err())
-		case <-s.done:
-			return nil, persist.ErrClosed
-		case <-wake:
-			// The holder released (or the listener came back): try now,
-			// and ask again if it is still taken.
-			announce = true
-		case <-timer.C:
-			backoff = min(2*backoff, maxPoll)
-			timer.Reset(backoff)
-			announce = time.Since(announced) >= reannounceEvery
-		}
+		return nil, fmt.Errorf("pgstore: lock session %s: %w", key, err)
 	}
+	return l, nil
 }
 
 // take tries once to take the lease: true if it is now l's. If it is taken
 // and announce is set, it asks the holder to hand over.
 func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 	s := l.s
-	s.mu.Lock()
-	h := s.held[l.key]
-	if h != nil && h.l != nil {
+	if h := s.held.Begin(l.key); h != nil {
 		// Held through this Store: the server would say no; ask the holder.
-		wanted := h.l.wanted
-		s.mu.Unlock()
-		if announce && wanted != nil {
-			wanted()
+		if announce && h.wanted != nil {
+			h.wanted()
 		}
 		return false, nil
 	}
-	if h == nil {
-		h = &holding{}
-		s.held[l.key] = h
-	}
-	h.takers++
-	s.mu.Unlock()
 
 	// The lease starts when the server runs the statement, which is after
 	// this: timing it from here errs on the short side.
@@ -302,22 +253,8 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 		l.renewed.Store(start) // before the renewer can see l
 	}
 
-	s.mu.Lock()
-	var wanted func()
-	h.takers--
-	switch {
-	case got:
-		h.l = l
-		if h.wanted {
-			wanted = l.wanted
-		}
-		h.wanted = false
-	case h.takers == 0 && h.l == nil:
-		delete(s.held, l.key)
-	}
-	s.mu.Unlock()
-	if wanted != nil {
-		wanted()
+	if s.held.End(l.key, l, got) && l.wanted != nil {
+		l.wanted()
 	}
 	if err == nil && !got && announce {
 		err = s.ask(ctx, l.key)
@@ -354,33 +291,15 @@ func (s *Store) ask(ctx context.Context, key string) error {
 // request passes a hand-over request for key to its holder in this Store,
 // or remembers it for a Lock that is taking the lease right now.
 func (s *Store) request(key string) {
-	s.mu.Lock()
-	var wanted func()
-	if h := s.held[key]; h != nil {
-		if h.l != nil {
-			wanted = h.l.wanted
-		} else {
-			h.wanted = true
-		}
-	}
-	s.mu.Unlock()
-	if wanted != nil {
-		wanted()
+	if h := s.held.Request(key); h != nil && h.wanted != nil {
+		h.wanted()
 	}
 }
 
 // forget drops l from the held sessions and wakes the waiters of its key
 // in this Store.
 func (s *Store) forget(l *lock) {
-	s.mu.Lock()
-	if h := s.held[l.key]; h != nil && h.l == l {
-		if h.takers > 0 {
-			h.l = nil // another Lock of this Store is taking the lease
-		} else {
-			delete(s.held, l.key)
-		}
-	}
-	s.mu.Unlock()
+	s.held.Forget(l.key, l)
 	s.waiters.Wake(l.key)
 }
 

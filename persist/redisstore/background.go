@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,14 +101,8 @@ func (s *Store) renew() {
 
 // renewAll renews every held lease once.
 func (s *Store) renewAll() {
-	s.mu.Lock()
-	ls := make([]*lock, 0, len(s.held))
-	for _, h := range s.held {
-		if h.l != nil && !h.l.lost.Load() {
-			ls = append(ls, h.l)
-		}
-	}
-	s.mu.Unlock()
+	ls := s.held.Locks()
+	ls = slices.DeleteFunc(ls, func(l *lock) bool { return l.lost.Load() })
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.ttl/3)
 	defer cancel()
@@ -179,11 +174,8 @@ func (s *Store) renewAll() {
 // through s and is not being released.
 func (s *Store) stillHeld(ls []*lock) []bool {
 	held := make([]bool, len(ls))
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i, l := range ls {
-		h := s.held[l.k.key]
-		held[i] = h != nil && h.l == l && !l.ending.Load()
+		held[i] = s.held.Holder(l.k.key) == l && !l.ending.Load()
 	}
 	return held
 }

@@ -7,9 +7,10 @@ import (
 )
 
 func TestHandOverRequestsOfItsOwnAreIgnored(t *testing.T) {
-	s := &Store{id: "me", held: make(map[string]*holding)}
+	s := &Store{id: "me"}
 	asked := 0
-	s.held["k"] = &holding{l: &lock{wanted: func() { asked++ }}}
+	s.held.Begin("k")
+	s.held.End("k", &lock{wanted: func() { asked++ }}, true)
 
 	s.handle("wk:me")
 	assert.Equal(t, 0, asked, "its own request, echoed by Redis")

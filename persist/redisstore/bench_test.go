@@ -7,6 +7,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 )
@@ -16,18 +17,7 @@ import (
 func BenchmarkSave(b *testing.B) {
 	srv := startRedis(b)
 	s := srv.store(b, redisstore.Config{})
-	l, err := s.Lock(context.Background(), testID, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Release()
-	rec := persist.Record{Data: make([]byte, 64)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := l.Save(rec, false); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchSave(b, s)
 }
 
 func BenchmarkSet(b *testing.B) {
@@ -58,17 +48,14 @@ func BenchmarkDoWrite(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := incr(ctx, e, id); err != nil {
+		if err := enginekit.Incr(ctx, e, id); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// BenchmarkSaveWait is BenchmarkSave with WaitReplicas 1, on a primary
-// with one replica.
-func BenchmarkSaveWait(b *testing.B) {
-	primary, _ := testkit.StartReplicated(b, 1)
-	s := newStore(b, nodeClient(b, primary), redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Second})
+// benchSave measures saves of a held session of s.
+func benchSave(b *testing.B, s *redisstore.Store) {
 	l, err := s.Lock(context.Background(), testID, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -81,4 +68,12 @@ func BenchmarkSaveWait(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSaveWait is BenchmarkSave with WaitReplicas 1, on a primary
+// with one replica.
+func BenchmarkSaveWait(b *testing.B) {
+	primary, _ := testkit.StartReplicated(b, 1)
+	s := newStore(b, nodeClient(b, primary), redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Second})
+	benchSave(b, s)
 }

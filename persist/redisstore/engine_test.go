@@ -3,11 +3,11 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/stretchr/testify/assert"
@@ -28,60 +28,11 @@ func newEngine(t *testing.T, srv *server, scfg redisstore.Config, cfg engine.Con
 	return e
 }
 
-func incr(ctx context.Context, e *engine.Engine, id string) error {
-	return e.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
-		n, _ := engine.Get[int](s, "n")
-		s.Set("n", n+1)
-		return nil
-	})
-}
-
-func counter(t *testing.T, e *engine.Engine, id string) int {
-	t.Helper()
-	var n int
-	require.NoError(t, e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-		n, _ = engine.Get[int](s, "n")
-		return nil
-	}))
-	return n
-}
-
 func TestEngineConcurrentIncrementsAcrossEngines(t *testing.T) {
 	srv := startRedis(t)
 	e1 := newEngine(t, srv, redisstore.Config{}, engine.Config{})
 	e2 := newEngine(t, srv, redisstore.Config{}, engine.Config{})
-	incrementTogether(t, e1, e2)
-}
-
-// incrementTogether has two engines increment one session together and
-// checks that no increment was lost.
-func incrementTogether(t *testing.T, e1, e2 *engine.Engine) {
-	t.Helper()
-	ctx := context.Background()
-	id, err := e1.Create(ctx)
-	require.NoError(t, err)
-
-	const goroutines, each = 4, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*goroutines*each)
-	for _, e := range []*engine.Engine{e1, e2} {
-		for range goroutines {
-			wg.Go(func() {
-				for range each {
-					if err := incr(ctx, e, id); err != nil {
-						errs <- err
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	assert.Equal(t, 2*goroutines*each, counter(t, e1, id))
-	assert.Equal(t, 2*goroutines*each, counter(t, e2, id))
+	enginekit.IncrementTogether(t, 4, 25, e1, e2)
 }
 
 // handOverPair returns two engines on one Redis and a session created by
@@ -103,18 +54,18 @@ func TestEngineHandOverIdleSession(t *testing.T) {
 	e1, e2, id := handOverPair(t)
 	ctx := context.Background()
 	for range 5 {
-		require.NoError(t, incr(ctx, e1, id))
-		require.NoError(t, incr(ctx, e2, id))
+		require.NoError(t, enginekit.Incr(ctx, e1, id))
+		require.NoError(t, enginekit.Incr(ctx, e2, id))
 	}
-	assert.Equal(t, 10, counter(t, e1, id))
+	assert.Equal(t, 10, enginekit.Counter(t, e1, id))
 }
 
 func TestEngineCountsHandOvers(t *testing.T) {
 	e1, e2, id := handOverPair(t)
 	ctx := context.Background()
-	require.NoError(t, incr(ctx, e1, id)) // resident in e1
+	require.NoError(t, enginekit.Incr(ctx, e1, id)) // resident in e1
 
-	require.NoError(t, incr(ctx, e2, id)) // e1 hands it over
+	require.NoError(t, enginekit.Incr(ctx, e2, id)) // e1 hands it over
 	st := e2.Stats()
 	assert.Equal(t, uint64(1), st.HandOversTaken)
 	assert.Positive(t, st.HandOverWait)
@@ -128,18 +79,18 @@ func TestEngineRegenerateAndDestroyKillTheOldIDEverywhere(t *testing.T) {
 	ctx := context.Background()
 	id, err := e1.Create(ctx)
 	require.NoError(t, err)
-	require.NoError(t, incr(ctx, e1, id))
-	require.NoError(t, incr(ctx, e2, id)) // e2 holds it now
+	require.NoError(t, enginekit.Incr(ctx, e1, id))
+	require.NoError(t, enginekit.Incr(ctx, e2, id)) // e2 holds it now
 
 	newID, err := e1.Regenerate(ctx, id)
 	require.NoError(t, err)
-	assert.ErrorIs(t, incr(ctx, e2, id), engine.ErrNotFound)
-	assert.ErrorIs(t, incr(ctx, e1, id), engine.ErrNotFound)
-	assert.Equal(t, 2, counter(t, e2, newID))
+	assert.ErrorIs(t, enginekit.Incr(ctx, e2, id), engine.ErrNotFound)
+	assert.ErrorIs(t, enginekit.Incr(ctx, e1, id), engine.ErrNotFound)
+	assert.Equal(t, 2, enginekit.Counter(t, e2, newID))
 
 	require.NoError(t, e2.Destroy(ctx, newID))
-	assert.ErrorIs(t, incr(ctx, e1, newID), engine.ErrNotFound)
-	assert.ErrorIs(t, incr(ctx, e2, newID), engine.ErrNotFound)
+	assert.ErrorIs(t, enginekit.Incr(ctx, e1, newID), engine.ErrNotFound)
+	assert.ErrorIs(t, enginekit.Incr(ctx, e2, newID), engine.ErrNotFound)
 	assert.Zero(t, srv.count(t, srv.client(t)), "no key is left behind")
 }
 
@@ -151,7 +102,7 @@ func TestEngineDropsASessionWhoseLeaseWasLost(t *testing.T) {
 	ctx := context.Background()
 	id, err := e1.Create(ctx)
 	require.NoError(t, err)
-	require.NoError(t, incr(ctx, e1, id)) // resident in e1, n = 1
+	require.NoError(t, enginekit.Incr(ctx, e1, id)) // resident in e1, n = 1
 
 	// A failover loses e1's lease; e2 gets in and writes.
 	require.NoError(t, c.Del(ctx, lockKey(id)).Err())
@@ -161,12 +112,12 @@ func TestEngineDropsASessionWhoseLeaseWasLost(t *testing.T) {
 	}))
 	require.NoError(t, e2.Close()) // release it
 
-	err = incr(ctx, e1, id)
+	err = enginekit.Incr(ctx, e1, id)
 	if err != nil { // unless the renewer noticed first and e1 let go
 		require.ErrorIs(t, err, persist.ErrLockLost)
-		require.NoError(t, incr(ctx, e1, id), "the next Do locks and loads afresh")
+		require.NoError(t, enginekit.Incr(ctx, e1, id), "the next Do locks and loads afresh")
 	}
-	assert.Equal(t, 101, counter(t, e1, id))
+	assert.Equal(t, 101, enginekit.Counter(t, e1, id))
 }
 
 func TestEngineSurvivesRedisRestart(t *testing.T) {
@@ -175,12 +126,12 @@ func TestEngineSurvivesRedisRestart(t *testing.T) {
 	ctx := context.Background()
 	id, err := e.Create(ctx)
 	require.NoError(t, err)
-	require.NoError(t, incr(ctx, e, id))
+	require.NoError(t, enginekit.Incr(ctx, e, id))
 
 	srv.Stop()
 	ctx10, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err = incr(ctx10, e, id)
+	err = enginekit.Incr(ctx10, e, id)
 	require.Error(t, err, "a write with Redis down fails")
 	assert.NoError(t, ctx10.Err(), "and fails fast: %v", err)
 	_, err = e.Create(ctx10)
@@ -190,11 +141,11 @@ func TestEngineSurvivesRedisRestart(t *testing.T) {
 	srv.Restart(t) // empty: persistence is off
 	newID, err := e.Create(ctx)
 	require.NoError(t, err, "the engine works again once Redis is back")
-	require.NoError(t, incr(ctx, e, newID))
-	assert.Equal(t, 1, counter(t, e, newID))
+	require.NoError(t, enginekit.Incr(ctx, e, newID))
+	assert.Equal(t, 1, enginekit.Counter(t, e, newID))
 	// The old session died with Redis's data; the engine lets go of it.
 	for i := 0; ; i++ {
-		err = incr(ctx, e, id)
+		err = enginekit.Incr(ctx, e, id)
 		if errors.Is(err, engine.ErrNotFound) {
 			break
 		}

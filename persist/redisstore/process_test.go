@@ -3,20 +3,16 @@
 package redisstore_test
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
-	"github.com/lockstep-go/lockstep/persist"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -50,42 +46,16 @@ func runChild(role string) int {
 	}
 	defer eng.Close()
 	ctx := context.Background()
+	if code, ok := enginekit.RunHolderRole(ctx, eng, id, role); ok {
+		return code
+	}
 	switch role {
 	case "increment":
 		for range n {
-			if err := incr(ctx, eng, id); err != nil {
+			if err := enginekit.Incr(ctx, eng, id); err != nil {
 				fmt.Fprintln(os.Stderr, "do:", err)
 				return 1
 			}
-		}
-	case "hold":
-		// Take the session, say so, and keep it until killed.
-		err := eng.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
-			s.Set("n", 7)
-			return nil
-		})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "do:", err)
-			return 1
-		}
-		fmt.Println("held")
-		_, _ = io.Copy(io.Discard, os.Stdin)
-	case "stall":
-		// Change the session inside a turn that waits for a line on stdin,
-		// then report how the turn's commit went.
-		err := eng.Do(ctx, id, func(_ context.Context, s *engine.Session) error {
-			s.Set("n", -1)
-			fmt.Println("in turn")
-			_, err := bufio.NewReader(os.Stdin).ReadString('\n')
-			return err
-		})
-		switch {
-		case errors.Is(err, persist.ErrLockLost):
-			fmt.Println("lost")
-		case err != nil:
-			fmt.Println("error:", err)
-		default:
-			fmt.Println("committed")
 		}
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", role)
@@ -125,39 +95,26 @@ func TestProcessesIncrementWithoutLoss(t *testing.T) {
 		require.NoError(t, c.Wait())
 	}
 	e := newEngine(t, srv, redisstore.Config{}, engine.Config{})
-	assert.Equal(t, procs*each, counter(t, e, id))
+	assert.Equal(t, procs*each, enginekit.Counter(t, e, id))
 }
 
 func TestKilledHolderIsTakenOverAfterItsLease(t *testing.T) {
-	srv := startRedis(t)
-	id := createSession(t, srv)
-	c := child(t, srv, "hold", id, "LOCKSTEP_LEASE=500ms")
-	require.Equal(t, "held", c.Line(t))
-	require.NoError(t, c.Kill()) // kill -9: no release, no hand-over
-	_ = c.Wait()
-
-	// The request to hand over goes unanswered; the lease runs out.
-	e := newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 10 * time.Second})
-	assert.Equal(t, 7, counter(t, e, id), "the dead holder's last commit")
+	enginekit.KilledHolderIsTakenOver(t, holderChild(t, "hold"))
 }
 
 func TestPausedHolderCannotOverwriteWhenItResumes(t *testing.T) {
+	enginekit.PausedHolderCannotOverwrite(t, holderChild(t, "stall"))
+}
+
+// holderChild starts a child in role (of enginekit.RunHolderRole) with a
+// lease of 500ms on a session of a Redis of the test's own, and returns it
+// with a func that makes an engine on that Redis.
+func holderChild(t *testing.T, role string) enginekit.Holder {
+	t.Helper()
 	srv := startRedis(t)
 	id := createSession(t, srv)
-	c := child(t, srv, "stall", id, "LOCKSTEP_LEASE=500ms")
-	require.Equal(t, "in turn", c.Line(t))
-	require.NoError(t, c.Signal(syscall.SIGSTOP))
-
-	// This engine gets the session once the paused holder's lease runs out.
-	e := newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 10 * time.Second})
-	require.NoError(t, e.Do(context.Background(), id, func(_ context.Context, s *engine.Session) error {
-		s.Set("n", 100)
-		return nil
-	}))
-
-	require.NoError(t, c.Signal(syscall.SIGCONT))
-	require.NoError(t, c.Send("go on"))
-	require.Equal(t, "lost", c.Line(t))
-	require.NoError(t, c.Wait())
-	assert.Equal(t, 100, counter(t, e, id), "the resumed holder wrote nothing")
+	c := child(t, srv, role, id, "LOCKSTEP_LEASE=500ms")
+	return enginekit.Holder{Child: c, ID: id, NewEngine: func() *engine.Engine {
+		return newEngine(t, srv, redisstore.Config{}, engine.Config{LockTimeout: 10 * time.Second})
+	}}
 }

@@ -52,8 +52,8 @@ func encodeRecord(buf []byte, rec persist.Record, version uint64) ([]byte, error
 	buf = append(buf, recordFormat)
 	buf = binary.BigEndian.AppendUint64(buf, version)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(expireAt(rec.Expires)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNano(rec.Created)))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(unixNano(rec.Expires)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(persist.UnixNano(rec.Created)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(persist.UnixNano(rec.Expires)))
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec.Owner)))
 	buf = append(buf, rec.Owner...)
 	return append(buf, rec.Data...), nil
@@ -91,8 +91,8 @@ func parseHeader(b []byte) (h header, ok bool, err error) {
 	if h.version == 0 {
 		return h, false, fmt.Errorf("%w: version 0", errRecord)
 	}
-	h.created = fromUnixNano(int64(binary.BigEndian.Uint64(b[17:])))
-	h.expires = fromUnixNano(int64(binary.BigEndian.Uint64(b[25:])))
+	h.created = persist.TimeOfUnixNano(int64(binary.BigEndian.Uint64(b[17:])))
+	h.expires = persist.TimeOfUnixNano(int64(binary.BigEndian.Uint64(b[25:])))
 	n := binary.BigEndian.Uint32(b[33:])
 	if uint64(len(b)-headerLen) < uint64(n) {
 		return h, false, nil
@@ -127,22 +127,4 @@ func expireAt(t time.Time) int64 {
 		ms++
 	}
 	return max(ms, 1)
-}
-
-// unixNano returns t in Unix nanoseconds, or 0 for the zero time: the code
-// of a time in the record format. For a t that persist.CheckTime rejects the
-// result is meaningless: check first.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromUnixNano returns the time of n Unix nanoseconds, or the zero time for 0.
-func fromUnixNano(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }

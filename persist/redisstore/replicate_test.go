@@ -12,6 +12,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
@@ -91,17 +92,17 @@ func TestSaveNotReplicatedDropsTheSession(t *testing.T) {
 	ctx := context.Background()
 	id, err := e.Create(ctx)
 	require.NoError(t, err)
-	require.NoError(t, incr(ctx, e, id))
+	require.NoError(t, enginekit.Incr(ctx, e, id))
 
 	require.NoError(t, replicas[0].Signal(syscall.SIGSTOP))
-	err = incr(ctx, e, id)
+	err = enginekit.Incr(ctx, e, id)
 	require.NoError(t, replicas[0].Signal(syscall.SIGCONT))
 	require.ErrorIs(t, err, redisstore.ErrNotReplicated)
 	require.ErrorIs(t, err, persist.ErrLockLost, "the record is in doubt")
 	assert.Equal(t, uint64(1), e.Stats().LocksLost, "the resident copy is dropped")
 
 	activations := e.Stats().Activations
-	n := counter(t, e, id)
+	n := enginekit.Counter(t, e, id)
 	assert.Equal(t, activations+1, e.Stats().Activations, "the next Do loads the record again")
 	assert.Contains(t, []int{1, 2}, n, "the unacknowledged write may or may not be there")
 }

@@ -27,21 +27,15 @@ const (
 // milliseconds and renewed every third of their length.
 const minLeaseTTL = 10 * time.Millisecond
 
-// Polling bounds of a waiting Lock when no wake-up arrives (a message lost
-// while the subscription reconnects): the first retry comes after minPoll,
-// each next one after four times as long, up to maxPoll.
-const (
-	minPoll = 2 * time.Millisecond
-	maxPoll = 100 * time.Millisecond
-)
+// poll is how a waiting Lock polls when no wake-up arrives (a message lost
+// while the subscription reconnects): the first retry comes after 2ms, each
+// next one after four times as long, up to 100ms; it publishes its request
+// to hand over again every 250ms.
+var poll = persist.Poll{Min: 2 * time.Millisecond, Max: 100 * time.Millisecond, Factor: 4, Reannounce: 250 * time.Millisecond}
 
-// Hand-over requests: a waiting Lock publishes its request again every
-// reannounceEvery, and the request flag it sets lives wantTTL, so that a
-// flag left by a waiter that gave up soon stops asking.
-const (
-	reannounceEvery = 250 * time.Millisecond
-	wantTTL         = time.Second
-)
+// wantTTL is how long the request flag a waiting Lock sets lives, so that
+// a flag left by a waiter that gave up soon stops asking.
+const wantTTL = time.Second
 
 // Subscription reconnects back off from minResubscribe to maxResubscribe
 // while Redis cannot be reached.
@@ -120,21 +114,13 @@ type Store struct {
 	closed atomic.Bool
 	once   sync.Once
 
-	mu   sync.Mutex          // guards held
-	held map[string]*holding // by key: sessions held (or being locked) through this Store
+	held persist.Holders[*lock] // by key: sessions held (or being locked) through this Store
 
 	waiters persist.Waiters // by key: Locks of this Store waiting
 
 	relMu    sync.Mutex     // guards relDone, so that releases.Add comes before Close's releases.Wait
 	relDone  bool           // Close waits for the releases: new ones run in the foreground
 	releases sync.WaitGroup // releases running in the background
-}
-
-// holding is a session held, or being locked, through a Store.
-type holding struct {
-	l      *lock // nil while the lease is being taken
-	takers int   // Locks of this Store running the lock script for it
-	wanted bool  // asked for while being taken: pass it on once held
 }
 
 var _ persist.Store = (*Store)(nil)
@@ -186,7 +172,6 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		log:         cfg.Logger,
 		epoch:       time.Now(),
 		done:        make(chan struct{}),
-		held:        make(map[string]*holding),
 	}
 	// Subscribe sends SUBSCRIBE now if it can; if Redis is down, the
 	// subscriber retries, and waiters poll meanwhile.
@@ -236,40 +221,15 @@ func (s *Store) lock(ctx context.Context, k sessionKeys, wanted func()) (persist
 		return nil, persist.ErrClosed
 	}
 	l := newLock(s, k, wanted)
-	wake := s.waiters.Add(l.k.key)
-	defer s.waiters.Remove(l.k.key, wake)
-
-	backoff := minPoll
-	timer := time.NewTimer(backoff)
-	defer timer.Stop()
-	announce := true
-	var announced time.Time
-	for {
-		ok, err := l.take(ctx, announce)
-		if err != nil {
-			return nil, fmt.Errorf("redisstore: lock session %s: %w", l.k.key, err)
-		}
-		if ok {
-			return l, nil
-		}
-		l.waited = true
-		if announce {
-			announced = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("redisstore: lock session %s: %w", l.k.key, ctx.Err())
-		case <-s.done:
-			return nil, persist.ErrClosed
-		case <-wake:
-			// The holder released, and removed the requests it saw.
-			announce = true
-		case <-timer.C:
-			backoff = min(4*backoff, maxPoll)
-			timer.Reset(backoff)
-			announce = time.Since(announced) >= reannounceEvery
-		}
+	waited, err := s.waiters.Wait(ctx, l.k.key, s.done, poll, l.take)
+	l.waited = waited
+	switch {
+	case errors.Is(err, persist.ErrClosed):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("redisstore: lock session %s: %w", l.k.key, err)
 	}
+	return l, nil
 }
 
 // take runs the lock script once: true if the lease is now l's.
@@ -277,23 +237,13 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 	s := l.s
 	// Announce the attempt locally first, so that a request that arrives
 	// between the script and the bookkeeping below is not lost.
-	s.mu.Lock()
-	h := s.held[l.k.key]
-	if h != nil && h.l != nil {
+	if h := s.held.Begin(l.k.key); h != nil {
 		// Held through this Store: Redis would say no; ask the holder.
-		wanted := h.l.wanted
-		s.mu.Unlock()
-		if announce && wanted != nil {
-			wanted()
+		if announce && h.wanted != nil {
+			h.wanted()
 		}
 		return false, nil
 	}
-	if h == nil {
-		h = &holding{}
-		s.held[l.k.key] = h
-	}
-	h.takers++
-	s.mu.Unlock()
 
 	ann := "0"
 	if announce {
@@ -316,22 +266,8 @@ func (l *lock) take(ctx context.Context, announce bool) (bool, error) {
 		_, _, _ = s.write(ctx, releaseScript, l.k.lock, l.endArgs(releaseScript, nil))
 	}
 
-	s.mu.Lock()
-	var wanted func()
-	h.takers--
-	switch {
-	case got:
-		h.l = l
-		if h.wanted {
-			wanted = l.wanted
-		}
-		h.wanted = false
-	case h.takers == 0 && h.l == nil:
-		delete(s.held, l.k.key)
-	}
-	s.mu.Unlock()
-	if wanted != nil {
-		wanted()
+	if s.held.End(l.k.key, l, got) && l.wanted != nil {
+		l.wanted()
 	}
 	return got, err
 }
@@ -358,32 +294,14 @@ func (l *lock) took(reply any, start int64) (bool, error) {
 // request passes a hand-over request for key to its holder in this Store,
 // or remembers it for a Lock that is taking the lease right now.
 func (s *Store) request(key string) {
-	s.mu.Lock()
-	var wanted func()
-	if h := s.held[key]; h != nil {
-		if h.l != nil {
-			wanted = h.l.wanted
-		} else {
-			h.wanted = true
-		}
-	}
-	s.mu.Unlock()
-	if wanted != nil {
-		wanted()
+	if h := s.held.Request(key); h != nil && h.wanted != nil {
+		h.wanted()
 	}
 }
 
 // forget drops l from the held sessions and wakes the waiters of its key.
 func (s *Store) forget(l *lock) {
-	s.mu.Lock()
-	if h := s.held[l.k.key]; h != nil && h.l == l {
-		if h.takers > 0 {
-			h.l = nil // another Lock of this Store is taking the lease
-		} else {
-			delete(s.held, l.k.key)
-		}
-	}
-	s.mu.Unlock()
+	s.held.Forget(l.k.key, l)
 	s.waiters.Wake(l.k.key)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/internal/testkit/enginekit"
 	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/lockstep-go/lockstep/persist/storetest"
@@ -92,7 +93,7 @@ func TestEngineConcurrentIncrementsOverSentinelAndCluster(t *testing.T) {
 				t.Cleanup(func() { e.Close() })
 				engines[i] = e
 			}
-			incrementTogether(t, engines[0], engines[1])
+			enginekit.IncrementTogether(t, 4, 25, engines[0], engines[1])
 		})
 	}
 }

@@ -1,9 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/gob"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -28,36 +25,23 @@ func redisRun(t *testing.T, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-// putRedis stores a session of owner with values through a Store of its own.
-func putRedis(t *testing.T, addr, id, owner string, values map[string]any) {
+// redisStore returns a Store on a client of its own for addr, closed when
+// the test ends.
+func redisStore(t *testing.T, addr string) *redisstore.Store {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr})
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	st, err := redisstore.New(client, redisstore.Config{})
 	require.NoError(t, err)
-	defer st.Close()
-	l, err := st.Lock(t.Context(), id, nil)
-	require.NoError(t, err)
-	var data bytes.Buffer
-	require.NoError(t, gob.NewEncoder(&data).Encode(values))
-	now := time.Now()
-	require.NoError(t, l.Save(persist.Record{Created: now, Expires: now.Add(time.Hour), Owner: owner, Data: data.Bytes()}, false))
-	require.NoError(t, l.Release())
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // The commands over a Redis store that a live engine (its own client and
-// Store, as on another host) is using: ls lists its resident session as
-// locked, rm and revoke get sessions handed over and destroy them, and
-// the engine finds them gone.
+// Store, as on another host) is using; stats counts the sessions, and
+// Redis expired what was due itself.
 func TestRedisLiveStore(t *testing.T) {
 	srv := testkit.StartRedis(t)
-	alice := []string{testkit.NewID(), testkit.NewID()}
-	bob := testkit.NewID()
-	for _, id := range alice {
-		putRedis(t, srv.Addr, id, "alice", map[string]any{"n": 1})
-	}
-	putRedis(t, srv.Addr, bob, "bob", map[string]any{"n": 5})
-
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer client.Close()
 	st, err := redisstore.New(client, redisstore.Config{})
@@ -66,74 +50,31 @@ func TestRedisLiveStore(t *testing.T) {
 	eng, err := engine.New(st, engine.Config{SweepInterval: -1, PassivateAfter: time.Hour})
 	require.NoError(t, err)
 	defer eng.Close()
-	read := func(id string) (int, error) {
-		var n int
-		err := eng.Do(t.Context(), id, func(_ context.Context, s *engine.Session) error {
-			n, _ = engine.Get[int](s, "n")
-			return nil
-		})
-		return n, err
-	}
-	n, err := read(alice[0]) // resident in the engine, its lease held
-	require.NoError(t, err)
-	require.Equal(t, 1, n)
-
-	r := redisRun(t, "-redis", srv.Addr, "ls", "-json")
-	require.Equal(t, 0, r.code, r.err)
-	listed := map[string]map[string]any{}
-	for _, line := range r.lines() {
-		var v map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &v), line)
-		listed[v["key"].(string)] = v
-	}
-	require.Len(t, listed, 3, r.out)
-	assert.Equal(t, "bob", listed[persist.Key(bob)]["owner"])
-	assert.Equal(t, true, listed[persist.Key(alice[0])]["locked"], "the engine's resident session")
-	assert.Equal(t, false, listed[persist.Key(alice[1])]["locked"])
-	assert.Positive(t, listed[persist.Key(bob)]["bytes"])
-
-	r = redisRun(t, "-redis", srv.Addr, "ls", "-owner", "alice")
-	require.Equal(t, 0, r.code, r.err)
-	assert.Len(t, r.lines(), 2, r.out)
-
-	r = redisRun(t, "-redis", srv.Addr, "show", persist.Key(bob))
-	require.Equal(t, 0, r.code, r.err)
-	assert.Contains(t, r.out, "owner     bob")
-	assert.Regexp(t, `n\s+int\s+5`, r.out)
-
-	r = redisRun(t, "-redis", srv.Addr, "stats", "-json")
-	require.Equal(t, 0, r.code, r.err)
-	var stats map[string]any
-	require.NoError(t, json.Unmarshal([]byte(r.out), &stats), r.out)
-	assert.Equal(t, 3.0, stats["sessions"], r.out)
-	assert.Equal(t, 1.0, stats["locked"], r.out)
-	assert.Equal(t, 2.0, stats["owners"], r.out)
-
-	r = redisRun(t, "-redis", srv.Addr, "rm", persist.Key(bob))
-	require.Equal(t, 0, r.code, r.err)
-	r = redisRun(t, "-redis", srv.Addr, "show", persist.Key(bob))
-	assert.Equal(t, 1, r.code, "show of a removed session: %s", r.out)
-
-	r = redisRun(t, "-redis", srv.Addr, "revoke", "-owner", "alice")
-	require.Equal(t, 0, r.code, r.err)
-	assert.Equal(t, "destroyed 2\n", r.out)
-	for _, id := range append(alice, bob) {
-		_, err := read(id)
-		assert.ErrorIs(t, err, engine.ErrNotFound, "the engine's Do on a destroyed session")
-	}
-
-	r = redisRun(t, "-redis", srv.Addr, "sweep")
-	require.Equal(t, 0, r.code, r.err)
-	assert.Regexp(t, `expired\s+0`, r.out, "Redis expired what was due itself")
-	r = redisRun(t, "-redis", srv.Addr, "ls")
-	require.Equal(t, 0, r.code, r.err)
-	assert.Empty(t, r.out)
+	run := func(args ...string) result { return redisRun(t, append([]string{"-redis", srv.Addr}, args...)...) }
+	sweep := checkLiveStore(t, liveStore{
+		run:    run,
+		writer: redisStore(t, srv.Addr),
+		eng:    eng,
+		both: func(listed map[string]map[string]any) {
+			for key, v := range listed {
+				assert.Positive(t, v["bytes"], "bytes of %s", key)
+			}
+			r := run("stats", "-json")
+			require.Equal(t, 0, r.code, r.err)
+			var stats map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r.out), &stats), r.out)
+			assert.Equal(t, 3.0, stats["sessions"], r.out)
+			assert.Equal(t, 1.0, stats["locked"], r.out)
+			assert.Equal(t, 2.0, stats["owners"], r.out)
+		},
+	})
+	assert.Regexp(t, `expired\s+0`, sweep, "Redis expired what was due itself")
 }
 
 // The command keeps to its prefix, and says what is wrong with its flags.
 func TestRedisPrefixAndUsage(t *testing.T) {
 	srv := testkit.StartRedis(t)
-	putRedis(t, srv.Addr, testkit.NewID(), "alice", map[string]any{"n": 1})
+	putSession(t, redisStore(t, srv.Addr), testkit.NewID(), "alice", map[string]any{"n": 1})
 	r := redisRun(t, "-redis", srv.Addr, "-prefix", "other:", "ls")
 	require.Equal(t, 0, r.code, r.err)
 	assert.Empty(t, r.out, "sessions under another prefix")
@@ -162,7 +103,7 @@ func TestRedisPrefixAndUsage(t *testing.T) {
 func TestRedisProcess(t *testing.T) {
 	srv := testkit.StartRedis(t)
 	id := testkit.NewID()
-	putRedis(t, srv.Addr, id, "carol", map[string]any{"n": 1})
+	putSession(t, redisStore(t, srv.Addr), id, "carol", map[string]any{"n": 1})
 	c := testkit.StartT(t, "cli", childArgsEnv+"="+strings.Join([]string{"-redis", srv.Addr, "ls"}, "\n"))
 	line := c.Line(t)
 	assert.Contains(t, line, persist.Key(id))
