@@ -132,7 +132,7 @@ func checkSVG(t *testing.T, s string) {
 
 func TestChartMarksTargets(t *testing.T) {
 	rs := &Results{}
-	rs.Add("do-read", "lockstep", "serial", 100, "ns/op")
+	rs.Add("do-read", "lockstep", "serial", 50, "ns/op")
 	rs.Add("do-read", "mutex-map", "serial", 20, "ns/op")
 	rs.Add("handover", "lockstep", "median", 3, "ms")
 	ts := Targets(rs)

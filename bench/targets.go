@@ -55,6 +55,7 @@ func Targets(rs *Results) []Target {
 	})
 	defer rs.traceLookups(nil)
 	ts.firstRound(rs)
+	ts.sharedTurns(rs)
 	ts.writePath(rs)
 	ts.redis(rs)
 	ts.postgres(rs)
@@ -90,8 +91,8 @@ func (ts *targetList) firstRound(rs *Results) {
 	get := rs.Lookup
 	lsRead, ok1 := get("do-read", "lockstep", "serial")
 	mmRead, ok2 := get("do-read", "mutex-map", "serial")
-	ts.atMost("Do, resident session, read-only, vs sync.Mutex + map", "≤ 10x",
-		lsRead/mmRead, 10, ok1 && ok2, fmt.Sprintf("%.1fx (%.0f ns vs %.1f ns)", lsRead/mmRead, lsRead, mmRead))
+	ts.atMost("Do, resident session, read-only, vs sync.Mutex + map", "≤ 5x",
+		lsRead/mmRead, 5, ok1 && ok2, fmt.Sprintf("%.1fx (%.0f ns vs %.1f ns)", lsRead/mmRead, lsRead, mmRead))
 	allocs, ok := get("do-read", "lockstep", "serial-allocs")
 	*ts = append(*ts, Target{What: "same, allocations", Want: "≤ 1 allocs/op",
 		Measured: measured(ok, fmt.Sprintf("%.0f allocs/op", allocs)), Met: ok && allocs <= 1})
@@ -143,8 +144,8 @@ func (ts *targetList) firstRound(rs *Results) {
 		cpu/poll, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f µs vs %.0f µs per 100 ms wait)", cpu/poll, cpu, poll))
 
 	mem, ok := get("memory-per-session", "lockstep-memory", "at-100k")
-	ts.atMost("memory per resident session at 100k (lockstep-memory, data included)", "≤ 4 KiB",
-		mem, 4096, ok, fmt.Sprintf("%.0f B", mem))
+	ts.atMost("memory per resident session at 100k (lockstep-memory, data included)", "≤ 1 KiB",
+		mem, 1024, ok, fmt.Sprintf("%.0f B", mem))
 
 	for _, m := range []struct{ system, bare string }{
 		{"lockstep", "bare-read-atomic-write"},
@@ -159,6 +160,22 @@ func (ts *targetList) firstRound(rs *Results) {
 }
 
 // writePath adds the second round's targets for the file store.
+// sharedTurns are the targets of Views and read-only requests.
+func (ts *targetList) sharedTurns(rs *Results) {
+	get := rs.Lookup
+	view, ok1 := get("view-read", "lockstep", "parallel")
+	rw, ok2 := get("view-read", "rwmutex-map", "parallel")
+	ts.atMost("View, one session, parallel, vs sync.RWMutex + map", "≤ 3x",
+		view/rw, 3, ok1 && ok2, fmt.Sprintf("%.1fx (%.0f ns vs %.1f ns)", view/rw, view, rw))
+	burst, ok := get("ajax-burst", "lockstep-readonly", "burst/one")
+	ts.atMost("ajax-burst, lockstep with ReadOnly: burst vs one request", "≤ 2x",
+		burst, 2, ok, fmt.Sprintf("%.2fx", burst))
+	ls, ok1 := get("http-read", "lockstep", "one-session")
+	mm, ok2 := get("http-read", "mutex-map", "one-session")
+	ts.atMost("HTTP round trip, one session, read-only, vs the mutex-map server", "≥ 0.95x",
+		0.95*mm/ls, 1, ok1 && ok2, fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", ls/mm, ls, mm))
+}
+
 func (ts *targetList) writePath(rs *Results) {
 	get := rs.Lookup
 	above, ok1 := get("commit", "lockstep", "above-memory")
