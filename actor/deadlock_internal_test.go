@@ -16,12 +16,7 @@ import (
 // runs, and will let a go), and must wait, not fail with ErrDeadlock.
 func TestDeadlockIgnoresGrantedWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := New(Config[string, int]{
-			Activate:  func(context.Context, string) (int, error) { return 0, nil },
-			Passivate: func(string, int) error { return nil },
-		})
-		require.NoError(t, err)
-		defer r.Close()
+		r := newPlainRuntime(t)
 		first, _, err := r.AcquireShared(context.Background(), "b")
 		require.NoError(t, err)
 		go func() { // an exclusive waiter, so that the shared turn below queues

@@ -14,12 +14,7 @@ import (
 // turn is taken lock-free beside it.
 func TestLastSharedOutKeepsTheActor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := New(Config[string, int]{
-			Activate:  func(context.Context, string) (int, error) { return 0, nil },
-			Passivate: func(string, int) error { return nil },
-		})
-		require.NoError(t, err)
-		defer r.Close()
+		r := newPlainRuntime(t)
 		reader, _, err := r.AcquireShared(context.Background(), "k")
 		require.NoError(t, err)
 		a := r.actors.load("k")
@@ -49,4 +44,17 @@ func TestLastSharedOutKeepsTheActor(t *testing.T) {
 		require.False(t, stolen, "got an exclusive turn taken lock-free while the last shared turn out owned the actor")
 		require.Equal(t, int64(0), a.state.Load(), "got state word, want a free actor")
 	})
+}
+
+// newPlainRuntime returns a runtime whose actors hold 0 and passivate
+// without a trace, closed when the test ends.
+func newPlainRuntime(t *testing.T) *Runtime[string, int] {
+	t.Helper()
+	r, err := New(Config[string, int]{
+		Activate:  func(context.Context, string) (int, error) { return 0, nil },
+		Passivate: func(string, int) error { return nil },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	return r
 }
