@@ -2,6 +2,7 @@ package persist
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -62,6 +63,29 @@ func (w *Waiters) Wake(key string) {
 	w.mu.Unlock()
 	for _, ch := range chs {
 		notify(ch)
+	}
+}
+
+// Notice acts on one hand-over message that the instances of a shared
+// store send each other: "w<key>:<from>" asks the holder of key to let
+// it go, and is passed to request unless from is self (an instance hears
+// its own requests, and taking one for another's would hand a lease over
+// the moment it was taken); "f<key>" says key was let go, and wakes its
+// waiters here. Anything else is ignored. The Redis and PostgreSQL stores
+// send these messages over pub/sub and LISTEN/NOTIFY.
+func (w *Waiters) Notice(payload, self string, request func(key string)) {
+	if len(payload) < 2 {
+		return
+	}
+	key := payload[1:]
+	switch payload[0] {
+	case 'w':
+		key, from, _ := strings.Cut(key, ":")
+		if from != self {
+			request(key)
+		}
+	case 'f':
+		w.Wake(key)
 	}
 }
 

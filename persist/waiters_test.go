@@ -130,3 +130,20 @@ func TestWaitEndsWithTheErrorThatStopsIt(t *testing.T) {
 		assert.True(t, waited, "waited")
 	})
 }
+
+// Notice passes on other instances' requests, not the instance's own,
+// wakes the waiters of a released key, and ignores anything else.
+func TestNotice(t *testing.T) {
+	var w persist.Waiters
+	var asked []string
+	request := func(key string) { asked = append(asked, key) }
+	for _, payload := range []string{"wk:me", "wk:other", "wj", "w", "", "xk"} {
+		w.Notice(payload, "me", request)
+	}
+	assert.Equal(t, []string{"k", "j"}, asked, "got the requests passed on, want another's and one without a sender")
+
+	wake := w.Add("k")
+	defer w.Remove("k", wake)
+	w.Notice("fk", "me", request)
+	assert.True(t, woken(wake), "got no wake-up for a release, want one")
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,26 +57,9 @@ func (s *Store) subscribe() {
 	}
 }
 
-// handle acts on one message of the hand-over channel: "w<key>:<store>",
-// a request for key from a Store, passed to its holder here unless it is
-// this Store's own (a Store hears its own requests, and taking one for
-// another's would hand over a lease the moment it was taken); "f<key>", a
-// release, which wakes the waiters for key here.
-func (s *Store) handle(payload string) {
-	if len(payload) < 2 {
-		return
-	}
-	key := payload[1:]
-	switch payload[0] {
-	case 'w':
-		key, from, _ := strings.Cut(key, ":")
-		if from != s.id {
-			s.request(key)
-		}
-	case 'f':
-		s.waiters.Wake(key)
-	}
-}
+// handle acts on one message of the hand-over channel (see
+// persist.Waiters.Notice).
+func (s *Store) handle(payload string) { s.waiters.Notice(payload, s.id, s.request) }
 
 // renew is the lease renewal goroutine: every third of LeaseTTL it renews
 // the leases of every session held through this Store in one pipeline,
