@@ -105,6 +105,25 @@ func warnLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// lockstepOver is lockstep's engine over a store shared between
+// processes, which open makes for an instance's directory, with the
+// function that closes what the store was built on.
+type lockstepOver struct {
+	name string
+	open func(dir string, logger *slog.Logger) (persist.Store, func() error, error)
+}
+
+func (s lockstepOver) Name() string { return s.name }
+
+func (s lockstepOver) Open(dir string) (Instance, error) {
+	logger := warnLogger()
+	store, closeBase, err := s.open(dir, logger)
+	if err != nil {
+		return nil, err
+	}
+	return openStoreInst(store, logger, closeBase)
+}
+
 // storeInst is lockstep over a store shared between processes. Close
 // closes the engine, then each of closers in order (the store first, then
 // what it was built on).

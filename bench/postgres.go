@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/lockstep-go/lockstep/internal/testkit"
+	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/pgstore"
 )
 
@@ -33,7 +35,7 @@ const postgresDSNEnv = "LOCKSTEP_BENCH_POSTGRES"
 var postgresNames = []string{"lockstep-postgres", "scs-pgxstore"}
 
 func postgresSystems() []System {
-	return []System{lockstepPostgres{}, scsPgxstore{}, pgUpdateFloor{"pg-update", pgx.QueryExecModeExec},
+	return []System{lockstepOver{"lockstep-postgres", openPostgresStore}, scsPgxstore{}, pgUpdateFloor{"pg-update", pgx.QueryExecModeExec},
 		pgUpdateFloor{"pg-update-prepared", pgx.QueryExecModeCacheStatement}}
 }
 
@@ -119,23 +121,19 @@ func newPGPool() (*pgxpool.Pool, error) {
 	return pgxpool.NewWithConfig(context.Background(), cfg)
 }
 
-// lockstepPostgres is lockstep's engine over persist/pgstore.
-type lockstepPostgres struct{}
-
-func (lockstepPostgres) Name() string { return "lockstep-postgres" }
-
-func (lockstepPostgres) Open(dir string) (Instance, error) {
+// openPostgresStore returns persist/pgstore on the suite's server, in a
+// table of dir's, and the function that closes its pool.
+func openPostgresStore(dir string, logger *slog.Logger) (persist.Store, func() error, error) {
 	pool, err := newPGPool()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	logger := warnLogger()
 	store, err := pgstore.New(context.Background(), pool, pgstore.Config{Table: postgresTable(dir), Logger: logger})
 	if err != nil {
 		pool.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return openStoreInst(store, logger, func() error { pool.Close(); return nil })
+	return store, func() error { pool.Close(); return nil }, nil
 }
 
 // scsPgxstore is alexedwards/scs with its pgx store, as scs-memstore but

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	scsredis "github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 	redigo "github.com/gomodule/redigo/redis"
+	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -34,7 +36,7 @@ var errSkip = errors.New("skipped")
 var redisNames = []string{"lockstep-redis", "scs-redisstore"}
 
 func redisSystems() []System {
-	return []System{lockstepRedis{}, scsRedisstore{}, redisSetFloor{}, lockstepRedisWait{}}
+	return []System{lockstepOver{"lockstep-redis", openRedisStore}, scsRedisstore{}, redisSetFloor{}, lockstepOver{"lockstep-redis-wait", openReplicatedRedisStore}}
 }
 
 // needsRedis reports whether a run of p includes a Redis system.
@@ -101,24 +103,20 @@ func startRedis(log io.Writer) func() {
 	}
 }
 
-// lockstepRedis is lockstep's engine over persist/redisstore.
-type lockstepRedis struct{}
-
-func (lockstepRedis) Name() string { return "lockstep-redis" }
-
-func (lockstepRedis) Open(dir string) (Instance, error) {
+// openRedisStore returns persist/redisstore on the suite's server, under
+// a prefix of dir's, and the function that closes its client.
+func openRedisStore(dir string, logger *slog.Logger) (persist.Store, func() error, error) {
 	addr, err := redisAddr()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	logger := warnLogger()
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	store, err := redisstore.New(client, redisstore.Config{Prefix: redisPrefix(dir), Logger: logger})
 	if err != nil {
 		_ = client.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return openStoreInst(store, logger, client.Close)
+	return store, client.Close, nil
 }
 
 // scsRedisstore is alexedwards/scs with its own Redis store (redigo), as

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/lockstep-go/lockstep/persist"
 	"github.com/lockstep-go/lockstep/persist/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -20,30 +22,27 @@ import (
 // measured beside lockstep-redis in the write workloads.
 var redisWaitNames = []string{"lockstep-redis-wait"}
 
-// lockstepRedisWait is lockstep-redis with WaitReplicas 1: every commit
-// waits until the replica has it. Each instance runs on a primary and a
-// replica of its own, which it starts (without persistence) and stops.
-// WAIT's timeout is a second, not 100ms: on a loaded machine a replica
-// can go unscheduled for longer, and a failed write would end the run.
-type lockstepRedisWait struct{}
-
-func (lockstepRedisWait) Name() string { return "lockstep-redis-wait" }
-
-func (lockstepRedisWait) Open(dir string) (Instance, error) {
+// openReplicatedRedisStore returns the store of lockstep-redis-wait:
+// lockstep-redis with WaitReplicas 1, every commit waiting until the
+// replica has it. Each instance runs on a primary and a replica of its
+// own, which it starts (without persistence) and the returned function
+// stops. WAIT's timeout is a second, not 100ms: on a loaded machine a
+// replica can go unscheduled for longer, and a failed write would end the
+// run.
+func openReplicatedRedisStore(dir string, logger *slog.Logger) (persist.Store, func() error, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		return nil, fmt.Errorf("%w: no redis-server on PATH", errSkip)
+		return nil, nil, fmt.Errorf("%w: no redis-server on PATH", errSkip)
 	}
 	primary, err := startServer(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	_, port, _ := net.SplitHostPort(primary.addr)
 	replica, err := startServer(dir, "--replicaof", "127.0.0.1", port)
 	if err != nil {
 		primary.stop()
-		return nil, err
+		return nil, nil, err
 	}
-	logger := warnLogger()
 	client := redis.NewClient(&redis.Options{Addr: primary.addr})
 	closeAll := func() error {
 		err := client.Close()
@@ -52,13 +51,13 @@ func (lockstepRedisWait) Open(dir string) (Instance, error) {
 		return err
 	}
 	if err := awaitReplica(client); err != nil {
-		return nil, errors.Join(err, closeAll())
+		return nil, nil, errors.Join(err, closeAll())
 	}
 	store, err := redisstore.New(client, redisstore.Config{Prefix: redisPrefix(dir), Logger: logger, WaitReplicas: 1, WaitTimeout: time.Second})
 	if err != nil {
-		return nil, errors.Join(err, closeAll())
+		return nil, nil, errors.Join(err, closeAll())
 	}
-	return openStoreInst(store, logger, closeAll)
+	return store, closeAll, nil
 }
 
 // awaitReplica waits, at most 10 seconds, until a write to the primary
