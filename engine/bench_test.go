@@ -8,11 +8,46 @@ import (
 	"github.com/lockstep-go/lockstep/engine"
 )
 
+// reader reads one value of one session.
+type reader interface {
+	read(ctx context.Context, id string) (any, error)
+}
+
 // sessions is the one interface the benchmarks compare implementations
 // behind: a read and a write of one value on one session.
 type sessions interface {
-	read(ctx context.Context, id string) (any, error)
+	reader
 	write(ctx context.Context, id string, v int) error
+}
+
+// withN returns an engine with cfg and a session of it whose "n" is 1.
+func withN(b *testing.B, cfg engine.Config) (*engine.Engine, string) {
+	e := newEngine(b, nil, cfg)
+	id := mustCreate(b, e)
+	set(b, e, id, "n", 1)
+	return e, id
+}
+
+// benchReads runs the reads of what mk returns as serial, one goroutine,
+// and as parallel, from many.
+func benchReads[R reader](b *testing.B, serial, parallel string, mk func(*testing.B) (R, string)) {
+	ctx := context.Background()
+	b.Run(serial, func(b *testing.B) {
+		s, id := mk(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			s.read(ctx, id)
+		}
+	})
+	b.Run(parallel, func(b *testing.B) {
+		s, id := mk(b)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				s.read(ctx, id)
+			}
+		})
+	})
 }
 
 // mutexMap is the floor: a sync.Mutex and a map, no turns, no persistence.
@@ -58,15 +93,11 @@ func benchSystems(b *testing.B) map[string]func(b *testing.B) (sessions, string)
 			return &mutexMap{m: map[string]map[string]any{"s": {"n": 1}}}, "s"
 		},
 		"lockstep-memory": func(b *testing.B) (sessions, string) {
-			e := newEngine(b, nil, engine.Config{})
-			id := mustCreate(b, e)
-			set(b, e, id, "n", 1)
+			e, id := withN(b, engine.Config{})
 			return engineSessions{e}, id
 		},
 		"lockstep-memory-onpassivate": func(b *testing.B) (sessions, string) {
-			e := newEngine(b, nil, engine.Config{Durability: engine.OnPassivate})
-			id := mustCreate(b, e)
-			set(b, e, id, "n", 1)
+			e, id := withN(b, engine.Config{Durability: engine.OnPassivate})
 			return engineSessions{e}, id
 		},
 	}
@@ -75,13 +106,7 @@ func benchSystems(b *testing.B) map[string]func(b *testing.B) (sessions, string)
 func BenchmarkDo(b *testing.B) {
 	ctx := context.Background()
 	for name, mk := range benchSystems(b) {
-		b.Run("read/"+name, func(b *testing.B) {
-			s, id := mk(b)
-			b.ReportAllocs()
-			for b.Loop() {
-				s.read(ctx, id)
-			}
-		})
+		benchReads(b, "read/"+name, "read-parallel/"+name, mk)
 		b.Run("write/"+name, func(b *testing.B) {
 			s, id := mk(b)
 			b.ReportAllocs()
@@ -90,15 +115,6 @@ func BenchmarkDo(b *testing.B) {
 				i++
 				s.write(ctx, id, i)
 			}
-		})
-		b.Run("read-parallel/"+name, func(b *testing.B) {
-			s, id := mk(b)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					s.read(ctx, id)
-				}
-			})
 		})
 		b.Run("write-parallel/"+name, func(b *testing.B) {
 			s, id := mk(b)

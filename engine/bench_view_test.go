@@ -34,40 +34,16 @@ func (ev engineViews) read(ctx context.Context, id string) (v any, err error) {
 // BenchmarkView compares a View of one session, serially and from many
 // goroutines, with the same read under a sync.RWMutex.
 func BenchmarkView(b *testing.B) {
-	ctx := context.Background()
-	systems := map[string]func(b *testing.B) (interface {
-		read(context.Context, string) (any, error)
-	}, string){
-		"rwmutex-map": func(*testing.B) (interface {
-			read(context.Context, string) (any, error)
-		}, string) {
+	systems := map[string]func(b *testing.B) (reader, string){
+		"rwmutex-map": func(*testing.B) (reader, string) {
 			return &rwMutexMap{m: map[string]map[string]any{"s": {"n": 1}}}, "s"
 		},
-		"lockstep-memory": func(b *testing.B) (interface {
-			read(context.Context, string) (any, error)
-		}, string) {
-			e := newEngine(b, nil, engine.Config{})
-			id := mustCreate(b, e)
-			set(b, e, id, "n", 1)
+		"lockstep-memory": func(b *testing.B) (reader, string) {
+			e, id := withN(b, engine.Config{})
 			return engineViews{e}, id
 		},
 	}
 	for name, mk := range systems {
-		b.Run("serial/"+name, func(b *testing.B) {
-			s, id := mk(b)
-			b.ReportAllocs()
-			for b.Loop() {
-				s.read(ctx, id)
-			}
-		})
-		b.Run("parallel/"+name, func(b *testing.B) {
-			s, id := mk(b)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					s.read(ctx, id)
-				}
-			})
-		})
+		benchReads(b, "serial/"+name, "parallel/"+name, mk)
 	}
 }
