@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lockstep-go/lockstep/engine"
 	"github.com/lockstep-go/lockstep/persist"
@@ -320,8 +321,12 @@ func short(key string) string {
 	return key
 }
 
+// clip cuts s to at most n bytes, at a rune's start, marking the cut.
 func clip(s string, n int) string {
 	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
 		return s[:n] + "…"
 	}
 	return s

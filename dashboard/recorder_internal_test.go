@@ -2,8 +2,10 @@ package dashboard
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 
@@ -57,4 +59,12 @@ func TestRecorderSlots(t *testing.T) {
 		total += v
 	}
 	assert.Equal(t, 1/per, total)
+}
+
+func TestClipKeepsUTF8(t *testing.T) {
+	s := strings.Repeat("a", 299) + "é" + "tail" // é spans bytes 299 and 300
+	got := clip(s, 300)
+	assert.True(t, utf8.ValidString(got), "clip(%q, 300) = %q: got invalid UTF-8, want valid", s, got)
+	assert.Equal(t, strings.Repeat("a", 299)+"…", got)
+	assert.Equal(t, "short", clip("short", 300), "a short string is kept whole")
 }

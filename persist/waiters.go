@@ -137,14 +137,21 @@ func (w *Waiters) Wait(ctx context.Context, key string, done <-chan struct{}, p 
 	defer w.Remove(key, wake)
 
 	pause := p.Min
-	timer := time.NewTimer(pause)
-	defer timer.Stop()
+	var timer *time.Timer // made at the first wait: most Locks take at once
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	announce := true
 	var announced time.Time
 	for {
 		ok, err := try(ctx, announce)
 		if err != nil || ok {
 			return waited, err
+		}
+		if !waited {
+			timer = time.NewTimer(pause)
 		}
 		waited = true
 		if announce {

@@ -37,12 +37,12 @@ var poll = persist.Poll{Min: 2 * time.Millisecond, Max: 100 * time.Millisecond, 
 // a flag left by a waiter that gave up soon stops asking.
 const wantTTL = time.Second
 
-// Subscription reconnects back off from minResubscribe to maxResubscribe
-// while Redis cannot be reached.
 // releaseWait is the longest Release waits for Redis: a release that takes
 // longer finishes in the background (the lease runs out otherwise).
 const releaseWait = 50 * time.Millisecond
 
+// Subscription reconnects back off from minResubscribe to maxResubscribe
+// while Redis cannot be reached.
 const (
 	minResubscribe = 10 * time.Millisecond
 	maxResubscribe = time.Second
