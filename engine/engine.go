@@ -202,7 +202,9 @@ func (e *Engine) sweeper() {
 // code can be): it runs to its end, commits as usual, and its session is
 // passivated and unlocked as its turn ends, on the turn's own goroutine;
 // errors from that go to Config.Logger. Nothing waits for it, and the
-// engine leaves no goroutine behind. A held [Turn] that is never ended is
+// engine leaves no goroutine behind but one: a Config.OnEvent call still
+// running goes on, on the engine's event goroutine, which then delivers
+// the events left and ends. A held [Turn] that is never ended is
 // released only by the garbage collector's safety net, when it can fire
 // (see [Turn]), as without Shutdown.
 //
